@@ -1,0 +1,86 @@
+/* The account database: local accounts mapped to CloudBase identities.
+ *
+ * One file (config key accounts_db), written only by cloudbasectl and the
+ * PAM module, read by the NSS module and the PAM module. Readers map it
+ * read-only and check it before trusting it; writers take a lock, write a
+ * new file, fsync and rename() it over the old one. See design.md.
+ *
+ * This header is the writer/owner side, used by PAM and cloudbasectl. The
+ * allocation-free lookup side used by NSS is in accountdb_map.h.
+ */
+#ifndef CB_ACCOUNTDB_H
+#define CB_ACCOUNTDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "log.h"
+#include "status.h"
+
+#define CB_NAME_MAX 32     /* local login name, bytes */
+#define CB_MAX_GROUPS 1024 /* CloudBase groups kept per account */
+
+struct cb_account {
+	char *name; /* local login name */
+	uint32_t uid;
+	uint32_t gid; /* == uid: a private group of the same name */
+	char *gecos;
+	char *home;
+	char *shell;
+	char *login; /* CloudBase login: username, email or "+86 138..." */
+	char *phone; /* "+86 13800000000" form, or NULL */
+	char *sub;   /* bound CloudBase sub, NULL until the first login */
+	char **groups; /* CloudBase groups seen at the last login */
+	size_t n_groups;
+	int64_t created;    /* seconds since the epoch */
+	int64_t last_login; /* 0: never */
+};
+
+void cb_account_free(struct cb_account *acct);
+
+/* Look up a local name. CB_ERR_NOT_FOUND when the database has no such
+ * record; CB_ERR_UNSAFE_FILE / CB_ERR_CORRUPT when the file is not to be
+ * trusted (logged once). The database missing altogether is
+ * CB_ERR_NOT_FOUND too, with a log line. */
+cb_status cb_accountdb_get(const struct cb_config *cfg, const char *name,
+			   struct cb_account *out, const struct cb_log *log);
+
+/* Add a record (cloudbasectl user add). uid/gid are chosen by the id
+ * mapping when acct->uid is 0; created is set. CB_ERR_EXISTS if the name is
+ * taken, CB_ERR_INPUT for an invalid name, login, phone, shell or home. */
+cb_status cb_accountdb_add(const struct cb_config *cfg, struct cb_account *acct,
+			   const struct cb_log *log);
+
+/* Remove a record. CB_ERR_NOT_FOUND if absent. */
+cb_status cb_accountdb_remove(const struct cb_config *cfg, const char *name,
+			      const struct cb_log *log);
+
+/* Forget the bound sub (cloudbasectl user unbind). */
+cb_status cb_accountdb_unbind(const struct cb_config *cfg, const char *name,
+			      const struct cb_log *log);
+
+/* After a successful sign-in (PAM account phase): binds sub if the record
+ * has none, refuses with CB_ERR_SUB_MISMATCH if it has another one (nothing
+ * written), records the groups and the login time. Atomic, under the lock. */
+cb_status cb_accountdb_record_login(const struct cb_config *cfg, const char *name,
+				    const char *sub, const char *const *groups,
+				    size_t n_groups, const struct cb_log *log);
+
+/* Every record, for cloudbasectl user list. Free with cb_account_list_free. */
+cb_status cb_accountdb_list(const struct cb_config *cfg, struct cb_account **out,
+			    size_t *n, const struct cb_log *log);
+void cb_account_list_free(struct cb_account *list, size_t n);
+
+/* Is name a valid local login name (useradd's rules: 1-32 bytes, no ':',
+ * '/', ',', white space, control bytes; not starting with '-'; not "." or
+ * "..")? */
+int cb_valid_local_name(const char *name);
+
+/* Normalise a phone number to the "+CC NUMBER" form the service wants:
+ * "+86 13800000000". Accepts what admins type ("+8613800000000",
+ * "+86-138 0000 0000", "+86 138-0000-0000"); refuses anything that cannot
+ * be one (CB_ERR_PHONE_INVALID). out must hold 24 bytes. */
+cb_status cb_normalize_phone(const char *in, char *out, size_t outsz);
+
+#endif
