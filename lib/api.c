@@ -189,8 +189,9 @@ cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **o
 	return CB_OK;
 }
 
-/* A string member: the right type, no NUL inside, 1..max bytes. Absent or
- * null is CB_ERR_NOT_FOUND so callers decide whether it was required. */
+/* A string member: the right type, no NUL inside, at most max bytes. Absent,
+ * null or "" is CB_ERR_NOT_FOUND so callers decide whether it was required
+ * (the service sends "" for an unset phone number). */
 static cb_status get_str(struct json_object *obj, const char *key, size_t max, char **out)
 {
 	struct json_object *v;
@@ -204,8 +205,10 @@ static cb_status get_str(struct json_object *obj, const char *key, size_t max, c
 		return CB_ERR_PROTOCOL;
 	s = json_object_get_string(v);
 	len = json_object_get_string_len(v);
-	if (s == NULL || len <= 0 || (size_t)len > max || strlen(s) != (size_t)len)
+	if (s == NULL || len < 0 || (size_t)len > max || strlen(s) != (size_t)len)
 		return CB_ERR_PROTOCOL;
+	if (len == 0)
+		return CB_ERR_NOT_FOUND;
 	*out = strdup(s);
 	return *out != NULL ? CB_OK : CB_ERR_NOMEM;
 }
