@@ -83,6 +83,13 @@ static cb_status signin_with_password(struct cb_pam *ctx, const char *password)
 	return st;
 }
 
+static cb_status try_password(struct cb_pam *ctx, const char *password)
+{
+	cb_status st = cb_pam_check_input(password);
+
+	return st == CB_OK ? signin_with_password(ctx, password) : st;
+}
+
 static cb_status password_flow(struct cb_pam *ctx)
 {
 	char *password = NULL;
@@ -91,12 +98,17 @@ static cb_status password_flow(struct cb_pam *ctx)
 
 	st = get_password(ctx, &password, &prompted);
 	if (st == CB_OK)
-		st = cb_pam_check_input(password);
-	if (st == CB_OK)
-		st = signin_with_password(ctx, password);
+		st = try_password(ctx, password);
+	/* try_first_pass: the earlier module's password was not this one */
+	if (!prompted && ctx->cfg.try_first_pass && (st == CB_ERR_AUTH || st == CB_ERR_INPUT)) {
+		cb_clear_secret(&password);
+		prompted = true;
+		st = cb_pam_prompt(ctx, "Password: ", false, &password);
+		if (st == CB_OK)
+			st = try_password(ctx, password);
+	}
 	/* hand a prompted password on to later modules (try_first_pass there) */
-	if (st == CB_OK && prompted &&
-	    pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
+	if (st == CB_OK && prompted && pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
 		st = CB_ERR_NOMEM;
 	cb_free_secret(password);
 	return st;

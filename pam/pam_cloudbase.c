@@ -8,6 +8,10 @@
 
 #include "module.h"
 
+/* Everything is built hidden; these six are the module's whole interface
+ * (the link also keeps only ^pam_sm_). */
+#define CB_EXPORT PAM_EXTERN __attribute__((visibility("default")))
+
 typedef int (*phase_fn)(struct cb_pam *ctx);
 
 static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, const char *name,
@@ -29,32 +33,32 @@ static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, const
 	return rc;
 }
 
-PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+CB_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return run(pamh, flags, argc, argv, "auth", CB_PHASE_AUTH, cb_pam_authenticate);
 }
 
-PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+CB_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return run(pamh, flags, argc, argv, "setcred", CB_PHASE_AUTH, cb_pam_setcred);
 }
 
-PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+CB_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return run(pamh, flags, argc, argv, "account", CB_PHASE_ACCOUNT, cb_pam_acct_mgmt);
 }
 
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+CB_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return run(pamh, flags, argc, argv, "session", CB_PHASE_SESSION, cb_pam_open_session);
 }
 
-PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+CB_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return run(pamh, flags, argc, argv, "session", CB_PHASE_SESSION, cb_pam_close_session);
 }
 
-PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+CB_EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return run(pamh, flags, argc, argv, "password", CB_PHASE_PASSWORD, cb_pam_chauthtok);
 }
