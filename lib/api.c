@@ -170,7 +170,7 @@ cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **o
 	tok = json_tokener_new_ex(CB_API_MAX_DEPTH);
 	if (tok == NULL)
 		return CB_ERR_NOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
