@@ -436,6 +436,22 @@ static int login_in_child(const char *user, const char *password, const char *ke
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* The same under valgrind: no invalid access, no leak. */
+static int login_in_valgrind(const char *user, const char *password)
+{
+	char cmd[2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "valgrind -q --error-exitcode=42 --leak-check=full "
+		 "--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "
+		 "'%s' --login-once '%s' '%s' '%s' >&2",
+		 self_exe, g.dir, user, password);
+	rc = system(cmd);
+	drain_log();
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
 static int login_once(char **argv)
 {
 	struct result r;
@@ -971,6 +987,20 @@ static void test_chauthtok(void **state)
 	assert_log("error=weak_password");
 }
 
+static void test_valgrind(void **state)
+{
+	(void)state;
+	if (system("command -v valgrind >/dev/null") != 0)
+		skip();
+	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_SUCCESS);
+	assert_int_equal(login_in_valgrind("cbalice", "wrong-pw"), PAM_AUTH_ERR);
+	fault("{\"fault\":\"oversized\"}");
+	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_AUTHINFO_UNAVAIL);
+	fault("{\"fault\":\"malformed\"}");
+	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(login_in_valgrind("cbstranger", ALICE_PW), PAM_USER_UNKNOWN);
+}
+
 /* Last: nothing secret reached syslog in the whole run, debug included. */
 static void test_no_secret_in_log(void **state)
 {
@@ -1017,6 +1047,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_method_not_implemented, setup),
 		cmocka_unit_test_setup(test_session_and_setcred, setup),
 		cmocka_unit_test_setup(test_chauthtok, setup),
+		cmocka_unit_test_setup(test_valgrind, setup),
 		cmocka_unit_test_setup(test_no_secret_in_log, setup),
 	};
 	char *p;
