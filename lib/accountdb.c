@@ -48,6 +48,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -528,6 +529,34 @@ static cb_status replace_file(const char *path, const unsigned char *buf, size_t
 	return rc;
 }
 
+/* Under the lock no other writer is running, so a "<db>.XXXXXX" left in
+ * the directory is the temp file of a writer that was killed: remove it. */
+static void remove_stale_temps(const char *path)
+{
+	char *copy = strdup(path), *dir = NULL;
+	const char *base;
+	size_t blen;
+	DIR *d;
+	struct dirent *e;
+
+	if (copy == NULL || dir_of(path, &dir) != CB_OK)
+		goto out;
+	base = basename(copy);
+	blen = strlen(base);
+	d = opendir(dir);
+	if (d == NULL)
+		goto out;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, base, blen) == 0 && e->d_name[blen] == '.' &&
+		    strlen(e->d_name + blen + 1) == 6) /* mkostemp XXXXXX */
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+out:
+	free(copy);
+	free(dir);
+}
+
 /* flock on "<db>.lock", waiting at most LOCK_WAIT_MS. */
 static cb_status lock_db(const char *path, int *fdp, const struct cb_log *log)
 {
@@ -557,6 +586,7 @@ static cb_status lock_db(const char *path, int *fdp, const struct cb_log *log)
 	free(lockpath);
 	*fdp = fd;
 	hook("locked");
+	remove_stale_temps(path);
 	return CB_OK;
 }
 
