@@ -568,9 +568,10 @@ class Connection:
 
     def _send(self, response, keep_alive):
         """The normal path: headers and body leave in a single sendall()."""
-        self.sock.sendall(response.header_bytes(keep_alive) + response.body)
-        if self.server.stats:
+        data = response.header_bytes(keep_alive) + response.body
+        if self.server.stats:  # counted first: the client may read stats right after
             self.server.stats.add_response(writes=1)
+        self.sock.sendall(data)
 
     def _deliver(self, response, reader, keep_alive):
         """Send one response; False when the connection must end."""
@@ -1172,6 +1173,8 @@ class CloudBaseApi:
         return self.success_response(result)
 
     def json_body(self, request):
+        if not request.body:
+            return {}  # e.g. a Bearer revoke: the contract gives it no body
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise ApiError("invalid_argument", "Content-Type must be application/json")

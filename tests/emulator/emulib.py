@@ -240,14 +240,28 @@ def _start_detached(state_dir, emulator_args):
             "base_url": emu.base_url}
 
 
+def _alive(pid):
+    """True while the process runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
 def _stop_detached(state_dir):
     """Stop the emulator whose pid file is in this state dir."""
     pid = read_port(state_dir, "pid")
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            ours = os.path.basename(EMULATOR).encode() in f.read()
+    except FileNotFoundError:
+        ours = False
+    if not ours or not _alive(pid):
+        return {"not_running": pid}
     os.kill(pid, signal.SIGTERM)
     for _ in range(250):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return {"stopped": pid}
         time.sleep(0.02)
     os.kill(pid, signal.SIGKILL)

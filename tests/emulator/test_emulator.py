@@ -279,7 +279,7 @@ class TestShapes(EmulatorTestCase):
 
     def test_revoke(self):
         access = self.sign_in()["access_token"]
-        self.assertEqual(self.assertOk(self.post("/revoke", {}, bearer=access)), {})
+        self.assertEqual(self.assertOk(self.call("POST", "/revoke", bearer=access)), {})
 
     def test_certs_jwks(self):
         jwks = self.assertOk(self.call("GET", "/certs"))
@@ -1176,6 +1176,21 @@ class TestLifecycle(unittest.TestCase):
         self.assertEqual(emu.proc.returncode, 0)
         after = os.stat(os.path.join(CERT_DIR, "server-good.pem")).st_mtime_ns
         self.assertEqual(before, after)
+
+    def test_emuctl_start_and_stop(self):
+        state = os.path.join(ROOT, "emuctl-start")
+        emuctl = os.path.join(HERE, "emuctl")
+        out = subprocess.run([emuctl, "--state-dir", state, "start", "--cert-dir", CERT_DIR,
+                              "--plain-http"], capture_output=True, text=True, timeout=15)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        started = json.loads(out.stdout)
+        self.assertTrue(started["base_url"].startswith("http://127.0.0.1:"))
+        out = subprocess.run([emuctl, "--state-dir", state, "stop"], capture_output=True,
+                             text=True, timeout=15)
+        self.assertEqual(json.loads(out.stdout), {"stopped": started["pid"]})
+        out = subprocess.run([emuctl, "--state-dir", state, "stop"], capture_output=True,
+                             text=True, timeout=15)
+        self.assertEqual(json.loads(out.stdout), {"not_running": started["pid"]})
 
     def test_state_dir_holds_its_own_certificates(self):
         state = os.path.join(ROOT, "own-certs")
