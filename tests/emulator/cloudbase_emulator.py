@@ -472,8 +472,8 @@ def read_request(reader, send_continue):
 class Stats:
     """Counters the tests read through GET /stats."""
 
-    FIELDS = ("connections", "nodelay", "tls_handshakes", "tls_handshake_failures",
-              "requests", "responses", "writes", "max_writes_per_response")
+    FIELDS = ("connections", "nodelay", "tls_handshakes", "tls_resumed",
+              "tls_handshake_failures", "requests", "responses", "writes", "max_writes_per_response")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -544,6 +544,8 @@ class Connection:
             return False
         if stats:
             stats.add("tls_handshakes")
+            if self.sock.session_reused:
+                stats.add("tls_resumed")
         return True
 
     def _serve(self):
