@@ -829,10 +829,16 @@ class TestFaults(EmulatorTestCase):
         reply = self.signin()
         self.assertEqual((reply.status, reply.body), (200, body.encode()))
         self.assertEqual(reply.headers["X-Odd"], "1")
-        self.emu.add_fault(path="/auth/v1/signin", fault="raw", status=418,
+        self.emu.add_fault(path="/auth/v1/signin", fault="raw", status=418, count=1,
+                           headers=[["X-Dup", "1"], ["X-Dup", "2"]],
                            body_b64=base64.b64encode(b"\x00\xff\xfe").decode())
         reply = self.signin()
         self.assertEqual((reply.status, reply.body), (418, b"\x00\xff\xfe"))
+        self.assertEqual(reply.headers.get_all("X-Dup"), ["1", "2"])
+        self.emu.add_fault(path="/auth/v1/signin", fault="raw", status=200,
+                           headers={"Content-Length": "100"}, body="{}")
+        with self.assertRaises(http.client.IncompleteRead):
+            self.signin()
 
     def test_count_expiry(self):
         self.emu.add_fault(path="/auth/v1/signin", fault="status", status=500, count=2)
@@ -886,7 +892,10 @@ class TestFaults(EmulatorTestCase):
         self.assertOk(self.signin())
 
     def test_bad_fault_rules_refused(self):
-        for rule in ({"fault": "nope"}, {"fault": "status"}, {"fault": "latency", "count": 0}):
+        for rule in ({"fault": "nope"}, {"fault": "status"}, {"fault": "latency", "count": 0},
+                     {"fault": "latency", "seconds": "1"}, {"fault": "raw", "status": "x"},
+                     {"fault": "raw", "headers": "X-A: 1"}, {"fault": "raw", "body_b64": "!"},
+                     {"fault": "empty", "path": 5}):
             with self.assertRaises(ControlError):
                 self.emu.add_fault(**rule)
 
