@@ -472,8 +472,8 @@ def read_request(reader, send_continue):
 class Stats:
     """Counters the tests read through GET /stats."""
 
-    FIELDS = ("connections", "nodelay", "tls_handshakes", "tls_handshake_failures",
-              "requests", "responses", "writes", "max_writes_per_response")
+    FIELDS = ("connections", "nodelay", "tls_handshakes", "tls_resumed",
+              "tls_handshake_failures", "requests", "responses", "writes", "max_writes_per_response")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -544,6 +544,8 @@ class Connection:
             return False
         if stats:
             stats.add("tls_handshakes")
+            if self.sock.session_reused:
+                stats.add("tls_resumed")
         return True
 
     def _serve(self):
@@ -568,9 +570,10 @@ class Connection:
 
     def _send(self, response, keep_alive):
         """The normal path: headers and body leave in a single sendall()."""
-        self.sock.sendall(response.header_bytes(keep_alive) + response.body)
-        if self.server.stats:
+        data = response.header_bytes(keep_alive) + response.body
+        if self.server.stats:  # counted first: the client may read stats right after
             self.server.stats.add_response(writes=1)
+        self.sock.sendall(data)
 
     def _deliver(self, response, reader, keep_alive):
         """Send one response; False when the connection must end."""
@@ -758,16 +761,28 @@ CAPTIVE_PORTAL = (b"<!DOCTYPE html>\n<html><head><title>Wi-Fi login</title></hea
 
 
 def validate_fault(rule):
+    """A checked copy of a fault rule; ValueError says what is wrong."""
     if not isinstance(rule, dict):
         raise ValueError("a fault rule is a JSON object")
     if rule.get("fault") not in FAULTS:
         raise ValueError("unknown fault %r; known: %s" % (rule.get("fault"), ", ".join(FAULTS)))
-    if "count" in rule and (not isinstance(rule["count"], int) or rule["count"] < 1):
+    if "count" in rule and (type(rule["count"]) is not int or rule["count"] < 1):
         raise ValueError("count must be a positive integer")
-    if "path" in rule and not isinstance(rule["path"], str):
-        raise ValueError("path must be a string")
-    if rule["fault"] == "status" and not isinstance(rule.get("status"), int):
-        raise ValueError("a status fault needs an integer status")
+    for key in ("path", "method", "user", "error", "error_description", "location", "body"):
+        if key in rule and not isinstance(rule[key], str):
+            raise ValueError("%s must be a string" % key)
+    for key in ("seconds", "interval", "bytes"):
+        if key in rule and (type(rule[key]) not in (int, float) or rule[key] < 0):
+            raise ValueError("%s must be a non-negative number" % key)
+    if rule["fault"] == "status" and "status" not in rule:
+        raise ValueError("a status fault needs a status")
+    if "status" in rule and (type(rule["status"]) is not int or
+                             not 100 <= rule["status"] <= 999):
+        raise ValueError("status must be an integer from 100 to 999")
+    if "headers" in rule:
+        _header_list(rule["headers"])
+    if "body_b64" in rule:
+        base64.b64decode(str(rule["body_b64"]), validate=True)
     return copy.deepcopy(rule)
 
 
@@ -834,10 +849,14 @@ def raw_response(rule):
 
 
 def _header_list(headers):
+    """Headers given as a dict or as a list of [name, value] pairs."""
     if not headers:
         return []
     if isinstance(headers, dict):
         return [(str(k), str(v)) for k, v in headers.items()]
+    if not isinstance(headers, list) or \
+            not all(isinstance(p, list) and len(p) == 2 for p in headers):
+        raise ValueError("headers must be an object or a list of [name, value] pairs")
     return [(str(k), str(v)) for k, v in headers]
 
 
@@ -1129,8 +1148,18 @@ class CloudBaseApi:
     # -- plumbing -----------------------------------------------------------
 
     def handle(self, request):
+        self.state.stats.add_request(request.path)
+        try:
+            response = self.respond(request)
+        except Exception:
+            traceback.print_exc()
+            response = self.error_response(ApiError("internal", "emulator bug"))
+        self.log_request(request, response)
+        return response
+
+    def respond(self, request):
+        """The service's answer, or what the first matching fault makes of it."""
         state = self.state
-        state.stats.add_request(request.path)
         rule = state.take_fault(request)
         if rule and rule["fault"] in PRE_FAULTS:
             response = pre_fault_response(rule, state.api_port, state.scheme)
@@ -1141,7 +1170,6 @@ class CloudBaseApi:
             if rule:
                 response = apply_post_fault(rule, response)
         response.fault = rule["fault"] if rule else None
-        self.log_request(request, response)
         return response
 
     def route(self, request):
@@ -1172,6 +1200,8 @@ class CloudBaseApi:
         return self.success_response(result)
 
     def json_body(self, request):
+        if not request.body:
+            return {}  # e.g. a Bearer revoke: the contract gives it no body
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise ApiError("invalid_argument", "Content-Type must be application/json")
