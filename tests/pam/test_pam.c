@@ -496,6 +496,20 @@ static void test_success(void **state)
 			id[36] = '\0';
 			assert_non_null(strstr(ctl_body, id));
 		}
+		/* Basic client authentication with the secret, and the device id */
+		assert_non_null(strstr(ctl_body, "\"basic_user\":\"test-env\""));
+		assert_non_null(strstr(ctl_body, "\"basic_secret_present\":true"));
+		{
+			char mid[64] = "", want[128];
+			FILE *f = fopen("/etc/machine-id", "r");
+
+			if (f != NULL && fscanf(f, "%63s", mid) == 1) {
+				snprintf(want, sizeof(want), "\"device_id\":\"%s\"", mid);
+				assert_non_null(strstr(ctl_body, want));
+			}
+			if (f != NULL)
+				fclose(f);
+		}
 	}
 	/* the account phase bound the sub on this first login */
 	sub = account_sub("cbalice");
@@ -552,6 +566,10 @@ static void test_unmanaged_local_user(void **state)
 	/* the typed name may be a password: not logged without debug */
 	assert_log("user=(unknown)");
 	assert_false(log_has("cbstranger"));
+	write_config("debug = yes\n");
+	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
+	assert_log("user=cbstranger"); /* with debug it is */
+	write_config("");
 
 	/* ignore_unknown_user: PAM_IGNORE, which this stack turns into a jump
 	 * over pam_deny (any other code would stop at it) */
@@ -860,6 +878,12 @@ static void test_proxy_env_ignored(void **state)
 	snprintf(keylog, sizeof(keylog), "%s/keylog", g.dir);
 	assert_int_equal(login_in_child("cbalice", ALICE_PW, keylog), PAM_SUCCESS);
 	assert_int_equal(access(keylog, F_OK), -1);
+
+	/* the proxy key does take effect (a closed port: nothing gets through) */
+	write_config("proxy = http://127.0.0.1:9\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=transport");
+	write_config("");
 
 	/* and the CA from the environment is not trusted either: the config
 	 * names an empty CA directory, the environment the emulator's CA */
