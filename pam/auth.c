@@ -57,20 +57,23 @@ static cb_status check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
 	return CB_ERR_SUB_MISMATCH;
 }
 
-static cb_status signin_with_password(struct cb_pam *ctx, const char *password)
+/* One sign-in on the flow's handle, opened at the first request: the time
+ * budget starts after the user has typed, not before. */
+static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, bool *opened,
+				      const char *password)
 {
-	struct cb_api api;
 	struct cb_tokens tok;
 	cb_status st;
 
-	st = cb_api_open(&api, &ctx->cfg, &ctx->log);
-	if (st != CB_OK) {
-		cb_api_close(&api);
-		return st;
+	if (!*opened) {
+		st = cb_api_open(api, &ctx->cfg, &ctx->log);
+		*opened = true;
+		if (st != CB_OK)
+			return st;
 	}
-	st = cb_api_signin_password(&api, ctx->acct.login, password, &tok);
-	/* the id lives in the handle freed below: keep a copy for the log line */
-	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s", cb_api_request_id(&api));
+	st = cb_api_signin_password(api, ctx->acct.login, password, &tok);
+	/* the id lives in the handle: keep a copy for the decision line */
+	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s", cb_api_request_id(api));
 	ctx->request_id = ctx->request_id_buf;
 	if (st == CB_OK)
 		st = check_sub(ctx, &tok);
@@ -79,38 +82,43 @@ static cb_status signin_with_password(struct cb_pam *ctx, const char *password)
 	cb_log(&ctx->log, LOG_DEBUG, "signin for %s: %s request_id=%s", ctx->user,
 	       cb_status_name(st), ctx->request_id);
 	cb_tokens_free(&tok);
-	cb_api_close(&api);
 	return st;
 }
 
-static cb_status try_password(struct cb_pam *ctx, const char *password)
+static cb_status try_password(struct cb_pam *ctx, struct cb_api *api, bool *opened,
+			      const char *password)
 {
 	cb_status st = cb_pam_check_input(password);
 
-	return st == CB_OK ? signin_with_password(ctx, password) : st;
+	return st == CB_OK ? signin_with_password(ctx, api, opened, password) : st;
 }
 
 static cb_status password_flow(struct cb_pam *ctx)
 {
+	struct cb_api api;
+	bool opened = false;
 	char *password = NULL;
 	bool prompted;
 	cb_status st;
 
 	st = get_password(ctx, &password, &prompted);
 	if (st == CB_OK)
-		st = try_password(ctx, password);
+		st = try_password(ctx, &api, &opened, password);
 	/* try_first_pass: the earlier module's password was not this one */
 	if (!prompted && ctx->cfg.try_first_pass && (st == CB_ERR_AUTH || st == CB_ERR_INPUT)) {
 		cb_clear_secret(&password);
 		prompted = true;
 		st = cb_pam_prompt(ctx, "Password: ", false, &password);
 		if (st == CB_OK)
-			st = try_password(ctx, password);
+			st = try_password(ctx, &api, &opened, password);
 	}
 	/* hand a prompted password on to later modules (try_first_pass there) */
-	if (st == CB_OK && prompted && pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
+	if (st == CB_OK && prompted &&
+	    pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
 		st = CB_ERR_NOMEM;
 	cb_free_secret(password);
+	if (opened)
+		cb_api_close(&api);
 	return st;
 }
 

@@ -695,9 +695,13 @@ static void test_first_pass(void **state)
 		 "auth required %s expect=" ALICE_PW "\n",
 		 g.helper_so, g.so, conf_path, g.helper_so);
 	write_service_text("cbtry", text);
+	ctl("POST", "/stats/reset", NULL);
 	login_svc("cbtry", "cbalice", &r, DO_AUTH, ALICE_PW, NULL);
 	assert_int_equal(r.auth, PAM_SUCCESS);
 	assert_string_equal(r.conv.prompts, "*Password: |");
+	/* both tries on one connection */
+	assert_int_equal(path_count("/auth/v1/signin"), 2);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
 
 	/* a prompted password is handed on in PAM_AUTHTOK */
 	snprintf(text, sizeof(text),
