@@ -838,6 +838,27 @@ static void test_timeouts(void **state)
 		assert_log("outcome=timeout");
 	}
 	ctl("DELETE", "/faults", NULL);
+
+	/* the budget is per login, not per request: chauthtok's three requests
+	 * each 1.2 s slow run out of the 2 s together */
+	fault("{\"fault\":\"latency\",\"seconds\":1.2,\"count\":3}");
+	{
+		pam_handle_t *pamh;
+		double t0;
+
+		memset(&r, 0, sizeof(r));
+		r.conv.answers[0] = ALICE_PW;
+		r.conv.answers[1] = "New-Alice-Passw0rd9";
+		r.conv.answers[2] = "New-Alice-Passw0rd9";
+		pamh = begin("cb", "cbalice", &r);
+		t0 = now_s();
+		assert_int_equal(pam_chauthtok(pamh, 0), PAM_AUTHTOK_ERR);
+		r.seconds = now_s() - t0;
+		pam_end(pamh, PAM_SUCCESS);
+		assert_true(r.seconds < 3.0);
+		assert_log("outcome=timeout");
+	}
+	ctl("DELETE", "/faults", NULL);
 }
 
 static void test_tls_faults(void **state)
