@@ -458,9 +458,25 @@ static int login_once(char **argv)
 {
 	struct result r;
 
+	pam_handle_t *pamh;
+	int rc;
+
 	g.dir = argv[2];
-	login_svc("cb", argv[3], &r, DO_AUTH | DO_ACCT, argv[4], NULL);
-	return r.auth == PAM_SUCCESS ? r.acct : r.auth;
+	memset(&r, 0, sizeof(r));
+	r.conv.answers[0] = argv[4];
+	pamh = begin("cb", argv[3], &r);
+	rc = pam_authenticate(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, 0);
+	/* the whole life of a login: credentials, a session, its end (revoke) */
+	if (rc == PAM_SUCCESS)
+		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	if (rc == PAM_SUCCESS)
+		rc = pam_open_session(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_close_session(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
 }
 
 /* ---- the tests ------------------------------------------------------------ */
@@ -1126,6 +1142,7 @@ static void test_valgrind(void **state)
 	fault("{\"fault\":\"malformed\"}");
 	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(login_in_valgrind("cbstranger", ALICE_PW), PAM_USER_UNKNOWN);
+	assert_int_equal(path_count("/auth/v1/revoke"), 1); /* the success ran to the end */
 }
 
 /* Last: nothing secret reached syslog in the whole run, debug included. */
