@@ -11,10 +11,6 @@
 #include "module.h"
 #include "secure.h"
 
-/* libpam sleeps this long (at most; the longest of the stack wins) after a
- * failed authentication, to slow down guessing. */
-#define FAIL_DELAY_USEC 2000000U
-
 /* The password: PAM_AUTHTOK from an earlier module (use_first_pass,
  * try_first_pass) or a prompt. *prompted tells whether it is ours to set. */
 static cb_status get_password(struct cb_pam *ctx, char **password, bool *prompted)
@@ -159,7 +155,7 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 	rc = cb_pam_code(st, CB_PHASE_AUTH);
 	if (st != CB_OK) {
 		cb_pam_tell(ctx, true, cb_pam_user_message(st));
-		pam_fail_delay(ctx->pamh, FAIL_DELAY_USEC);
+		pam_fail_delay(ctx->pamh, CB_PAM_FAIL_DELAY_USEC);
 	}
 	cb_pam_decision(ctx, st, rc, NULL);
 	return rc;

@@ -580,6 +580,11 @@ static void test_unmanaged_local_user(void **state)
 	(void)state;
 	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
 	assert_string_equal(r.conv.prompts, ""); /* never asked */
+	assert_true(last_delay >= 1000000); /* the same delay as a wrong password */
+	/* a name no local account can have: never looked up, same answer */
+	last_delay = 0;
+	assert_int_equal(login("no:such/name", "pw", &r), PAM_USER_UNKNOWN);
+	assert_true(last_delay >= 1000000);
 	assert_int_equal(stat_of("requests"), 0);
 	/* the typed name may be a password: not logged without debug */
 	assert_log("user=(unknown)");
