@@ -94,6 +94,7 @@ static void keep_first(void *arg, int priority, const char *msg)
 /* ---- process state ---- */
 
 static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER; /* enumeration */
 static struct cb_config cfg; /* written under the write lock, once */
 static bool cfg_loaded;
 static struct cb_dbmap map; /* under map_lock */
@@ -141,11 +142,46 @@ static void reopen_map(void)
 		log_once(P_DB_OPEN, f.text[0] ? f.text : "cannot open the account database");
 }
 
+/* A fork() while another thread holds a lock of the module would leave
+ * the child with a lock nobody releases: take both across fork(), so the
+ * state they guard is whole on both sides. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&ent_lock); /* the order next_ent() takes them in */
+	pthread_rwlock_wrlock(&map_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_rwlock_unlock(&map_lock);
+	pthread_mutex_unlock(&ent_lock);
+}
+
+/* The child runs one thread, which is not the one glibc recorded as the
+ * writer (it compares thread ids): unlocking would corrupt the rwlock, so
+ * start over with fresh locks. */
+static void after_fork_child(void)
+{
+	pthread_rwlock_t fresh_rw = PTHREAD_RWLOCK_INITIALIZER;
+	pthread_mutex_t fresh_mx = PTHREAD_MUTEX_INITIALIZER;
+
+	memcpy(&map_lock, &fresh_rw, sizeof(map_lock));
+	memcpy(&ent_lock, &fresh_mx, sizeof(ent_lock));
+}
+
+static void register_fork_handlers(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 /* Take the write side at most once a second to load the config and notice
  * a replaced database. */
 static void refresh(void)
 {
+	static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 	long long now = now_seconds();
+
+	pthread_once(&fork_once, register_fork_handlers);
 
 	if (now != 0 && now < atomic_load_explicit(&next_check, memory_order_relaxed))
 		return;
@@ -329,7 +365,6 @@ enum nss_status _nss_cloudbase_getgrgid_r(gid_t gid, struct group *gr, char *buf
 /* ---- enumeration: one cursor per database, advanced only after a copy
  * succeeded (an ERANGE retry gets the same record) ---- */
 
-static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t pw_cursor, gr_cursor; /* under ent_lock */
 
 typedef cb_status (*fill_fn)(const struct cb_dbrec *r, void *ent, char *buf, size_t len);

@@ -18,6 +18,9 @@
 #include <nss.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +279,74 @@ static void test_threads(void **state)
 	}
 }
 
+static atomic_int stop_spinning;
+
+static void *spin(void *arg)
+{
+	char buf[1024];
+	struct passwd pw, *res;
+
+	(void)arg;
+	while (!atomic_load(&stop_spinning))
+		(void)getpwnam_r("u002", &pw, buf, sizeof(buf), &res);
+	return NULL;
+}
+
+/* fork() while other threads are inside the module: each child must still
+ * look users up, including after a second, when a lookup takes the write
+ * side of the module's lock to re-check the database (a lock inherited in
+ * a held state would hang it there). */
+static void test_fork_while_looking_up(void **state)
+{
+	enum { CHILDREN = 30 };
+	pthread_t t[4];
+	pid_t pids[CHILDREN];
+	int waited = 0, left = CHILDREN;
+
+	(void)state;
+	atomic_store(&stop_spinning, 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, spin, NULL), 0);
+	for (int k = 0; k < CHILDREN; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			char buf[1024];
+			struct passwd pw, *res = NULL, *res2 = NULL;
+
+			getpwnam_r("u001", &pw, buf, sizeof(buf), &res);
+			usleep(1100 * 1000);
+			getpwnam_r("u003", &pw, buf, sizeof(buf), &res2);
+			_exit(res != NULL && res2 != NULL ? 0 : 1);
+		}
+		usleep(5000);
+	}
+	atomic_store(&stop_spinning, 1);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	while (left > 0 && waited < 800) {
+		for (int k = 0; k < CHILDREN; k++) {
+			int st;
+
+			if (pids[k] == 0 || waitpid(pids[k], &st, WNOHANG) != pids[k])
+				continue;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				fail_msg("child %d failed its lookups", k);
+			pids[k] = 0;
+			left--;
+		}
+		usleep(10000);
+		waited++;
+	}
+	for (int k = 0; k < CHILDREN; k++)
+		if (pids[k] != 0) {
+			kill(pids[k], SIGKILL);
+			waitpid(pids[k], NULL, 0);
+		}
+	if (left > 0)
+		fail_msg("%d children hung after fork", left);
+}
+
 static void test_initgroups(void **state)
 {
 	gid_t groups[64];
@@ -343,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_tiny_buffers),
 		cmocka_unit_test(test_status_conventions),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_fork_while_looking_up),
 		cmocka_unit_test(test_initgroups),
 		cmocka_unit_test(test_replaced_database_noticed),
 	};
