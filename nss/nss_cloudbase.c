@@ -93,7 +93,9 @@ static void keep_first(void *arg, int priority, const char *msg)
 
 /* ---- process state ---- */
 
-static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* writers first: the once-a-second refresh and fork() must not starve
+ * behind a stream of lookups (which never nest a read lock) */
+static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER; /* enumeration */
 static struct cb_config cfg; /* written under the write lock, once */
 static bool cfg_loaded;
@@ -162,7 +164,7 @@ static void after_fork_parent(void)
  * start over with fresh locks. */
 static void after_fork_child(void)
 {
-	pthread_rwlock_t fresh_rw = PTHREAD_RWLOCK_INITIALIZER;
+	pthread_rwlock_t fresh_rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 	pthread_mutex_t fresh_mx = PTHREAD_MUTEX_INITIALIZER;
 
 	memcpy(&map_lock, &fresh_rw, sizeof(map_lock));
