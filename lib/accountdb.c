@@ -28,7 +28,7 @@
  *
  * WRITES: an exclusive flock(2) on "<db>.lock" (a file that is never
  * replaced), read the current file, change the records in memory, write a
- * whole new file "<db>.XXXXXX" beside it (mode 0644, root-owned), fsync it,
+ * whole new file "<db>.tmp-XXXXXX" beside it (mode 0644, root-owned), fsync it,
  * rename(2) it over the database and fsync the directory. A mapped file is
  * never modified or truncated (readers would get SIGBUS), and a writer
  * killed at any point leaves the old or the new database, both complete.
@@ -76,6 +76,7 @@
 #define LOCK_WAIT_MS 10000 /* a login waits this long for another writer */
 #define DEFAULT_SHELL "/bin/sh"
 #define DEFAULT_HOME_BASE "/home"
+#define TEMP_INFIX ".tmp-" /* "<db>.tmp-XXXXXX": a write in progress */
 
 void (*cb_accountdb_test_hook)(const char *stage);
 
@@ -491,7 +492,7 @@ static cb_status replace_file(const char *path, const unsigned char *buf, size_t
 	int fd = -1;
 
 	rc = dir_of(path, &dir);
-	if (rc == CB_OK && asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+	if (rc == CB_OK && asprintf(&tmp, "%s" TEMP_INFIX "XXXXXX", path) < 0) {
 		tmp = NULL;
 		rc = CB_ERR_NOMEM;
 	}
@@ -529,8 +530,8 @@ static cb_status replace_file(const char *path, const unsigned char *buf, size_t
 	return rc;
 }
 
-/* Under the lock no other writer is running, so a "<db>.XXXXXX" left in
- * the directory is the temp file of a writer that was killed: remove it. */
+/* Under the lock no other writer is running, so a "<db>.tmp-XXXXXX" left
+ * in the directory is the temp file of a writer that was killed: remove it. */
 static void remove_stale_temps(const char *path)
 {
 	char *copy = strdup(path), *dir = NULL;
@@ -547,8 +548,11 @@ static void remove_stale_temps(const char *path)
 	if (d == NULL)
 		goto out;
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, base, blen) == 0 && e->d_name[blen] == '.' &&
-		    strlen(e->d_name + blen + 1) == 6) /* mkostemp XXXXXX */
+		const char *rest = e->d_name + blen;
+
+		if (strncmp(e->d_name, base, blen) == 0 &&
+		    strncmp(rest, TEMP_INFIX, strlen(TEMP_INFIX)) == 0 &&
+		    strlen(rest + strlen(TEMP_INFIX)) == 6) /* mkostemp's XXXXXX */
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
@@ -574,12 +578,14 @@ static cb_status lock_db(const char *path, int *fdp, const struct cb_log *log)
 		return CB_ERR_SYSTEM;
 	}
 	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 2) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
+		int e = errno;
+
+		if ((e != EWOULDBLOCK && e != EINTR) || waited >= LOCK_WAIT_MS) {
 			cb_log(log, LOG_ERR, "%s: cannot lock: %s", lockpath,
-			       errno == EWOULDBLOCK ? "held by another writer" : strerror(errno));
+			       e == EWOULDBLOCK ? "held by another writer" : strerror(e));
 			close(fd);
 			free(lockpath);
-			return errno == EWOULDBLOCK ? CB_ERR_BUSY : CB_ERR_SYSTEM;
+			return e == EWOULDBLOCK ? CB_ERR_BUSY : CB_ERR_SYSTEM;
 		}
 		nanosleep(&pause, NULL);
 	}
