@@ -18,6 +18,8 @@ ITERS=${ITERS:-1000000}
 FILES_ITERS=${FILES_ITERS:-200}
 OTHER_ITERS=${OTHER_ITERS:-20000} # libnss-db and libnss-cache: tens of µs a call
 ONLY_CLOUDBASE=${ONLY_CLOUDBASE:-no} # yes: skip the other services (N=1000000 runs)
+CALLGRIND=${CALLGRIND:-yes} # instruction counts per call, if valgrind is there
+command -v valgrind >/dev/null || CALLGRIND=no
 [ "$(id -u)" = 0 ] || { echo "nss_bench: needs root" >&2; exit 77; }
 make -s -C "$B/tests" nss/mkdb
 make -s -C "$B/bench" nss_bench
@@ -108,9 +110,27 @@ ls -l "$T/db/accounts.db" "$T/passwd.big" >&2
 		echo "db         first-med  $(first db "$N") ns"
 		umount -n /var/lib/misc
 	fi
+	# instructions per call: the difference of two runs, so start-up
+	# cancels out (each run makes 4 x (ITERS + ITERS/10 + 1) calls)
+	instr() {
+		a=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$B/bench/nss_bench" \
+			"$1" "$2" 2000 2>&1 >/dev/null | sed -n "s/.*Collected : //p")
+		b=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$B/bench/nss_bench" \
+			"$1" "$2" 4000 2>&1 >/dev/null | sed -n "s/.*Collected : //p")
+		echo "$a $b" | awk "{ printf \"%.0f\", (\$2 - \$1) / (4 * 2200) }"
+	}
+	if [ "${10}" = yes ]; then
+		export LD_LIBRARY_PATH="$B/nss/.libs"
+		echo "== instructions per call (callgrind, mean of the 4 operations)"
+		echo "cloudbase  instr      $(instr cloudbase "$N")"
+		mount -n --bind "$T/passwd.one" /etc/passwd
+		echo "files-1    instr      $(instr files 1)"
+		umount -n /etc/passwd
+		unset LD_LIBRARY_PATH
+	fi
 	[ "$9" = yes ] && exit 0
 	echo "== files, $N-line passwd"
 	mount -n --bind "$T/passwd.big" /etc/passwd
 	run files "$N" "$FILES_ITERS"
 	echo "files      first-med  $(first files "$N") ns"
-' nss-bench "$T" "$B" "$N" "$ITERS" "$FILES_ITERS" "$have_db" "$have_cache" "$OTHER_ITERS" "$ONLY_CLOUDBASE"
+' nss-bench "$T" "$B" "$N" "$ITERS" "$FILES_ITERS" "$have_db" "$have_cache" "$OTHER_ITERS" "$ONLY_CLOUDBASE" "$CALLGRIND"
