@@ -63,18 +63,22 @@ enum problem {
 	P_CONFIG,
 	P_DB_OPEN,
 	P_RECORD,
-	P_GROUP_FILE,
-	P_GROUP_MAP, /* + index of the group_map entry, up to CB_CONFIG_MAX_LIST */
 };
 
-static atomic_uint_fast64_t logged; /* bit per problem (and per mapped group) */
+static atomic_uint_fast64_t logged; /* bit per problem */
+static atomic_uint_fast64_t logged_map; /* bit per group_map entry (at most 64) */
 
-static void log_once(unsigned bit, const char *msg)
+static void log_once_in(atomic_uint_fast64_t *set, unsigned bit, const char *msg)
 {
 	uint_fast64_t mask = (uint_fast64_t)1 << (bit & 63);
 
-	if ((atomic_fetch_or(&logged, mask) & mask) == 0)
+	if ((atomic_fetch_or(set, mask) & mask) == 0)
 		syslog(LOG_AUTHPRIV | LOG_ERR, "nss_cloudbase: %s", msg);
+}
+
+static void log_once(enum problem p, const char *msg)
+{
+	log_once_in(&logged, (unsigned)p, msg);
 }
 
 /* The library logs through a sink: keep its first message, for log_once. */
@@ -453,6 +457,8 @@ enum nss_status _nss_cloudbase_getgrent_r(struct group *gr, char *buf, size_t le
 /* ---- initgroups: the private group plus local groups mapped from the
  * user's CloudBase groups by group_map ---- */
 
+_Static_assert(CB_CONFIG_MAX_LIST <= 64, "one bit per group_map entry");
+
 struct wanted {
 	uint64_t entries; /* bit i: group_map[i] applies to this user */
 	uint32_t private_gid;
@@ -520,7 +526,7 @@ static cb_status add_mapped(const struct wanted *w, gid_t skip, long int *start,
 		if (cb_group_file_gid(GROUP_FILE, cfg.group_map[i].local, &gid) != CB_OK) {
 			snprintf(msg, sizeof(msg), "group_map: local group %s does not exist",
 				 cfg.group_map[i].local);
-			log_once(P_GROUP_MAP + (unsigned)i, msg);
+			log_once_in(&logged_map, (unsigned)i, msg);
 			continue;
 		}
 		rc = add_gid(gid, skip, start, size, groupsp, limit);
