@@ -336,84 +336,132 @@ static cb_status index_insert(uint32_t *ix, uint32_t mask, uint32_t pos, uint32_
 	}
 }
 
-/* The whole file image in one malloc'd buffer. */
+/* The parts of a file image while it is built. */
+struct image {
+	struct strtab t;
+	struct cb_db_record *recs;
+	uint32_t *nix, *uix; /* the name and uid indexes */
+	uint32_t n, slots, max_probe;
+};
+
+static void image_free(struct image *im)
+{
+	free(im->recs);
+	free(im->nix);
+	free(im->uix);
+	free(im->t.buf);
+}
+
+/* Room for n records, indexes at most half full, a string table whose
+ * first byte is the NUL every empty string points at. */
+static cb_status image_alloc(struct image *im, size_t n)
+{
+	memset(im, 0, sizeof(*im));
+	if (n > CB_DB_MAX_RECORDS)
+		return CB_ERR_INPUT;
+	im->n = (uint32_t)n;
+	im->slots = 2;
+	while (im->slots / 2 < im->n)
+		im->slots *= 2;
+	im->recs = calloc(n ? n : 1, sizeof(*im->recs));
+	im->nix = calloc(im->slots, sizeof(*im->nix));
+	im->uix = calloc(im->slots, sizeof(*im->uix));
+	im->t.buf = malloc(4096);
+	if (im->recs == NULL || im->nix == NULL || im->uix == NULL || im->t.buf == NULL)
+		return CB_ERR_NOMEM;
+	im->t.cap = 4096;
+	im->t.buf[0] = '\0';
+	im->t.len = 1;
+	return CB_OK;
+}
+
+static cb_status image_records(struct image *im, const struct cb_account *accts,
+			       const struct cb_log *log)
+{
+	cb_status rc = CB_OK;
+
+	for (uint32_t i = 0; rc == CB_OK && i < im->n; i++) {
+		rc = check_account(&accts[i], log);
+		if (rc == CB_OK)
+			rc = fill_record(&im->t, &accts[i], &im->recs[i]);
+	}
+	return rc;
+}
+
+static cb_status image_indexes(struct image *im, const struct cb_log *log)
+{
+	const uint32_t mask = im->slots - 1;
+	cb_status rc = CB_OK;
+
+	for (uint32_t i = 0; rc == CB_OK && i < im->n; i++) {
+		const struct cb_db_record *d = &im->recs[i];
+
+		rc = index_insert(im->nix, mask,
+				  cb_db_name_hash(im->t.buf + d->name.off, d->name.len) & mask, i,
+				  im->recs, &im->t, 0, &im->max_probe);
+		if (rc == CB_OK)
+			rc = index_insert(im->uix, mask, cb_db_uid_hash(d->uid) & mask, i, im->recs,
+					  &im->t, 1, &im->max_probe);
+		if (rc == CB_ERR_EXISTS)
+			cb_log(log, LOG_ERR, "account %s: name or uid %u used twice",
+			       im->t.buf + d->name.off, d->uid);
+	}
+	return rc;
+}
+
+/* Header, records, name index, uid index, strings: one malloc'd buffer. */
+static cb_status image_assemble(const struct image *im, uint64_t generation, unsigned char **out,
+				size_t *outlen)
+{
+	const size_t idx_bytes = (size_t)im->slots * sizeof(uint32_t);
+	struct cb_db_header h;
+	unsigned char *buf;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, CB_DB_MAGIC, sizeof(h.magic));
+	h.version = CB_DB_VERSION;
+	h.endian = CB_DB_ENDIAN;
+	h.header_size = sizeof(h);
+	h.record_size = sizeof(struct cb_db_record);
+	h.n_records = im->n;
+	h.n_slots = im->slots;
+	h.max_probe = im->max_probe;
+	h.records_off = sizeof(h);
+	h.name_index_off = h.records_off + (uint64_t)im->n * sizeof(*im->recs);
+	h.uid_index_off = h.name_index_off + idx_bytes;
+	h.strings_off = h.uid_index_off + idx_bytes;
+	h.strings_size = im->t.len;
+	h.file_size = h.strings_off + im->t.len;
+	h.generation = generation;
+	buf = malloc((size_t)h.file_size);
+	if (buf == NULL)
+		return CB_ERR_NOMEM;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + h.records_off, im->recs, (size_t)im->n * sizeof(*im->recs));
+	memcpy(buf + h.name_index_off, im->nix, idx_bytes);
+	memcpy(buf + h.uid_index_off, im->uix, idx_bytes);
+	memcpy(buf + h.strings_off, im->t.buf, im->t.len);
+	*out = buf;
+	*outlen = (size_t)h.file_size;
+	return CB_OK;
+}
+
+/* The whole file image of accts in one malloc'd buffer. */
 static cb_status serialise(const struct cb_account *accts, size_t n, uint64_t generation,
 			   unsigned char **out, size_t *outlen, const struct cb_log *log)
 {
-	struct strtab t = {0};
-	struct cb_db_header h;
-	struct cb_db_record *recs = NULL;
-	uint32_t *nix = NULL, *uix = NULL, slots = 2, max_probe = 0;
-	unsigned char *buf = NULL;
-	cb_status rc = CB_OK;
-	size_t size;
+	struct image im;
+	cb_status rc;
 
 	*out = NULL;
-	if (n > CB_DB_MAX_RECORDS)
-		return CB_ERR_INPUT;
-	while (slots / 2 < n)
-		slots *= 2;
-	recs = calloc(n ? n : 1, sizeof(*recs));
-	nix = calloc(slots, sizeof(*nix));
-	uix = calloc(slots, sizeof(*uix));
-	if (recs == NULL || nix == NULL || uix == NULL)
-		rc = CB_ERR_NOMEM;
+	rc = image_alloc(&im, n);
 	if (rc == CB_OK)
-		rc = strtab_put(&t, "x", 1, &(struct cb_db_str){0}); /* reserve the leading NUL */
+		rc = image_records(&im, accts, log);
 	if (rc == CB_OK)
-		t.buf[0] = '\0', t.len = 1;
-	for (size_t i = 0; rc == CB_OK && i < n; i++) {
-		rc = check_account(&accts[i], log);
-		if (rc == CB_OK)
-			rc = fill_record(&t, &accts[i], &recs[i]);
-	}
-	for (uint32_t i = 0; rc == CB_OK && i < (uint32_t)n; i++) {
-		rc = index_insert(nix, slots - 1,
-				  cb_db_name_hash(t.buf + recs[i].name.off, recs[i].name.len) &
-					  (slots - 1),
-				  i, recs, &t, 0, &max_probe);
-		if (rc == CB_OK)
-			rc = index_insert(uix, slots - 1, cb_db_uid_hash(recs[i].uid) & (slots - 1),
-					  i, recs, &t, 1, &max_probe);
-		if (rc == CB_ERR_EXISTS)
-			cb_log(log, LOG_ERR, "account %s: name or uid %u used twice",
-			       t.buf + recs[i].name.off, recs[i].uid);
-	}
-	if (rc == CB_OK) {
-		memset(&h, 0, sizeof(h));
-		memcpy(h.magic, CB_DB_MAGIC, sizeof(h.magic));
-		h.version = CB_DB_VERSION;
-		h.endian = CB_DB_ENDIAN;
-		h.header_size = sizeof(h);
-		h.record_size = sizeof(struct cb_db_record);
-		h.n_records = (uint32_t)n;
-		h.n_slots = slots;
-		h.max_probe = max_probe;
-		h.records_off = sizeof(h);
-		h.name_index_off = h.records_off + n * sizeof(*recs);
-		h.uid_index_off = h.name_index_off + (uint64_t)slots * sizeof(uint32_t);
-		h.strings_off = h.uid_index_off + (uint64_t)slots * sizeof(uint32_t);
-		h.strings_size = t.len;
-		h.file_size = h.strings_off + t.len;
-		h.generation = generation;
-		size = (size_t)h.file_size;
-		buf = malloc(size);
-		if (buf == NULL)
-			rc = CB_ERR_NOMEM;
-	}
-	if (rc == CB_OK) {
-		memcpy(buf, &h, sizeof(h));
-		memcpy(buf + h.records_off, recs, n * sizeof(*recs));
-		memcpy(buf + h.name_index_off, nix, (size_t)slots * sizeof(uint32_t));
-		memcpy(buf + h.uid_index_off, uix, (size_t)slots * sizeof(uint32_t));
-		memcpy(buf + h.strings_off, t.buf, t.len);
-		*out = buf;
-		*outlen = size;
-	}
-	free(recs);
-	free(nix);
-	free(uix);
-	free(t.buf);
+		rc = image_indexes(&im, log);
+	if (rc == CB_OK)
+		rc = image_assemble(&im, generation, out, outlen);
+	image_free(&im);
 	return rc;
 }
 
