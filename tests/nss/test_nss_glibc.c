@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <grp.h>
 #include <nss.h>
 #include <pthread.h>
@@ -407,6 +408,51 @@ static void test_replaced_database_noticed(void **state)
 	cb_config_free(&cfg);
 }
 
+static bool in_groups(const char *name, gid_t primary, gid_t want)
+{
+	gid_t groups[64];
+	int ng = 64;
+
+	if (getgrouplist(name, primary, groups, &ng) < 0)
+		return false;
+	for (int k = 0; k < ng; k++)
+		if (groups[k] == want)
+			return true;
+	return false;
+}
+
+/* What the PAM account phase does at a first login (bind the sub, record
+ * the CloudBase groups), seen by NSS: the mapped local group appears. */
+static void test_recorded_groups_served(void **state)
+{
+	const char *groups[] = {"user", "admin"};
+	struct cb_config cfg;
+	struct cb_account a;
+	double waited = 0;
+	bool seen = false;
+
+	(void)state;
+	if (adm_gid < 0)
+		skip();
+	cb_config_init(&cfg);
+	cfg.accounts_db = strdup(getenv("CB_TEST_DB"));
+	/* u001 has CloudBase group "user" only: no adm yet */
+	assert_false(in_groups("u001", expect_uid(1), (gid_t)adm_gid));
+	assert_int_equal(cb_accountdb_record_login(&cfg, "u001", "sub-u001", groups, 2, NULL),
+			 CB_OK);
+	while (!seen && waited < 3) {
+		usleep(50000);
+		waited += 0.05;
+		seen = in_groups("u001", expect_uid(1), (gid_t)adm_gid);
+	}
+	assert_true(seen);
+	assert_int_equal(cb_accountdb_get(&cfg, "u001", &a, NULL), CB_OK);
+	assert_string_equal(a.sub, "sub-u001");
+	assert_int_equal(a.uid, expect_uid(1)); /* binding never moves the uid */
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_fork_while_looking_up),
 		cmocka_unit_test(test_initgroups),
 		cmocka_unit_test(test_replaced_database_noticed),
+		cmocka_unit_test(test_recorded_groups_served),
 	};
 
 	return cmocka_run_group_tests_name("nss_glibc", tests, setup, NULL);
