@@ -20,7 +20,8 @@
  *            followed by a NUL and holds none.
  *
  * A lookup is one hash, at most max_probe + 1 slots (the writer records the
- * longest probe sequence; at half load it is a few slots) and one record,
+ * longest probe sequence, a few dozen at half load; readers refuse more than
+ * CB_DB_MAX_PROBE, and a writer that gets more doubles the tables) and one record,
  * so a process touches a handful of pages whatever the size of the file.
  * Readers (accountdb_map.c) check the header once and every record they
  * hand out, and bound every loop, so a corrupt or hostile file gives

@@ -333,11 +333,14 @@ static cb_status image_records(struct image *im, const struct cb_account *accts,
 	return rc;
 }
 
-static cb_status image_indexes(struct image *im, const struct cb_log *log)
+static cb_status build_indexes(struct image *im, const struct cb_log *log)
 {
 	const uint32_t mask = im->slots - 1;
 	cb_status rc = CB_OK;
 
+	im->max_probe = 0;
+	memset(im->nix, 0, (size_t)im->slots * sizeof(*im->nix));
+	memset(im->uix, 0, (size_t)im->slots * sizeof(*im->uix));
 	for (uint32_t i = 0; rc == CB_OK && i < im->n; i++) {
 		const struct cb_db_record *d = &im->recs[i];
 
@@ -350,6 +353,33 @@ static cb_status image_indexes(struct image *im, const struct cb_log *log)
 		if (rc == CB_ERR_EXISTS)
 			cb_log(log, LOG_ERR, "account %s: name or uid %u used twice",
 			       im->t.buf + d->name.off, d->uid);
+	}
+	return rc;
+}
+
+/* Both indexes; a probe sequence longer than readers accept (unlucky
+ * clustering) makes the tables twice as large and sparser. */
+static cb_status image_indexes(struct image *im, const struct cb_log *log)
+{
+	cb_status rc = build_indexes(im, log);
+
+	for (int grow = 0; rc == CB_OK && im->max_probe > CB_DB_MAX_PROBE; grow++) {
+		uint32_t *nix, *uix;
+
+		if (grow == 4 || im->slots >= CB_DB_MAX_SLOTS) {
+			cb_log(log, LOG_ERR, "account database: index probes too long");
+			return CB_ERR_INPUT;
+		}
+		nix = realloc(im->nix, (size_t)im->slots * 2 * sizeof(*nix));
+		if (nix != NULL)
+			im->nix = nix;
+		uix = realloc(im->uix, (size_t)im->slots * 2 * sizeof(*uix));
+		if (uix != NULL)
+			im->uix = uix;
+		if (nix == NULL || uix == NULL)
+			return CB_ERR_NOMEM;
+		im->slots *= 2;
+		rc = build_indexes(im, log);
 	}
 	return rc;
 }

@@ -221,6 +221,7 @@ static void test_bad_headers(void **state)
 	EXPECT_CORRUPT(h->n_slots = good.n_slots - 1);
 	EXPECT_CORRUPT(h->n_slots = 0);
 	EXPECT_CORRUPT(h->max_probe = good.n_slots);
+	EXPECT_CORRUPT(h->max_probe = CB_DB_MAX_PROBE + 1);
 	EXPECT_CORRUPT(h->records_off = image_len - 8);
 	EXPECT_CORRUPT(h->records_off = 3);
 	EXPECT_CORRUPT(h->records_off = 8);
