@@ -27,6 +27,10 @@ expect_eq "group enumeration" "$out" "alice:700001 bob:700002 carol:700003 "
 out=$(getent_cb -s cloudbase passwd alice bob carol | wc -l)
 expect_eq "several keys in one process" "$out" "3"
 
+out=$(in_ns setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	env LD_LIBRARY_PATH="$NSS_CLOUDBASE_DIR" getent -s cloudbase passwd bob | cut -d: -f1)
+expect_eq "an unprivileged process resolves too" "$out" "bob"
+
 getent_cb -s cloudbase passwd nosuch >/dev/null
 expect_eq "unknown name: exit 2" "$?" "2"
 getent_cb -s cloudbase passwd 0 >/dev/null
