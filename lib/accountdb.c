@@ -20,16 +20,18 @@
  *            followed by a NUL and holds none.
  *
  * A lookup is one hash, at most max_probe + 1 slots (the writer records the
- * longest probe sequence; at half load it is a few slots) and one record,
+ * longest probe sequence, a few dozen at half load; readers refuse more than
+ * CB_DB_MAX_PROBE, and a writer that gets more doubles the tables) and one record,
  * so a process touches a handful of pages whatever the size of the file.
  * Readers (accountdb_map.c) check the header once and every record they
  * hand out, and bound every loop, so a corrupt or hostile file gives
  * CB_ERR_CORRUPT, never a crash, a hang or another user's record.
  *
- * WRITES: an exclusive flock(2) on "<db>.lock" (a file that is never
- * replaced), read the current file, change the records in memory, write a
- * whole new file "<db>.XXXXXX" beside it (mode 0644, root-owned), fsync it,
- * rename(2) it over the database and fsync the directory. A mapped file is
+ * WRITES (accountdb_store.c): an exclusive flock(2) on "<db>.lock" (a
+ * file that is never replaced), read the current file, change the records
+ * in memory, write a whole new file "<db>.tmp-XXXXXX" beside it (mode
+ * 0644, root-owned), fsync it, rename(2) it over the database and fsync
+ * the directory. A mapped file is
  * never modified or truncated (readers would get SIGBUS), and a writer
  * killed at any point leaves the old or the new database, both complete.
  *
@@ -48,22 +50,18 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "accountdb.h"
 #include "accountdb_format.h"
 #include "accountdb_map.h"
+#include "accountdb_store.h"
 #include "idmap.h"
 
 #ifndef CB_LOCALSTATEDIR
@@ -73,608 +71,12 @@
 #define DEFAULT_DB CB_LOCALSTATEDIR "/lib/cloudbase/accounts.db"
 #define PASSWD_FILE "/etc/passwd"
 #define GROUP_FILE "/etc/group"
-#define LOCK_WAIT_MS 10000 /* a login waits this long for another writer */
 #define DEFAULT_SHELL "/bin/sh"
 #define DEFAULT_HOME_BASE "/home"
-
-void (*cb_accountdb_test_hook)(const char *stage);
-
-static void hook(const char *stage)
-{
-	if (cb_accountdb_test_hook != NULL)
-		cb_accountdb_test_hook(stage);
-}
 
 const char *cb_accountdb_path(const struct cb_config *cfg)
 {
 	return cfg != NULL && cfg->accounts_db != NULL ? cfg->accounts_db : DEFAULT_DB;
-}
-
-/* ---- records in memory ---- */
-
-void cb_account_free(struct cb_account *acct)
-{
-	if (acct == NULL)
-		return;
-	free(acct->name);
-	free(acct->gecos);
-	free(acct->home);
-	free(acct->shell);
-	free(acct->login);
-	free(acct->phone);
-	free(acct->sub);
-	for (size_t i = 0; i < acct->n_groups; i++)
-		free(acct->groups[i]);
-	free(acct->groups);
-	memset(acct, 0, sizeof(*acct));
-}
-
-void cb_account_list_free(struct cb_account *list, size_t n)
-{
-	for (size_t i = 0; list != NULL && i < n; i++)
-		cb_account_free(&list[i]);
-	free(list);
-}
-
-static char *dup_or_null(const char *s, size_t len)
-{
-	return len == 0 ? NULL : strndup(s, len);
-}
-
-static cb_status account_from_rec(const struct cb_dbrec *r, struct cb_account *a)
-{
-	size_t pos = 0;
-	const char *g;
-
-	memset(a, 0, sizeof(*a));
-	a->uid = r->uid;
-	a->gid = r->gid;
-	a->flags = r->flags;
-	a->created = r->created;
-	a->last_login = r->last_login;
-	a->name = strndup(r->name, r->name_len);
-	a->gecos = strndup(r->gecos, r->gecos_len);
-	a->home = strndup(r->home, r->home_len);
-	a->shell = strndup(r->shell, r->shell_len);
-	a->login = strndup(r->login, r->login_len);
-	a->phone = dup_or_null(r->phone, r->phone_len);
-	a->sub = dup_or_null(r->sub, r->sub_len);
-	if (a->name == NULL || a->gecos == NULL || a->home == NULL || a->shell == NULL ||
-	    a->login == NULL || (r->phone_len && a->phone == NULL) ||
-	    (r->sub_len && a->sub == NULL))
-		goto nomem;
-	if (r->n_groups > 0) {
-		a->groups = calloc(r->n_groups, sizeof(*a->groups));
-		if (a->groups == NULL)
-			goto nomem;
-		while ((g = cb_dbrec_next_group(r, &pos)) != NULL && a->n_groups < r->n_groups) {
-			a->groups[a->n_groups] = strdup(g);
-			if (a->groups[a->n_groups] == NULL)
-				goto nomem;
-			a->n_groups++;
-		}
-	}
-	return CB_OK;
-nomem:
-	cb_account_free(a);
-	return CB_ERR_NOMEM;
-}
-
-/* ---- checks of what is written ---- */
-
-static int text_ok(const char *s, size_t max, int no_colon)
-{
-	size_t len = strnlen(s, max + 1);
-
-	if (len > max)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || (no_colon && c == ':'))
-			return 0;
-	}
-	return 1;
-}
-
-static int path_ok(const char *s)
-{
-	return s != NULL && s[0] == '/' && text_ok(s, CB_DB_MAX_PATH, 1);
-}
-
-static int group_name_ok(const char *g)
-{
-	return g != NULL && g[0] != '\0' && text_ok(g, CB_DB_MAX_GROUP, 0);
-}
-
-static cb_status check_account(const struct cb_account *a, const struct cb_log *log)
-{
-	const char *bad = NULL;
-	size_t blob = 0;
-
-	if (!cb_valid_local_name(a->name))
-		bad = "name";
-	else if (a->login == NULL || a->login[0] == '\0' || !text_ok(a->login, CB_DB_MAX_LOGIN, 0))
-		bad = "login";
-	else if (a->gecos != NULL && !text_ok(a->gecos, CB_DB_MAX_GECOS, 1))
-		bad = "gecos";
-	else if (!path_ok(a->home))
-		bad = "home";
-	else if (!path_ok(a->shell))
-		bad = "shell";
-	else if (a->phone != NULL && !text_ok(a->phone, CB_DB_MAX_PHONE, 0))
-		bad = "phone";
-	else if (a->sub != NULL && !text_ok(a->sub, CB_DB_MAX_SUB, 0))
-		bad = "sub";
-	else if (a->uid == 0 || a->gid != a->uid || cb_idmap_reserved(a->uid))
-		bad = "uid";
-	else if (a->n_groups > CB_MAX_GROUPS)
-		bad = "groups";
-	for (size_t i = 0; bad == NULL && i < a->n_groups; i++) {
-		if (!group_name_ok(a->groups[i]))
-			bad = "group";
-		else
-			blob += strlen(a->groups[i]) + 1;
-	}
-	if (bad == NULL && blob > CB_DB_MAX_GROUPS_BLOB)
-		bad = "groups";
-	if (bad != NULL) {
-		cb_log(log, LOG_ERR, "account %s: invalid %s", a->name ? a->name : "(none)", bad);
-		return CB_ERR_INPUT;
-	}
-	return CB_OK;
-}
-
-/* ---- serialising ---- */
-
-struct strtab {
-	char *buf;
-	size_t len, cap;
-};
-
-static cb_status strtab_put(struct strtab *t, const void *s, size_t len, struct cb_db_str *out)
-{
-	if (len == 0) {
-		out->off = 0;
-		out->len = 0;
-		return CB_OK;
-	}
-	if (t->len + len + 1 > UINT32_MAX)
-		return CB_ERR_INPUT;
-	if (t->len + len + 1 > t->cap) {
-		size_t cap = (t->cap ? t->cap : 4096);
-		char *p;
-
-		while (cap < t->len + len + 1)
-			cap *= 2;
-		p = realloc(t->buf, cap);
-		if (p == NULL)
-			return CB_ERR_NOMEM;
-		t->buf = p;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, len);
-	t->buf[t->len + len] = '\0';
-	out->off = (uint32_t)t->len;
-	out->len = (uint32_t)len;
-	t->len += len + 1;
-	return CB_OK;
-}
-
-static cb_status strtab_str(struct strtab *t, const char *s, struct cb_db_str *out)
-{
-	return strtab_put(t, s != NULL ? s : "", s != NULL ? strlen(s) : 0, out);
-}
-
-static cb_status put_groups(struct strtab *t, const struct cb_account *a, struct cb_db_str *out)
-{
-	size_t len = 0, o = 0;
-	char *blob;
-	cb_status rc;
-
-	for (size_t i = 0; i < a->n_groups; i++)
-		len += strlen(a->groups[i]) + 1;
-	if (len == 0)
-		return strtab_put(t, "", 0, out);
-	blob = malloc(len);
-	if (blob == NULL)
-		return CB_ERR_NOMEM;
-	for (size_t i = 0; i < a->n_groups; i++) {
-		size_t l = strlen(a->groups[i]) + 1;
-
-		memcpy(blob + o, a->groups[i], l);
-		o += l;
-	}
-	rc = strtab_put(t, blob, len, out);
-	free(blob);
-	return rc;
-}
-
-static cb_status fill_record(struct strtab *t, const struct cb_account *a, struct cb_db_record *d)
-{
-	cb_status rc;
-
-	memset(d, 0, sizeof(*d));
-	d->created = a->created;
-	d->last_login = a->last_login;
-	d->uid = a->uid;
-	d->gid = a->gid;
-	d->flags = a->flags & CB_DB_F_KNOWN;
-	d->n_groups = (uint32_t)a->n_groups;
-	if ((rc = strtab_str(t, a->name, &d->name)) != CB_OK ||
-	    (rc = strtab_str(t, a->gecos, &d->gecos)) != CB_OK ||
-	    (rc = strtab_str(t, a->home, &d->home)) != CB_OK ||
-	    (rc = strtab_str(t, a->shell, &d->shell)) != CB_OK ||
-	    (rc = strtab_str(t, a->login, &d->login)) != CB_OK ||
-	    (rc = strtab_str(t, a->phone, &d->phone)) != CB_OK ||
-	    (rc = strtab_str(t, a->sub, &d->sub)) != CB_OK)
-		return rc;
-	return put_groups(t, a, &d->groups);
-}
-
-/* Insert record idx into an index; CB_ERR_EXISTS on a duplicate key. */
-static cb_status index_insert(uint32_t *ix, uint32_t mask, uint32_t pos, uint32_t idx,
-			      const struct cb_db_record *recs, const struct strtab *t, int by_uid,
-			      uint32_t *max_probe)
-{
-	for (uint32_t i = 0;; i++, pos = (pos + 1) & mask) {
-		const struct cb_db_record *o;
-
-		if (ix[pos] == 0) {
-			ix[pos] = idx + 1;
-			if (i > *max_probe)
-				*max_probe = i;
-			return CB_OK;
-		}
-		o = &recs[ix[pos] - 1];
-		if (by_uid ? o->uid == recs[idx].uid
-			   : (o->name.len == recs[idx].name.len &&
-			      memcmp(t->buf + o->name.off, t->buf + recs[idx].name.off,
-				     o->name.len) == 0))
-			return CB_ERR_EXISTS;
-	}
-}
-
-/* The whole file image in one malloc'd buffer. */
-static cb_status serialise(const struct cb_account *accts, size_t n, uint64_t generation,
-			   unsigned char **out, size_t *outlen, const struct cb_log *log)
-{
-	struct strtab t = {0};
-	struct cb_db_header h;
-	struct cb_db_record *recs = NULL;
-	uint32_t *nix = NULL, *uix = NULL, slots = 2, max_probe = 0;
-	unsigned char *buf = NULL;
-	cb_status rc = CB_OK;
-	size_t size;
-
-	*out = NULL;
-	if (n > CB_DB_MAX_RECORDS)
-		return CB_ERR_INPUT;
-	while (slots / 2 < n)
-		slots *= 2;
-	recs = calloc(n ? n : 1, sizeof(*recs));
-	nix = calloc(slots, sizeof(*nix));
-	uix = calloc(slots, sizeof(*uix));
-	if (recs == NULL || nix == NULL || uix == NULL)
-		rc = CB_ERR_NOMEM;
-	if (rc == CB_OK)
-		rc = strtab_put(&t, "x", 1, &(struct cb_db_str){0}); /* reserve the leading NUL */
-	if (rc == CB_OK)
-		t.buf[0] = '\0', t.len = 1;
-	for (size_t i = 0; rc == CB_OK && i < n; i++) {
-		rc = check_account(&accts[i], log);
-		if (rc == CB_OK)
-			rc = fill_record(&t, &accts[i], &recs[i]);
-	}
-	for (uint32_t i = 0; rc == CB_OK && i < (uint32_t)n; i++) {
-		rc = index_insert(nix, slots - 1,
-				  cb_db_name_hash(t.buf + recs[i].name.off, recs[i].name.len) &
-					  (slots - 1),
-				  i, recs, &t, 0, &max_probe);
-		if (rc == CB_OK)
-			rc = index_insert(uix, slots - 1, cb_db_uid_hash(recs[i].uid) & (slots - 1),
-					  i, recs, &t, 1, &max_probe);
-		if (rc == CB_ERR_EXISTS)
-			cb_log(log, LOG_ERR, "account %s: name or uid %u used twice",
-			       t.buf + recs[i].name.off, recs[i].uid);
-	}
-	if (rc == CB_OK) {
-		memset(&h, 0, sizeof(h));
-		memcpy(h.magic, CB_DB_MAGIC, sizeof(h.magic));
-		h.version = CB_DB_VERSION;
-		h.endian = CB_DB_ENDIAN;
-		h.header_size = sizeof(h);
-		h.record_size = sizeof(struct cb_db_record);
-		h.n_records = (uint32_t)n;
-		h.n_slots = slots;
-		h.max_probe = max_probe;
-		h.records_off = sizeof(h);
-		h.name_index_off = h.records_off + n * sizeof(*recs);
-		h.uid_index_off = h.name_index_off + (uint64_t)slots * sizeof(uint32_t);
-		h.strings_off = h.uid_index_off + (uint64_t)slots * sizeof(uint32_t);
-		h.strings_size = t.len;
-		h.file_size = h.strings_off + t.len;
-		h.generation = generation;
-		size = (size_t)h.file_size;
-		buf = malloc(size);
-		if (buf == NULL)
-			rc = CB_ERR_NOMEM;
-	}
-	if (rc == CB_OK) {
-		memcpy(buf, &h, sizeof(h));
-		memcpy(buf + h.records_off, recs, n * sizeof(*recs));
-		memcpy(buf + h.name_index_off, nix, (size_t)slots * sizeof(uint32_t));
-		memcpy(buf + h.uid_index_off, uix, (size_t)slots * sizeof(uint32_t));
-		memcpy(buf + h.strings_off, t.buf, t.len);
-		*out = buf;
-		*outlen = size;
-	}
-	free(recs);
-	free(nix);
-	free(uix);
-	free(t.buf);
-	return rc;
-}
-
-/* ---- files ---- */
-
-static cb_status dir_of(const char *path, char **dir)
-{
-	char *copy = strdup(path);
-
-	*dir = NULL;
-	if (copy == NULL)
-		return CB_ERR_NOMEM;
-	*dir = strdup(dirname(copy));
-	free(copy);
-	return *dir != NULL ? CB_OK : CB_ERR_NOMEM;
-}
-
-static cb_status ensure_dir(const char *dir, const struct cb_log *log)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		cb_log(log, LOG_ERR, "%s: cannot create: %s", dir, strerror(errno));
-		return CB_ERR_SYSTEM;
-	}
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cb_log(log, LOG_ERR, "%s: not a directory", dir);
-		return CB_ERR_UNSAFE_FILE;
-	}
-	/* someone else able to write here could swap the database */
-	if (st.st_uid != 0 || (st.st_mode & 022) != 0) {
-		cb_log(log, LOG_ERR, "%s: directory not owned by root or writable by others", dir);
-		return CB_ERR_UNSAFE_FILE;
-	}
-	return CB_OK;
-}
-
-static cb_status write_all(int fd, const unsigned char *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CB_ERR_SYSTEM;
-		done += (size_t)w;
-		if (done >= len / 2 && done - (size_t)w < len / 2)
-			hook("temp-partial");
-	}
-	return CB_OK;
-}
-
-static cb_status fsync_dir(const char *dir, const struct cb_log *log)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cb_status rc = CB_OK;
-
-	if (fd < 0 || fsync(fd) != 0) {
-		cb_log(log, LOG_ERR, "%s: fsync: %s", dir, strerror(errno));
-		rc = CB_ERR_SYSTEM;
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* New file beside the old one, then rename(): readers see one or the other. */
-static cb_status replace_file(const char *path, const unsigned char *buf, size_t len,
-			      const struct cb_log *log)
-{
-	char *tmp = NULL, *dir = NULL;
-	cb_status rc;
-	int fd = -1;
-
-	rc = dir_of(path, &dir);
-	if (rc == CB_OK && asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-		tmp = NULL;
-		rc = CB_ERR_NOMEM;
-	}
-	if (rc == CB_OK) {
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd < 0) {
-			cb_log(log, LOG_ERR, "%s: cannot create: %s", tmp, strerror(errno));
-			free(tmp);
-			tmp = NULL;
-			rc = CB_ERR_SYSTEM;
-		}
-	}
-	if (rc == CB_OK &&
-	    (fchmod(fd, 0644) != 0 || write_all(fd, buf, len) != CB_OK || fsync(fd) != 0)) {
-		cb_log(log, LOG_ERR, "%s: write: %s", tmp, strerror(errno));
-		rc = CB_ERR_SYSTEM;
-	}
-	if (fd >= 0 && close(fd) != 0 && rc == CB_OK)
-		rc = CB_ERR_SYSTEM;
-	if (rc == CB_OK) {
-		hook("temp-written");
-		if (rename(tmp, path) != 0) {
-			cb_log(log, LOG_ERR, "%s: rename: %s", path, strerror(errno));
-			rc = CB_ERR_SYSTEM;
-		}
-	}
-	if (rc != CB_OK && tmp != NULL)
-		unlink(tmp);
-	if (rc == CB_OK) {
-		hook("renamed");
-		rc = fsync_dir(dir, log);
-	}
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
-/* Under the lock no other writer is running, so a "<db>.XXXXXX" left in
- * the directory is the temp file of a writer that was killed: remove it. */
-static void remove_stale_temps(const char *path)
-{
-	char *copy = strdup(path), *dir = NULL;
-	const char *base;
-	size_t blen;
-	DIR *d;
-	struct dirent *e;
-
-	if (copy == NULL || dir_of(path, &dir) != CB_OK)
-		goto out;
-	base = basename(copy);
-	blen = strlen(base);
-	d = opendir(dir);
-	if (d == NULL)
-		goto out;
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, base, blen) == 0 && e->d_name[blen] == '.' &&
-		    strlen(e->d_name + blen + 1) == 6) /* mkostemp XXXXXX */
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-out:
-	free(copy);
-	free(dir);
-}
-
-/* flock on "<db>.lock", waiting at most LOCK_WAIT_MS. */
-static cb_status lock_db(const char *path, int *fdp, const struct cb_log *log)
-{
-	char *lockpath = NULL;
-	struct timespec pause = {0, 2 * 1000 * 1000};
-	int fd;
-
-	*fdp = -1;
-	if (asprintf(&lockpath, "%s.lock", path) < 0)
-		return CB_ERR_NOMEM;
-	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0) {
-		cb_log(log, LOG_ERR, "%s: %s", lockpath, strerror(errno));
-		free(lockpath);
-		return CB_ERR_SYSTEM;
-	}
-	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 2) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
-			cb_log(log, LOG_ERR, "%s: cannot lock: %s", lockpath,
-			       errno == EWOULDBLOCK ? "held by another writer" : strerror(errno));
-			close(fd);
-			free(lockpath);
-			return errno == EWOULDBLOCK ? CB_ERR_BUSY : CB_ERR_SYSTEM;
-		}
-		nanosleep(&pause, NULL);
-	}
-	free(lockpath);
-	*fdp = fd;
-	hook("locked");
-	remove_stale_temps(path);
-	return CB_OK;
-}
-
-static void unlock_db(int fd)
-{
-	if (fd >= 0)
-		close(fd); /* releases the flock */
-}
-
-/* Every record of the file at path; an absent file is an empty database. */
-static cb_status load_all(const char *path, struct cb_account **out, size_t *n, uint64_t *gen,
-			  const struct cb_log *log)
-{
-	struct cb_dbmap m;
-	struct cb_account *list = NULL;
-	cb_status rc;
-
-	*out = NULL;
-	*n = 0;
-	*gen = 0;
-	/* no database yet is the normal start, not worth a log line */
-	if (lstat(path, &(struct stat){0}) != 0 && errno == ENOENT)
-		return CB_OK;
-	rc = cb_dbmap_open(&m, path, log);
-	if (rc == CB_ERR_NOT_FOUND)
-		return CB_OK;
-	if (rc != CB_OK)
-		return rc;
-	rc = cb_dbmap_verify(&m, log);
-	if (rc == CB_OK && m.n_records > 0) {
-		list = calloc(m.n_records, sizeof(*list));
-		if (list == NULL)
-			rc = CB_ERR_NOMEM;
-	}
-	for (uint32_t i = 0; rc == CB_OK && i < m.n_records; i++) {
-		struct cb_dbrec r;
-
-		rc = cb_dbmap_get(&m, i, &r);
-		if (rc == CB_OK)
-			rc = account_from_rec(&r, &list[i]);
-		if (rc == CB_OK)
-			*n = i + 1;
-	}
-	*gen = m.generation;
-	cb_dbmap_close(&m);
-	if (rc != CB_OK) {
-		cb_account_list_free(list, *n);
-		*n = 0;
-		return rc;
-	}
-	*out = list;
-	return CB_OK;
-}
-
-/* One read-modify-write under the lock. edit returns CB_OK to write the
- * result, anything else to leave the file alone. */
-typedef cb_status (*edit_fn)(struct cb_account **list, size_t *n, void *arg,
-			     const struct cb_log *log);
-
-static cb_status transact(const char *path, bool load, edit_fn edit, void *arg,
-			  const struct cb_log *log)
-{
-	struct cb_account *list = NULL;
-	unsigned char *img = NULL;
-	size_t n = 0, len = 0;
-	uint64_t gen = 0;
-	char *dir = NULL;
-	cb_status rc;
-	int lockfd = -1;
-
-	rc = dir_of(path, &dir);
-	if (rc == CB_OK)
-		rc = ensure_dir(dir, log);
-	free(dir);
-	if (rc == CB_OK)
-		rc = lock_db(path, &lockfd, log);
-	if (rc == CB_OK && load)
-		rc = load_all(path, &list, &n, &gen, log);
-	if (rc == CB_OK)
-		rc = edit(&list, &n, arg, log);
-	if (rc == CB_OK)
-		rc = serialise(list, n, gen + 1, &img, &len, log);
-	if (rc == CB_OK)
-		rc = replace_file(path, img, len, log);
-	unlock_db(lockfd);
-	free(img);
-	cb_account_list_free(list, n);
-	return rc;
 }
 
 static struct cb_account *find(struct cb_account *list, size_t n, const char *name)
@@ -703,7 +105,7 @@ cb_status cb_accountdb_get(const struct cb_config *cfg, const char *name, struct
 		return rc;
 	rc = cb_dbmap_find_name(&m, name, &r);
 	if (rc == CB_OK)
-		rc = account_from_rec(&r, out);
+		rc = cb_store_account_from_rec(&r, out);
 	else if (rc == CB_ERR_CORRUPT)
 		cb_log(log, LOG_ERR, "%s: corrupt record for %s", path, name);
 	cb_dbmap_close(&m);
@@ -715,7 +117,7 @@ cb_status cb_accountdb_list(const struct cb_config *cfg, struct cb_account **out
 {
 	uint64_t gen;
 
-	return load_all(cb_accountdb_path(cfg), out, n, &gen, log);
+	return cb_store_load(cb_accountdb_path(cfg), out, n, &gen, log);
 }
 
 cb_status cb_accountdb_check(const struct cb_config *cfg, size_t *n_records,
@@ -807,49 +209,6 @@ static cb_status choose_uid(struct add_ctx *c, struct cb_account *a, size_t n_li
 	return CB_OK;
 }
 
-static bool sdup(const char *s, char **out)
-{
-	*out = s != NULL ? strdup(s) : NULL;
-	return s == NULL || *out != NULL;
-}
-
-static cb_status copy_account(const struct cb_account *src, struct cb_account *dst)
-{
-	*dst = *src;
-	dst->groups = NULL;
-	dst->n_groups = 0;
-	if (!sdup(src->name, &dst->name) | !sdup(src->gecos, &dst->gecos) |
-	    !sdup(src->home, &dst->home) | !sdup(src->shell, &dst->shell) |
-	    !sdup(src->login, &dst->login) | !sdup(src->phone, &dst->phone) |
-	    !sdup(src->sub, &dst->sub))
-		goto nomem;
-	if (src->n_groups > 0) {
-		dst->groups = calloc(src->n_groups, sizeof(char *));
-		if (dst->groups == NULL)
-			goto nomem;
-		for (; dst->n_groups < src->n_groups; dst->n_groups++)
-			if (!sdup(src->groups[dst->n_groups], &dst->groups[dst->n_groups]))
-				goto nomem;
-	}
-	return CB_OK;
-nomem:
-	cb_account_free(dst);
-	return CB_ERR_NOMEM;
-}
-
-static cb_status append(struct cb_account **list, size_t *n, const struct cb_account *a)
-{
-	struct cb_account *p = realloc(*list, (*n + 1) * sizeof(**list));
-
-	if (p == NULL)
-		return CB_ERR_NOMEM;
-	*list = p;
-	if (copy_account(a, &p[*n]) != CB_OK)
-		return CB_ERR_NOMEM;
-	(*n)++;
-	return CB_OK;
-}
-
 static cb_status edit_add(struct cb_account **list, size_t *n, void *arg, const struct cb_log *log)
 {
 	struct add_ctx *c = arg;
@@ -866,9 +225,9 @@ static cb_status edit_add(struct cb_account **list, size_t *n, void *arg, const 
 		return rc;
 	if (a.created == 0)
 		a.created = (int64_t)time(NULL);
-	rc = check_account(&a, log);
+	rc = cb_store_check_account(&a, log);
 	if (rc == CB_OK)
-		rc = append(list, n, &a);
+		rc = cb_store_append(list, n, &a);
 	if (rc == CB_OK) {
 		c->acct->uid = a.uid;
 		c->acct->gid = a.gid;
@@ -941,7 +300,7 @@ cb_status cb_accountdb_add(const struct cb_config *cfg, struct cb_account *acct,
 	cb_status rc = prepare_new(cfg, acct, log);
 
 	if (rc == CB_OK)
-		rc = transact(cb_accountdb_path(cfg), true, edit_add, &c, log);
+		rc = cb_store_transact(cb_accountdb_path(cfg), true, edit_add, &c, log);
 	cb_idset_free(&c.taken);
 	return rc;
 }
@@ -965,7 +324,8 @@ cb_status cb_accountdb_remove(const struct cb_config *cfg, const char *name,
 {
 	if (!cb_valid_local_name(name))
 		return CB_ERR_NOT_FOUND;
-	return transact(cb_accountdb_path(cfg), true, edit_remove, (void *)(uintptr_t)name, log);
+	return cb_store_transact(cb_accountdb_path(cfg), true, edit_remove, (void *)(uintptr_t)name,
+				 log);
 }
 
 static cb_status edit_unbind(struct cb_account **list, size_t *n, void *arg,
@@ -986,7 +346,8 @@ cb_status cb_accountdb_unbind(const struct cb_config *cfg, const char *name,
 {
 	if (!cb_valid_local_name(name))
 		return CB_ERR_NOT_FOUND;
-	return transact(cb_accountdb_path(cfg), true, edit_unbind, (void *)(uintptr_t)name, log);
+	return cb_store_transact(cb_accountdb_path(cfg), true, edit_unbind, (void *)(uintptr_t)name,
+				 log);
 }
 
 struct login_ctx {
@@ -1006,7 +367,7 @@ static cb_status set_groups(struct cb_account *a, const struct login_ctx *c,
 		return CB_ERR_NOMEM;
 	for (size_t i = 0; i < c->n_groups && n < CB_MAX_GROUPS; i++) {
 		/* a group name the format cannot hold maps to nothing: skip it */
-		if (!group_name_ok(c->groups[i]) ||
+		if (!cb_store_group_name_ok(c->groups[i]) ||
 		    blob + strlen(c->groups[i]) + 1 > CB_DB_MAX_GROUPS_BLOB) {
 			cb_log(log, LOG_WARNING, "%s: CloudBase group name skipped (invalid)",
 			       a->name);
@@ -1058,12 +419,12 @@ cb_status cb_accountdb_record_login(const struct cb_config *cfg, const char *nam
 
 	if (!cb_valid_local_name(name))
 		return CB_ERR_NOT_FOUND;
-	if (sub == NULL || sub[0] == '\0' || !text_ok(sub, CB_DB_MAX_SUB, 0) ||
+	if (sub == NULL || sub[0] == '\0' || !cb_store_text_ok(sub, CB_DB_MAX_SUB, 0) ||
 	    (n_groups > 0 && groups == NULL)) {
 		cb_log(log, LOG_ERR, "%s: invalid sub from the service", name);
 		return CB_ERR_INPUT;
 	}
-	return transact(cb_accountdb_path(cfg), true, edit_login, &c, log);
+	return cb_store_transact(cb_accountdb_path(cfg), true, edit_login, &c, log);
 }
 
 struct replace_ctx {
@@ -1081,7 +442,7 @@ static cb_status edit_replace(struct cb_account **list, size_t *n, void *arg,
 	*list = NULL;
 	*n = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		cb_status rc = append(list, n, &c->accts[i]);
+		cb_status rc = cb_store_append(list, n, &c->accts[i]);
 
 		if (rc != CB_OK)
 			return rc;
@@ -1094,5 +455,5 @@ cb_status cb_accountdb_write_file(const char *path, const struct cb_account *acc
 {
 	struct replace_ctx c = {accts, n};
 
-	return transact(path, false, edit_replace, &c, log);
+	return cb_store_transact(path, false, edit_replace, &c, log);
 }

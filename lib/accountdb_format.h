@@ -15,6 +15,8 @@
 /* Hard limits the reader enforces, so a hostile header cannot make it
  * allocate, loop or index beyond what a sane database needs. */
 #define CB_DB_MAX_RECORDS (1u << 24) /* 16 M accounts */
+#define CB_DB_MAX_SLOTS (4u * CB_DB_MAX_RECORDS) /* per index */
+#define CB_DB_MAX_PROBE 1024u /* longest probe sequence a reader follows */
 #define CB_DB_MAX_SIZE ((size_t)1 << 32) /* 4 GiB */
 #define CB_DB_MAX_GECOS 1024
 #define CB_DB_MAX_PATH 4095

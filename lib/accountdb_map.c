@@ -5,7 +5,7 @@
  * checked once at open (geometry, every section inside the file), and each
  * record is checked in full every time it is handed out (string bounds and
  * terminators, characters, name rules, uid). Probe loops are bounded by the
- * header's max_probe, itself bounded by the table size, so a hostile index
+ * header's max_probe, itself at most CB_DB_MAX_PROBE, so a hostile index
  * (a loop, every slot full, slots pointing anywhere) ends in NOT_FOUND or
  * CORRUPT, never in a hang or another user's record.
  */
@@ -54,9 +54,9 @@ static cb_status check_header(struct cb_dbmap *m, const char *path, const struct
 	else if (h->n_records > CB_DB_MAX_RECORDS)
 		why = "too many records";
 	else if (h->n_slots < 2 || (h->n_slots & (h->n_slots - 1)) != 0 ||
-		 h->n_slots / 2 < h->n_records || h->n_slots > 2 * CB_DB_MAX_RECORDS)
+		 h->n_slots / 2 < h->n_records || h->n_slots > CB_DB_MAX_SLOTS)
 		why = "bad index size";
-	else if (h->max_probe >= h->n_slots)
+	else if (h->max_probe >= h->n_slots || h->max_probe > CB_DB_MAX_PROBE)
 		why = "bad probe bound";
 	if (why == NULL) {
 		rec_bytes = (uint64_t)h->n_records * sizeof(struct cb_db_record);

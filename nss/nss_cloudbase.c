@@ -63,18 +63,22 @@ enum problem {
 	P_CONFIG,
 	P_DB_OPEN,
 	P_RECORD,
-	P_GROUP_FILE,
-	P_GROUP_MAP, /* + index of the group_map entry, up to CB_CONFIG_MAX_LIST */
 };
 
-static atomic_uint_fast64_t logged; /* bit per problem (and per mapped group) */
+static atomic_uint_fast64_t logged; /* bit per problem */
+static atomic_uint_fast64_t logged_map; /* bit per group_map entry (at most 64) */
 
-static void log_once(unsigned bit, const char *msg)
+static void log_once_in(atomic_uint_fast64_t *set, unsigned bit, const char *msg)
 {
 	uint_fast64_t mask = (uint_fast64_t)1 << (bit & 63);
 
-	if ((atomic_fetch_or(&logged, mask) & mask) == 0)
+	if ((atomic_fetch_or(set, mask) & mask) == 0)
 		syslog(LOG_AUTHPRIV | LOG_ERR, "nss_cloudbase: %s", msg);
+}
+
+static void log_once(enum problem p, const char *msg)
+{
+	log_once_in(&logged, (unsigned)p, msg);
 }
 
 /* The library logs through a sink: keep its first message, for log_once. */
@@ -93,7 +97,10 @@ static void keep_first(void *arg, int priority, const char *msg)
 
 /* ---- process state ---- */
 
-static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* writers first: the once-a-second refresh and fork() must not starve
+ * behind a stream of lookups (which never nest a read lock) */
+static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER; /* enumeration */
 static struct cb_config cfg; /* written under the write lock, once */
 static bool cfg_loaded;
 static struct cb_dbmap map; /* under map_lock */
@@ -141,11 +148,46 @@ static void reopen_map(void)
 		log_once(P_DB_OPEN, f.text[0] ? f.text : "cannot open the account database");
 }
 
+/* A fork() while another thread holds a lock of the module would leave
+ * the child with a lock nobody releases: take both across fork(), so the
+ * state they guard is whole on both sides. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&ent_lock); /* the order next_ent() takes them in */
+	pthread_rwlock_wrlock(&map_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_rwlock_unlock(&map_lock);
+	pthread_mutex_unlock(&ent_lock);
+}
+
+/* The child runs one thread, which is not the one glibc recorded as the
+ * writer (it compares thread ids): unlocking would corrupt the rwlock, so
+ * start over with fresh locks. */
+static void after_fork_child(void)
+{
+	pthread_rwlock_t fresh_rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+	pthread_mutex_t fresh_mx = PTHREAD_MUTEX_INITIALIZER;
+
+	memcpy(&map_lock, &fresh_rw, sizeof(map_lock));
+	memcpy(&ent_lock, &fresh_mx, sizeof(ent_lock));
+}
+
+static void register_fork_handlers(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 /* Take the write side at most once a second to load the config and notice
  * a replaced database. */
 static void refresh(void)
 {
+	static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 	long long now = now_seconds();
+
+	pthread_once(&fork_once, register_fork_handlers);
 
 	if (now != 0 && now < atomic_load_explicit(&next_check, memory_order_relaxed))
 		return;
@@ -329,7 +371,6 @@ enum nss_status _nss_cloudbase_getgrgid_r(gid_t gid, struct group *gr, char *buf
 /* ---- enumeration: one cursor per database, advanced only after a copy
  * succeeded (an ERANGE retry gets the same record) ---- */
 
-static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t pw_cursor, gr_cursor; /* under ent_lock */
 
 typedef cb_status (*fill_fn)(const struct cb_dbrec *r, void *ent, char *buf, size_t len);
@@ -416,6 +457,8 @@ enum nss_status _nss_cloudbase_getgrent_r(struct group *gr, char *buf, size_t le
 /* ---- initgroups: the private group plus local groups mapped from the
  * user's CloudBase groups by group_map ---- */
 
+_Static_assert(CB_CONFIG_MAX_LIST <= 64, "one bit per group_map entry");
+
 struct wanted {
 	uint64_t entries; /* bit i: group_map[i] applies to this user */
 	uint32_t private_gid;
@@ -483,7 +526,7 @@ static cb_status add_mapped(const struct wanted *w, gid_t skip, long int *start,
 		if (cb_group_file_gid(GROUP_FILE, cfg.group_map[i].local, &gid) != CB_OK) {
 			snprintf(msg, sizeof(msg), "group_map: local group %s does not exist",
 				 cfg.group_map[i].local);
-			log_once(P_GROUP_MAP + (unsigned)i, msg);
+			log_once_in(&logged_map, (unsigned)i, msg);
 			continue;
 		}
 		rc = add_gid(gid, skip, start, size, groupsp, limit);

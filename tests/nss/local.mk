@@ -7,6 +7,11 @@ nss_mkdb_LDADD = $(top_builddir)/lib/libcbcore.la
 nss_test_nss_glibc_SOURCES = nss/test_nss_glibc.c
 nss_test_nss_glibc_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS) -ldl -lpthread
 
-TESTS += nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh nss/nss_glibc.sh
+TESTS += nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh nss/nss_glibc.sh \
+	nss/cloudbasectl.sh
 EXTRA_DIST += nss/nss-lib.sh nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh \
-	nss/nss_glibc.sh
+	nss/nss_glibc.sh nss/cloudbasectl.sh
+
+# libFuzzer harness of the database reader (clang; not part of make check):
+# tests/fuzz/run_fuzz_accountdb.sh BUILDDIR [SECONDS]
+EXTRA_DIST += fuzz/fuzz_accountdb.c fuzz/run_fuzz_accountdb.sh

@@ -53,11 +53,23 @@ write_conf() {
 # mkdb < SPEC (see tests/nss/mkdb.c)
 mkdb() { "$top_builddir/tests/nss/mkdb" "$DB"; }
 
+# Without overlayfs (some containers), fall back to a private copy of /etc
+# bind-mounted over it, with $T/etcx/cloudbase bound on top (only that
+# directory of etcx is used then). CB_TEST_NO_OVERLAY=1 forces the fallback.
 in_ns() {
 	"$top_srcdir/tests/ns-run" /bin/sh -c '
-		mount -n -t overlay overlay -o lowerdir="$1":/etc /etc || exit 99
-		shift
-		exec "$@"' in_ns "$T/etcx" "$@"
+		x=$1 copy=$2
+		shift 2
+		if [ "${CB_TEST_NO_OVERLAY:-}" = 1 ] ||
+			! mount -n -t overlay overlay -o lowerdir="$x":/etc /etc 2>/dev/null; then
+			if [ ! -d "$copy" ]; then
+				cp -a /etc "$copy.new" && mkdir -p "$copy.new/cloudbase" &&
+					mv "$copy.new" "$copy" || exit 99
+			fi
+			mount -n --bind "$copy" /etc &&
+				mount -n --bind "$x/cloudbase" /etc/cloudbase || exit 99
+		fi
+		exec "$@"' in_ns "$T/etcx" "$T/etccopy" "$@"
 }
 
 getent_cb() { in_ns env LD_LIBRARY_PATH="$NSS_CLOUDBASE_DIR" getent "$@"; }

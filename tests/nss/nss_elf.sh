@@ -29,5 +29,12 @@ for f in getpwnam_r getpwuid_r setpwent getpwent_r endpwent getgrnam_r getgrgid_
 		nok "missing _nss_cloudbase_$f"
 	fi
 done
+# the positive control: the module loads with every symbol resolved
+if "${PYTHON3:-python3}" -c 'import ctypes, os, sys
+ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)' "$so"; then
+	ok "dlopen(RTLD_NOW) succeeds"
+else
+	nok "dlopen(RTLD_NOW) fails"
+fi
 echo "1..$n"
 exit $failed

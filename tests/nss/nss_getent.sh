@@ -27,6 +27,10 @@ expect_eq "group enumeration" "$out" "alice:700001 bob:700002 carol:700003 "
 out=$(getent_cb -s cloudbase passwd alice bob carol | wc -l)
 expect_eq "several keys in one process" "$out" "3"
 
+out=$(in_ns setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	env LD_LIBRARY_PATH="$NSS_CLOUDBASE_DIR" getent -s cloudbase passwd bob | cut -d: -f1)
+expect_eq "an unprivileged process resolves too" "$out" "bob"
+
 getent_cb -s cloudbase passwd nosuch >/dev/null
 expect_eq "unknown name: exit 2" "$?" "2"
 getent_cb -s cloudbase passwd 0 >/dev/null
@@ -48,9 +52,13 @@ expect_eq "initgroups: unmapped groups add nothing" "$out" "carol 700003"
 out=$(getent_cb -s cloudbase initgroups nosuch | tr -s ' \t' ' ')
 expect_eq "initgroups: unknown user has no groups" "$out" "nosuch "
 
-# syslog: one line per problem per process, however many lookups fail
+# syslog: one line per problem per process, however many lookups fail.
+# syslog_lines GETENT-ARGS...: run one getent in a namespace with a /dev/log
+# listener; prints how many lines came from the module.
 syslog_lines() {
 	in_ns /bin/sh -c '
+		log=$1 lib=$2
+		shift 2
 		"$PYTHON3" -c "
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -64,18 +72,25 @@ while True:
         out.flush()
     except socket.timeout:
         break
-" "$1" | { read -r _ready
-		LD_LIBRARY_PATH="$2" getent -s cloudbase passwd alice bob carol 700001 700002 \
-			dave eve alice alice >/dev/null
-		cat >/dev/null; }' sh "$T/syslog" "$NSS_CLOUDBASE_DIR"
+" "$log" | { read -r _ready
+		LD_LIBRARY_PATH="$lib" getent "$@" >/dev/null
+		cat >/dev/null; }' sh "$T/syslog" "$NSS_CLOUDBASE_DIR" "$@"
 	grep -c nss_cloudbase "$T/syslog"
 }
+
+expect_eq "a missing mapped group: one syslog line for 3 initgroups" \
+	"$(syslog_lines -s cloudbase initgroups alice alice alice)" "1"
+grep -q "local group nosuchgroup does not exist" "$T/syslog"
+check "the line names the group" [ $? = 0 ]
+expect_eq "healthy lookups log nothing" \
+	"$(syslog_lines -s cloudbase passwd alice bob nosuch 700001)" "0"
 
 cp "$DB" "$T/good.db"
 head -c 500 "$T/good.db" >"$DB"
 getent_cb -s cloudbase passwd alice >/dev/null
 expect_eq "truncated database: exit 2" "$?" "2"
-expect_eq "truncated database: one syslog line for 9 lookups" "$(syslog_lines)" "1"
+expect_eq "truncated database: one syslog line for 9 lookups" \
+	"$(syslog_lines -s cloudbase passwd alice bob carol 700001 700002 dave eve alice alice)" "1"
 grep -q "corrupt account database" "$T/syslog"
 check "the line says why" [ $? = 0 ]
 cat "$T/good.db" >"$DB"

@@ -14,10 +14,14 @@
 #include <cmocka.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <grp.h>
 #include <nss.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +280,74 @@ static void test_threads(void **state)
 	}
 }
 
+static atomic_int stop_spinning;
+
+static void *spin(void *arg)
+{
+	char buf[1024];
+	struct passwd pw, *res;
+
+	(void)arg;
+	while (!atomic_load(&stop_spinning))
+		(void)getpwnam_r("u002", &pw, buf, sizeof(buf), &res);
+	return NULL;
+}
+
+/* fork() while other threads are inside the module: each child must still
+ * look users up, including after a second, when a lookup takes the write
+ * side of the module's lock to re-check the database (a lock inherited in
+ * a held state would hang it there). */
+static void test_fork_while_looking_up(void **state)
+{
+	enum { CHILDREN = 30 };
+	pthread_t t[4];
+	pid_t pids[CHILDREN];
+	int waited = 0, left = CHILDREN;
+
+	(void)state;
+	atomic_store(&stop_spinning, 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, spin, NULL), 0);
+	for (int k = 0; k < CHILDREN; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			char buf[1024];
+			struct passwd pw, *res = NULL, *res2 = NULL;
+
+			getpwnam_r("u001", &pw, buf, sizeof(buf), &res);
+			usleep(1100 * 1000);
+			getpwnam_r("u003", &pw, buf, sizeof(buf), &res2);
+			_exit(res != NULL && res2 != NULL ? 0 : 1);
+		}
+		usleep(5000);
+	}
+	atomic_store(&stop_spinning, 1);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	while (left > 0 && waited < 800) {
+		for (int k = 0; k < CHILDREN; k++) {
+			int st;
+
+			if (pids[k] == 0 || waitpid(pids[k], &st, WNOHANG) != pids[k])
+				continue;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				fail_msg("child %d failed its lookups", k);
+			pids[k] = 0;
+			left--;
+		}
+		usleep(10000);
+		waited++;
+	}
+	for (int k = 0; k < CHILDREN; k++)
+		if (pids[k] != 0) {
+			kill(pids[k], SIGKILL);
+			waitpid(pids[k], NULL, 0);
+		}
+	if (left > 0)
+		fail_msg("%d children hung after fork", left);
+}
+
 static void test_initgroups(void **state)
 {
 	gid_t groups[64];
@@ -336,6 +408,51 @@ static void test_replaced_database_noticed(void **state)
 	cb_config_free(&cfg);
 }
 
+static bool in_groups(const char *name, gid_t primary, gid_t want)
+{
+	gid_t groups[64];
+	int ng = 64;
+
+	if (getgrouplist(name, primary, groups, &ng) < 0)
+		return false;
+	for (int k = 0; k < ng; k++)
+		if (groups[k] == want)
+			return true;
+	return false;
+}
+
+/* What the PAM account phase does at a first login (bind the sub, record
+ * the CloudBase groups), seen by NSS: the mapped local group appears. */
+static void test_recorded_groups_served(void **state)
+{
+	const char *groups[] = {"user", "admin"};
+	struct cb_config cfg;
+	struct cb_account a;
+	double waited = 0;
+	bool seen = false;
+
+	(void)state;
+	if (adm_gid < 0)
+		skip();
+	cb_config_init(&cfg);
+	cfg.accounts_db = strdup(getenv("CB_TEST_DB"));
+	/* u001 has CloudBase group "user" only: no adm yet */
+	assert_false(in_groups("u001", expect_uid(1), (gid_t)adm_gid));
+	assert_int_equal(cb_accountdb_record_login(&cfg, "u001", "sub-u001", groups, 2, NULL),
+			 CB_OK);
+	while (!seen && waited < 3) {
+		usleep(50000);
+		waited += 0.05;
+		seen = in_groups("u001", expect_uid(1), (gid_t)adm_gid);
+	}
+	assert_true(seen);
+	assert_int_equal(cb_accountdb_get(&cfg, "u001", &a, NULL), CB_OK);
+	assert_string_equal(a.sub, "sub-u001");
+	assert_int_equal(a.uid, expect_uid(1)); /* binding never moves the uid */
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,8 +460,10 @@ int main(void)
 		cmocka_unit_test(test_round_trip_tiny_buffers),
 		cmocka_unit_test(test_status_conventions),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_fork_while_looking_up),
 		cmocka_unit_test(test_initgroups),
 		cmocka_unit_test(test_replaced_database_noticed),
+		cmocka_unit_test(test_recorded_groups_served),
 	};
 
 	return cmocka_run_group_tests_name("nss_glibc", tests, setup, NULL);

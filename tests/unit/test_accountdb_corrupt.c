@@ -43,10 +43,10 @@ static int setup(void **state)
 		uids[i] = 500000 + (uint32_t)i * 13;
 		l[i] = mkacct(names[i], names[i], i % 2 ? "sub-x" : NULL, uids[i]);
 		l[i].phone = i % 3 ? strdup("+86 13800000000") : NULL;
-		l[i].groups = calloc(2, sizeof(char *));
-		l[i].groups[0] = strdup(groups[0]);
-		l[i].groups[1] = strdup(groups[1]);
 		l[i].n_groups = (size_t)(i % 3);
+		l[i].groups = calloc(2, sizeof(char *));
+		for (size_t g = 0; g < l[i].n_groups; g++)
+			l[i].groups[g] = strdup(groups[g]);
 	}
 	if (cb_accountdb_write_file(fx.cfg.accounts_db, l, N, &fx.log) != CB_OK)
 		return -1;
@@ -221,6 +221,7 @@ static void test_bad_headers(void **state)
 	EXPECT_CORRUPT(h->n_slots = good.n_slots - 1);
 	EXPECT_CORRUPT(h->n_slots = 0);
 	EXPECT_CORRUPT(h->max_probe = good.n_slots);
+	EXPECT_CORRUPT(h->max_probe = CB_DB_MAX_PROBE + 1);
 	EXPECT_CORRUPT(h->records_off = image_len - 8);
 	EXPECT_CORRUPT(h->records_off = 3);
 	EXPECT_CORRUPT(h->records_off = 8);

@@ -113,7 +113,7 @@ static size_t count_temps(void)
 	d = opendir(dir);
 	assert_non_null(d);
 	while ((e = readdir(d)) != NULL)
-		n += strncmp(e->d_name, "accounts.db.", 12) == 0 && strlen(e->d_name) == 18;
+		n += strncmp(e->d_name, "accounts.db.tmp-", 16) == 0;
 	closedir(d);
 	free(dir);
 	return n;
@@ -166,6 +166,19 @@ static void test_killed_writer(void **state)
 		assert_int_equal(count_temps(), 0);
 	}
 	cb_dbmap_close(&held);
+	/* only the writer's own temp names are cleaned: an admin's copy stays */
+	{
+		char *backup = NULL;
+		FILE *f;
+
+		assert_true(asprintf(&backup, "%s.backup", fx.cfg.accounts_db) > 0);
+		f = fopen(backup, "w");
+		assert_non_null(f);
+		fclose(f);
+		assert_int_equal(add_user("last", "last@x"), 0);
+		assert_int_equal(access(backup, F_OK), 0);
+		free(backup);
+	}
 }
 
 static void test_lock_busy(void **state)
