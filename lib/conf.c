@@ -271,6 +271,13 @@ static bool is_loopback_host(const char *host)
 	return false;
 }
 
+/* Does an authority start here (a host name, an IPv4 or a [IPv6] address)?
+ * "https:////" would leave "https:" once the trailing slashes are cut. */
+static bool has_host(const char *host)
+{
+	return isalnum((unsigned char)host[0]) || host[0] == '[';
+}
+
 /* base_url: https:// anywhere, http:// only to a loopback host (local testing
  * against the emulator). proxy: an http:// or https:// proxy URL. */
 static bool valid_url(const char *key, const char *v)
@@ -278,11 +285,11 @@ static bool valid_url(const char *key, const char *v)
 	if (strchr(v, ' ') != NULL)
 		return false;
 	if (strncmp(v, "https://", 8) == 0)
-		return v[8] != '\0';
+		return has_host(v + 8);
 	if (strncmp(v, "http://", 7) != 0)
 		return false;
 	if (strcmp(key, "proxy") == 0)
-		return v[7] != '\0';
+		return has_host(v + 7);
 	return is_loopback_host(v + 7);
 }
 
