@@ -21,3 +21,15 @@ pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 TESTS += pam/pam_tests.sh pam/test_symbols
 EXTRA_DIST += pam/pam_tests.sh
 
+
+# pam_start/pam_end 1,000 times: no fd or heap growth (test_loadunload.c).
+check_PROGRAMS += pam/test_loadunload
+pam_test_loadunload_SOURCES = pam/test_loadunload.c
+pam_test_loadunload_LDADD = $(PAM_LIBS)
+TESTS += pam/test_loadunload
+if HAVE_VALGRIND
+if !SANITIZERS
+TESTS += pam/loadunload_valgrind.sh
+endif
+endif
+EXTRA_DIST += pam/loadunload_valgrind.sh
