@@ -188,7 +188,7 @@ static cb_status choose_uid(struct add_ctx *c, struct cb_account *a, size_t n_li
 		size_t i;
 
 		/* logins compare case-insensitively at the service */
-		for (i = 0; a->login[i] != '\0' && i < sizeof(key) - 1; i++)
+		for (i = 0; i < sizeof(key) - 1 && a->login[i] != '\0'; i++)
 			key[i] = (a->login[i] >= 'A' && a->login[i] <= 'Z')
 					 ? (char)(a->login[i] + 32)
 					 : a->login[i];
