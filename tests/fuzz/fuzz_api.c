@@ -6,8 +6,8 @@
  * Invariants: a parser either fails with everything freed (LeakSanitizer)
  * and zeroed, or succeeds with every required field present, within its
  * documented size limit and free of NUL; an error answer is never CB_OK;
- * the remembered error texts are NUL-terminated, the description (shown
- * in messages) holds no control bytes. */
+ * the remembered error texts (api.h: "sanitised, for messages") are
+ * NUL-terminated and hold no control bytes. */
 #include "config.h"
 
 #include <stdint.h>
@@ -41,13 +41,13 @@ static void check_list(char **list, size_t n)
 		check_str(list[i], CB_API_MAX_GROUP_NAME, 1);
 }
 
-static void check_text(const char *s, size_t cap, int sanitised)
+static void check_text(const char *s, size_t cap)
 {
 	size_t len = strnlen(s, cap);
 
 	if (len == cap)
 		abort(); /* not terminated */
-	for (size_t i = 0; sanitised && i < len; i++)
+	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
 			abort();
 }
@@ -144,8 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&api, 0, sizeof(api));
 	api.log = &log;
 	st = cb_api_check_answer(&api, status, json, body, size - 1, allow_empty, &obj);
-	check_text(api.last_error, sizeof(api.last_error), 0);
-	check_text(api.last_description, sizeof(api.last_description), 1);
+	check_text(api.last_error, sizeof(api.last_error));
+	check_text(api.last_description, sizeof(api.last_description));
 	if (st == CB_OK) {
 		if (status < 200 || status >= 300)
 			abort(); /* only a 2xx answer is ever good */
