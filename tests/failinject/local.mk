@@ -20,7 +20,8 @@ failinject_test_failinject_LDFLAGS = $(AM_LDFLAGS) \
 failinject_test_failinject_LDADD = $(top_builddir)/lib/libcbnet.la $(CURL_LIBS) $(JSONC_LIBS) \
 	$(PAM_LIBS)
 # the shim module finds cb_failinject_authenticate in the test binary
-failinject_test_failinject_LDFLAGS += -Wl,--export-dynamic-symbol=cb_failinject_authenticate
+failinject_test_failinject_LDFLAGS += -Wl,--export-dynamic-symbol=cb_failinject_authenticate \
+	-Wl,--export-dynamic-symbol=cb_failinject_acct_mgmt
 check_LTLIBRARIES += failinject/pam_cbtest_failinject.la
 failinject_pam_cbtest_failinject_la_SOURCES = failinject/pam_cbtest_failinject.c
 failinject_pam_cbtest_failinject_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden

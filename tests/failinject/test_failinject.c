@@ -21,7 +21,10 @@
  *    (pam_cbtest_failinject.so) that calls the module code linked here (ignore_unknown_user on, so
  *    a misread lookup would show up as PAM_IGNORE): never PAM_IGNORE, and
  *    PAM_SUCCESS only when the emulator answered this very sign-in with
- *    200 and the password was handed on in PAM_AUTHTOK.
+ *    200 and the password was handed on in PAM_AUTHTOK;
+ *  - pam_acct_mgmt after a clean authentication: never a success outside
+ *    require_groups; inside, a success only with the login recorded (the
+ *    sub bound and the groups stored in the account database).
  * Prints TAP. Run by failinject.sh (it starts the emulator). */
 #include "config.h"
 
@@ -49,6 +52,7 @@
 #include "testutil.h"
 
 #define ALICE_PW "Alice-Passw0rd"
+#define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
 
 /* ---- the injector -------------------------------------------------------- */
 
@@ -562,6 +566,13 @@ int cb_failinject_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	return rc;
 }
 
+int cb_failinject_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv);
+int cb_failinject_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	module_rc = pam_sm_acct_mgmt(pamh, flags, argc, argv);
+	return module_rc;
+}
+
 /* failed logins wait in pam_authenticate: not here */
 static void no_delay(int status, unsigned delay, void *arg)
 {
@@ -627,6 +638,85 @@ static bool scenario_pam(void)
 	return ok;
 }
 
+/* pam_acct_mgmt after a clean pam_authenticate, in a stack where alice is
+ * (member) or is not in require_groups. Not a member: never a success.
+ * A member: a success only with the login recorded (the sub bound, the
+ * groups stored), since that record is what binds the account. */
+static bool acct_scenario(bool member)
+{
+	static const struct pam_conv conv = {conv_fn, NULL};
+	char confdir[600];
+	pam_handle_t *pamh = NULL;
+	long fail_at = fi.fail_at;
+	struct cb_account a = {0};
+	int rc;
+	bool ok = true, injected;
+
+	disarm();
+	copy_file(g.dbcopy, g.db);
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
+	if (pam_start_confdir(member ? "cbfi" : "cbfi_nogroup", "cbalice", &conv, confdir, &pamh) !=
+	    PAM_SUCCESS) {
+		PROBLEM("pam_start_confdir failed");
+		return false;
+	}
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (pam_authenticate(pamh, 0) != PAM_SUCCESS) {
+		PROBLEM("the clean authentication failed");
+		pam_end(pamh, PAM_SUCCESS);
+		return false;
+	}
+	module_rc = -1;
+	arm(fail_at);
+	rc = pam_acct_mgmt(pamh, 0);
+	{
+		long calls = fi.calls;
+		char what[32];
+
+		injected = fi.injected;
+		memcpy(what, fi.what, sizeof(what));
+		disarm();
+		if (getenv("FAILINJECT_VERBOSE") != NULL)
+			printf("# run %ld: call %s failed: %s\n", fail_at, injected ? what : "none",
+			       pam_strerror(pamh, module_rc));
+		if (module_rc == PAM_IGNORE || rc == PAM_IGNORE) {
+			PROBLEM("PAM_IGNORE for a managed user");
+			ok = false;
+		} else if ((rc == PAM_SUCCESS) != (module_rc == PAM_SUCCESS)) {
+			PROBLEM("the module said %d, pam_acct_mgmt %d", module_rc, rc);
+			ok = false;
+		} else if (rc == PAM_SUCCESS && !member) {
+			PROBLEM("PAM_SUCCESS outside require_groups");
+			ok = false;
+		} else if (rc == PAM_SUCCESS) {
+			if (cb_accountdb_get(&ref_cfg, "cbalice", &a, NULL) != CB_OK ||
+			    a.sub == NULL || strcmp(a.sub, ALICE_SUB) != 0 || a.n_groups == 0) {
+				PROBLEM("PAM_SUCCESS without the login recorded");
+				ok = false;
+			}
+			cb_account_free(&a);
+		} else if (!injected && member) {
+			PROBLEM("clean run failed: %s", pam_strerror(pamh, rc));
+			ok = false;
+		}
+		pam_end(pamh, rc);
+		fi.calls = calls;
+		fi.injected = injected;
+		memcpy(fi.what, what, sizeof(what));
+	}
+	return ok;
+}
+
+static bool scenario_acct_member(void)
+{
+	return acct_scenario(true);
+}
+
+static bool scenario_acct_not_member(void)
+{
+	return acct_scenario(false);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void write_fixtures(void)
@@ -653,8 +743,15 @@ static void write_fixtures(void)
 	snprintf(g.conf, sizeof(g.conf), "%s", p);
 	free(p);
 	mkdir(strcat(strcpy((char[600]){0}, g.dir), "/pam.d"), 0755);
-	snprintf(text, sizeof(text), "auth required %s conf=%s\n", getenv("FAILINJECT_SO"), g.conf);
+	snprintf(text, sizeof(text), "auth required %s conf=%s\naccount required %s conf=%s\n",
+		 getenv("FAILINJECT_SO"), g.conf, getenv("FAILINJECT_SO"), g.conf);
 	p = test_write(g.dir, "pam.d/cbfi", text, 0644);
+	free(p);
+	snprintf(text, sizeof(text),
+		 "auth required %s conf=%s require_groups=ops\n"
+		 "account required %s conf=%s require_groups=ops\n",
+		 getenv("FAILINJECT_SO"), g.conf, getenv("FAILINJECT_SO"), g.conf);
+	p = test_write(g.dir, "pam.d/cbfi_nogroup", text, 0644);
 	free(p);
 	cb_config_init(&ref_cfg);
 	if (load_config(&ref_cfg) != CB_OK) {
@@ -682,12 +779,14 @@ int main(void)
 	g.dir = test_tmpdir();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	write_fixtures();
-	printf("1..5\n");
+	printf("1..7\n");
 	sweep("config load", scenario_config, 2000);
 	sweep("account database read", scenario_db_read, 2000);
 	sweep("account database write", scenario_db_write, 5000);
 	sweep("check_answer + parse_tokens", scenario_parse, 2000);
 	sweep("pam_authenticate", scenario_pam, 5000);
+	sweep("pam_acct_mgmt, in require_groups", scenario_acct_member, 5000);
+	sweep("pam_acct_mgmt, not in require_groups", scenario_acct_not_member, 5000);
 	cb_config_free(&ref_cfg);
 	curl_global_cleanup();
 	test_rmtree(g.dir);
