@@ -157,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	json_object_put(obj);
-	/* every error string maps to a denial or to CB_OK never */
+	/* no error string maps to CB_OK: unknown ones deny */
 	if (size > 1 && cb_api_map_error(body) == CB_OK)
 		abort();
 	free(body);
