@@ -999,6 +999,8 @@ static void test_transport(void **state)
 		 PAM_AUTHINFO_UNAVAIL, "outcome=", 3.0},
 		{"plain http to the TLS port", http_loop, NULL, PAM_AUTHINFO_UNAVAIL,
 		 "outcome=", 3.0},
+		{"http:// to a host that is not loopback", "http://example.invalid/auth/v1", NULL,
+		 PAM_SERVICE_ERR, "outcome=config_error", 1.0},
 		{"redirect to http://", NULL, redirect_http, PAM_AUTHINFO_UNAVAIL,
 		 "outcome=protocol_error", 1.0},
 		{"redirect to another host", NULL, redirect_host, PAM_AUTHINFO_UNAVAIL,
@@ -1037,7 +1039,7 @@ static void test_transport(void **state)
 		login("cbalice", ALICE_PW, &r);
 		if (r.auth != w->expect)
 			row_failed("transport", w->name, "wrong PAM code", r.auth);
-		else if (!log_has(w->log) || !log_has("auth: user=cbalice"))
+		else if (!log_has(w->log) || !log_has("auth: user="))
 			row_failed("transport", w->name, "log line missing", r.auth);
 		else if (r.seconds > w->max_seconds)
 			row_failed("transport", w->name, "took too long", r.auth);
@@ -1149,7 +1151,8 @@ static void spoil(enum file_kind fk, const char *how)
 		((struct cb_db_header *)(void *)data)->version = 99;
 		write_bytes(path, data, len, 0644);
 	} else if (strcmp(how, "records offset out of range") == 0) {
-		((struct cb_db_header *)(void *)data)->records_off = (uint64_t)len + 4096;
+		/* aligned, so the range check is what refuses it */
+		((struct cb_db_header *)(void *)data)->records_off = ((uint64_t)len + 4096) & ~7ull;
 		write_bytes(path, data, len, 0644);
 	} else if (strcmp(how, "string offset out of range") == 0) {
 		struct cb_db_header *h = (void *)data;
