@@ -669,8 +669,10 @@ static void test_usernames(void **state)
 			row_failed("user name", refused[i].name, "wrong PAM code", r.auth);
 		else if (n_requests() != 0)
 			row_failed("user name", refused[i].name, "a request was sent", r.auth);
-		else if (strcmp(r.conv.prompts, "") != 0 || strcmp(r.conv.messages, "") != 0)
-			row_failed("user name", refused[i].name, "prompted or told", r.auth);
+		else if (strcmp(r.conv.prompts, "Password: |") != 0 ||
+			 strcmp(r.conv.messages, "") != 0)
+			row_failed("user name", refused[i].name, "not asked as a managed user, or told",
+				   r.auth);
 		else if (!log_has("auth: user=(unknown) service=cb") ||
 			 !log_has("outcome=not_found pam=User not known"))
 			row_failed("user name", refused[i].name, "log line missing", r.auth);
@@ -1434,8 +1436,8 @@ static void test_same_message(void **state)
 	struct result wrong, unknown_cloud, unknown_local, invalid_local;
 
 	(void)state;
-	/* a prompt for everyone who gets one, and no message that tells the
-	 * cases apart */
+	/* the same prompt for everyone, and no message that tells the cases
+	 * apart */
 	login("cbalice", "not-her-password", &wrong);
 	login("cbghost", "whatever-pw", &unknown_cloud);
 	login("cbstranger", "whatever-pw", &unknown_local);
@@ -1446,6 +1448,9 @@ static void test_same_message(void **state)
 	assert_string_equal(wrong.conv.messages, unknown_local.conv.messages);
 	assert_string_equal(wrong.conv.messages, invalid_local.conv.messages);
 	assert_string_equal(wrong.conv.prompts, unknown_cloud.conv.prompts);
+	assert_string_equal(wrong.conv.prompts, unknown_local.conv.prompts);
+	assert_string_equal(wrong.conv.prompts, invalid_local.conv.prompts);
+	assert_string_equal(wrong.conv.prompts, "Password: |");
 	/* ... while the log tells an admin which it was */
 	assert_true(log_has("user=cbalice service=cb"));
 	assert_true(log_has("outcome=auth_failed"));
