@@ -13,9 +13,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -90,6 +92,34 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 			r[i].resp[cd->answer_len] = '\0';
 			break;
 		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+/* Answers the prompts of a password change in order: old, new, again. */
+struct pw_answers {
+	const char *answer[3];
+	int next;
+};
+
+static int chauthtok_conv(int n, const struct pam_message **msg, struct pam_response **resp,
+			  void *arg)
+{
+	struct pw_answers *pa = arg;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+			continue;
+		if (pa->next >= 3) {
+			free(r);
+			return PAM_CONV_ERR;
+		}
+		r[i].resp = strdup(pa->answer[pa->next++]);
 	}
 	*resp = r;
 	return PAM_SUCCESS;
@@ -671,8 +701,8 @@ static void test_usernames(void **state)
 			row_failed("user name", refused[i].name, "a request was sent", r.auth);
 		else if (strcmp(r.conv.prompts, "Password: |") != 0 ||
 			 strcmp(r.conv.messages, "") != 0)
-			row_failed("user name", refused[i].name, "not asked as a managed user, or told",
-				   r.auth);
+			row_failed("user name", refused[i].name,
+				   "not asked as a managed user, or told", r.auth);
 		else if (!log_has("auth: user=(unknown) service=cb") ||
 			 !log_has("outcome=not_found pam=User not known"))
 			row_failed("user name", refused[i].name, "log line missing", r.auth);
@@ -1429,6 +1459,237 @@ static void test_stacks(void **state)
 	ROWS_DONE();
 }
 
+/* The account phase inside stacks: every refusal a denial there too. */
+enum acct_failure {
+	ACCT_OK,
+	ACCT_NO_AUTH,
+	ACCT_GROUPS,
+	ACCT_REBOUND,
+	ACCT_UNKNOWN,
+	ACCT_CORRUPT,
+	N_ACCT_FAILURES
+};
+
+static const char *const acct_failure_names[N_ACCT_FAILURES] = {
+	"signed in here",	 "not signed in here (e.g. an SSH key)",
+	"not in require_groups", "bound to another sub since the sign-in",
+	"unknown local user",	 "database corrupted since the sign-in"};
+
+static void test_account_stacks(void **state)
+{
+	static const struct {
+		const char *name, *before, *control, *after;
+		int expect[N_ACCT_FAILURES];
+	} stacks[] = {
+		{"sufficient + pam_deny",
+		 "",
+		 "sufficient",
+		 "account required pam_deny.so\n",
+		 {PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR,
+		  PAM_AUTH_ERR}},
+		{"required + pam_permit",
+		 "",
+		 "required",
+		 "account required pam_permit.so\n",
+		 {PAM_SUCCESS, PAM_PERM_DENIED, PAM_PERM_DENIED, PAM_PERM_DENIED, PAM_USER_UNKNOWN,
+		  PAM_AUTHINFO_UNAVAIL}},
+		{"[success=1 default=ignore] + pam_deny + pam_permit",
+		 "",
+		 "[success=1 default=ignore]",
+		 "account requisite pam_deny.so\naccount required pam_permit.so\n",
+		 {PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR,
+		  PAM_AUTH_ERR}},
+	};
+	struct result r;
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(stacks) / sizeof(stacks[0]); s++) {
+		for (int f = 0; f < N_ACCT_FAILURES; f++) {
+			struct pam_conv conv = {conv_fn, &r.conv};
+			pam_handle_t *pamh = NULL;
+			char text[2048], row[256], extra[64] = "";
+			const char *user = f == ACCT_UNKNOWN ? "cbstranger" : "cbalice";
+			int rc;
+
+			ctl("POST", "/reset", NULL);
+			clear_log(); /* a full /dev/log queue would block the module */
+			fresh_db();
+			if (f == ACCT_GROUPS)
+				snprintf(extra, sizeof(extra), " require_groups=ops");
+			snprintf(text, sizeof(text),
+				 "auth required %s conf=%s\n%saccount %s %s conf=%s%s\n%s", g.so,
+				 g.conf, stacks[s].before, stacks[s].control, g.so, g.conf, extra,
+				 stacks[s].after);
+			write_service("acctstack", text);
+			memset(&r, 0, sizeof(r));
+			r.conv.kind = ANSWER_TEXT;
+			r.conv.answer = ALICE_PW;
+			r.conv.answer_len = strlen(ALICE_PW);
+			assert_int_equal(
+				pam_start_confdir("acctstack", user, &conv, g.confdir, &pamh),
+				PAM_SUCCESS);
+			pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+			if (f != ACCT_NO_AUTH && f != ACCT_UNKNOWN)
+				assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+			if (f == ACCT_REBOUND) {
+				struct cb_config cfg;
+
+				cb_config_init(&cfg);
+				cfg.accounts_db = strdup(g.db);
+				assert_int_equal(cb_accountdb_record_login(
+							 &cfg, "cbalice",
+							 "11111111-1111-4111-8111-111111111111",
+							 NULL, 0, NULL),
+						 CB_OK);
+				cb_config_free(&cfg);
+			}
+			if (f == ACCT_CORRUPT)
+				spoil(F_DB, "wrong magic");
+			rc = pam_acct_mgmt(pamh, 0);
+			pam_end(pamh, rc);
+			snprintf(row, sizeof(row), "%s / %s", stacks[s].name,
+				 acct_failure_names[f]);
+			if (rc != stacks[s].expect[f])
+				row_failed("account stack", row, "wrong final result", rc);
+		}
+	}
+	fresh_db();
+	ROWS_DONE();
+}
+
+/* ---- the process a caller hands over ------------------------------------------ */
+
+/* One login in a child whose limits or descriptors the caller spoiled, as a
+ * sudo or su caller can: the result is the child's exit status (the PAM code
+ * of the first failing phase), or 128 + the signal that killed it. */
+static int login_in_spoiled_child(const char *how)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct conv_data cd = {ANSWER_TEXT, ALICE_PW, sizeof(ALICE_PW) - 1, "", ""};
+		struct pam_conv conv = {conv_fn, &cd};
+		pam_handle_t *pamh = NULL;
+		int rc;
+
+		if (pam_start_confdir("cb", "cbalice", &conv, g.confdir, &pamh) != PAM_SUCCESS)
+			_exit(100);
+		pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+		if (strcmp(how, "no free descriptors") == 0) {
+			struct rlimit rl = {0, 0};
+
+			/* libpam loads the modules at the first call: done before
+			 * the limit, so what fails is the module's own open() */
+			pam_setcred(pamh, PAM_ESTABLISH_CRED);
+
+			/* every new open(), socket() fails with EMFILE */
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				_exit(101);
+		} else if (strcmp(how, "stdin, stdout, stderr closed") == 0) {
+			close(0);
+			close(1);
+			close(2);
+		} else if (strcmp(how, "file size limit 0") == 0) {
+			struct rlimit rl = {0, 0};
+
+			if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+				_exit(101);
+		}
+		rc = pam_authenticate(pamh, 0);
+		if (rc == PAM_SUCCESS)
+			rc = pam_acct_mgmt(pamh, 0);
+		pam_end(pamh, rc);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	drain_log();
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_spoiled_process(void **state)
+{
+	int rc;
+	struct db_mark before;
+
+	(void)state;
+	/* no descriptor to open the config with: a denial, no crash (the
+	 * module says PAM_SERVICE_ERR; Debian's libpam then fails its own
+	 * audit socket and reports PAM_SYSTEM_ERR) */
+	rc = login_in_spoiled_child("no free descriptors");
+	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || rc >= 128)
+		row_failed("process", "no free descriptors", "not a denial", rc);
+	/* the standard descriptors closed: the files and the socket the
+	 * module opens take 0-2, and nothing of it is written anywhere */
+	reset_requests();
+	rc = login_in_spoiled_child("stdin, stdout, stderr closed");
+	if (rc != PAM_SUCCESS || n_requests() != 1)
+		row_failed("process", "stdin, stdout, stderr closed", "no normal login", rc);
+	/* no file may grow: binding the sub cannot write the new database.
+	 * The writer refuses before write(2) would raise SIGXFSZ and kill
+	 * the caller's process in the middle of the stack */
+	fresh_db();
+	before = db_mark();
+	clear_log();
+	rc = login_in_spoiled_child("file size limit 0");
+	if (rc != PAM_SYSTEM_ERR)
+		row_failed("process", "file size limit 0", "not a clean denial", rc);
+	else if (!log_has("the file size limit (0 bytes) is below"))
+		row_failed("process", "file size limit 0", "log line missing", rc);
+	if (!db_same(before) || sub_bound())
+		row_failed("process", "file size limit 0", "the database changed", rc);
+	fresh_db();
+	ROWS_DONE();
+}
+
+/* ---- chauthtok input ----------------------------------------------------------- */
+
+static void test_chauthtok_input(void **state)
+{
+	static const struct {
+		const char *name, *old_pw, *new_pw;
+		int expect;
+		bool sent;
+	} rows[] = {
+		{"new password of 513 bytes", ALICE_PW, NULL, PAM_AUTHTOK_ERR, false},
+		{"new password empty", ALICE_PW, "", PAM_AUTHTOK_ERR, false},
+		{"new password not UTF-8", ALICE_PW, "New-\xff-Passw0rd", PAM_AUTHTOK_ERR, false},
+		{"old password empty", "", "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR, false},
+		{"old password not UTF-8", "Alice-\xc0\xaf", "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR,
+		 false},
+		{"new password with JSON specials", ALICE_PW, "N\"e\\w&#%+?=1aA", PAM_SUCCESS,
+		 true},
+	};
+	char big[514];
+
+	(void)state;
+	memset(big, 'N', 513);
+	big[513] = '\0';
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *new_pw = rows[i].new_pw != NULL ? rows[i].new_pw : big;
+		struct pw_answers pa = {{rows[i].old_pw, new_pw, new_pw}, 0};
+		struct pam_conv conv = {chauthtok_conv, &pa};
+		pam_handle_t *pamh = NULL;
+		int rc;
+
+		ctl("POST", "/reset", NULL);
+		clear_log();
+		assert_int_equal(pam_start_confdir("pw", "cbalice", &conv, g.confdir, &pamh),
+				 PAM_SUCCESS);
+		rc = pam_chauthtok(pamh, 0);
+		pam_end(pamh, rc);
+		if (rc != rows[i].expect)
+			row_failed("chauthtok", rows[i].name, "wrong PAM code", rc);
+		else if (rows[i].sent != (n_requests() > 0))
+			row_failed("chauthtok", rows[i].name,
+				   rows[i].sent ? "nothing was sent" : "a request was sent", rc);
+	}
+	ROWS_DONE();
+}
+
 /* ---- what the user is told ------------------------------------------------------- */
 
 static void test_same_message(void **state)
@@ -1471,6 +1732,9 @@ int main(void)
 		cmocka_unit_test_setup(test_files, setup),
 		cmocka_unit_test_setup(test_stacks, setup),
 		cmocka_unit_test_setup(test_same_message, setup),
+		cmocka_unit_test_setup(test_account_stacks, setup),
+		cmocka_unit_test_setup(test_spoiled_process, setup),
+		cmocka_unit_test_setup(test_chauthtok_input, setup),
 	};
 	char *p;
 	int rc;
@@ -1491,6 +1755,12 @@ int main(void)
 	free(p);
 	mkdir(g.confdir, 0755);
 	write_service("other", "auth required pam_deny.so\naccount required pam_deny.so\n");
+	{
+		char text[1024];
+
+		snprintf(text, sizeof(text), "password required %s conf=%s\n", g.so, g.conf);
+		write_service("pw", text);
+	}
 	open_devlog();
 	rc = cmocka_run_group_tests_name("matrix", tests, NULL, NULL);
 	test_rmtree(g.dir);
