@@ -101,6 +101,7 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 struct pw_answers {
 	const char *answer[3];
 	int next;
+	char messages[256];
 };
 
 static int chauthtok_conv(int n, const struct pam_message **msg, struct pam_response **resp,
@@ -113,8 +114,12 @@ static int chauthtok_conv(int n, const struct pam_message **msg, struct pam_resp
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++) {
 		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
-		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON) {
+			size_t l = strlen(pa->messages);
+
+			snprintf(pa->messages + l, sizeof(pa->messages) - l, "%s|", msg[i]->msg);
 			continue;
+		}
 		if (pa->next >= 3) {
 			free(r);
 			return PAM_CONV_ERR;
@@ -1653,7 +1658,10 @@ static void test_chauthtok_input(void **state)
 		const char *name, *old_pw, *new_pw;
 		int expect;
 		bool sent;
+		const char *again; /* the retyped new password, NULL: the same */
 	} rows[] = {
+		{"the two new passwords differ", ALICE_PW, "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR,
+		 false, "New-Alice-Passw0rd8"},
 		{"new password of 513 bytes", ALICE_PW, NULL, PAM_AUTHTOK_ERR, false},
 		{"new password empty", ALICE_PW, "", PAM_AUTHTOK_ERR, false},
 		{"new password not UTF-8", ALICE_PW, "New-\xff-Passw0rd", PAM_AUTHTOK_ERR, false},
@@ -1670,7 +1678,10 @@ static void test_chauthtok_input(void **state)
 	big[513] = '\0';
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const char *new_pw = rows[i].new_pw != NULL ? rows[i].new_pw : big;
-		struct pw_answers pa = {{rows[i].old_pw, new_pw, new_pw}, 0};
+		struct pw_answers pa = {
+			{rows[i].old_pw, new_pw, rows[i].again != NULL ? rows[i].again : new_pw},
+			0,
+			""};
 		struct pam_conv conv = {chauthtok_conv, &pa};
 		pam_handle_t *pamh = NULL;
 		int rc;
@@ -1686,6 +1697,9 @@ static void test_chauthtok_input(void **state)
 		else if (rows[i].sent != (n_requests() > 0))
 			row_failed("chauthtok", rows[i].name,
 				   rows[i].sent ? "nothing was sent" : "a request was sent", rc);
+		else if (rows[i].again != NULL &&
+			 strcmp(pa.messages, "Sorry, passwords do not match.|") != 0)
+			row_failed("chauthtok", rows[i].name, "no mismatch message", rc);
 	}
 	ROWS_DONE();
 }
