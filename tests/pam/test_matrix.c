@@ -1662,14 +1662,15 @@ static void test_chauthtok_input(void **state)
 	} rows[] = {
 		{"the two new passwords differ", ALICE_PW, "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR,
 		 false, "New-Alice-Passw0rd8"},
-		{"new password of 513 bytes", ALICE_PW, NULL, PAM_AUTHTOK_ERR, false},
-		{"new password empty", ALICE_PW, "", PAM_AUTHTOK_ERR, false},
-		{"new password not UTF-8", ALICE_PW, "New-\xff-Passw0rd", PAM_AUTHTOK_ERR, false},
-		{"old password empty", "", "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR, false},
+		{"new password of 513 bytes", ALICE_PW, NULL, PAM_AUTHTOK_ERR, false, NULL},
+		{"new password empty", ALICE_PW, "", PAM_AUTHTOK_ERR, false, NULL},
+		{"new password not UTF-8", ALICE_PW, "New-\xff-Passw0rd", PAM_AUTHTOK_ERR, false,
+		 NULL},
+		{"old password empty", "", "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR, false, NULL},
 		{"old password not UTF-8", "Alice-\xc0\xaf", "New-Alice-Passw0rd9", PAM_AUTHTOK_ERR,
-		 false},
-		{"new password with JSON specials", ALICE_PW, "N\"e\\w&#%+?=1aA", PAM_SUCCESS,
-		 true},
+		 false, NULL},
+		{"new password with JSON specials", ALICE_PW, "N\"e\\w&#%+?=1aA", PAM_SUCCESS, true,
+		 NULL},
 	};
 	char big[514];
 
