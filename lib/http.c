@@ -37,6 +37,7 @@ struct cb_http {
 	struct timespec deadline;
 	unsigned connect_timeout_ms;
 	char last_id[CB_UUID_LEN];
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -181,21 +182,6 @@ const char *cb_http_last_request_id(const struct cb_http *h)
 	return h != NULL && h->last_id[0] != '\0' ? h->last_id : "-";
 }
 
-static bool is_loopback_http(const char *url)
-{
-	static const char *const prefixes[] = {"http://127.0.0.1", "http://[::1]",
-					       "http://localhost"};
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t n = strlen(prefixes[i]);
-
-		if (strncmp(url, prefixes[i], n) == 0 &&
-		    (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct body_buf *b = arg;
@@ -265,7 +251,7 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 
 static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h)
 {
-	const char *protos = is_loopback_http(h->base_url) ? "http,https" : "https";
+	const char *protos = cb_url_is_loopback_http(h->base_url) ? "http,https" : "https";
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -277,6 +263,7 @@ static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http 
 	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "pam_cloudbase/" PACKAGE_VERSION);
 	/* no .netrc, no cookies, no compression surprises */
 	rc |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	rc |= set_tls_and_proxy(c, cfg);
 	h->connect_timeout_ms = cfg->connect_timeout * 1000U;
 	return rc;
@@ -408,6 +395,9 @@ static cb_status map_curl(CURLcode rc, bool oversized)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return CB_ERR_CONFIG;
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+#endif
 	case CURLE_TOO_MANY_REDIRECTS:
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_BAD_CONTENT_ENCODING:
@@ -415,6 +405,22 @@ static cb_status map_curl(CURLcode rc, bool oversized)
 	default:
 		return CB_ERR_TRANSPORT;
 	}
+}
+
+/* Some libcurl codes mean "our side" in general but are also what a
+ * hostile answer produces: a header line over libcurl's 100 KiB limit is
+ * CURLE_OUT_OF_MEMORY (CURLE_TOO_LARGE since 8.6), a bogus status line
+ * CURLE_UNSUPPORTED_PROTOCOL. Once the server has sent header lines and no
+ * body yet, they are the answer's fault: malformed, not a local error. */
+static cb_status blame_server(struct cb_http *h, CURLcode rc, cb_status st, size_t body_len)
+{
+	long header_bytes = 0;
+
+	if (rc != CURLE_OUT_OF_MEMORY && st != CB_ERR_CONFIG)
+		return st;
+	if (curl_easy_getinfo(h->curl, CURLINFO_HEADER_SIZE, &header_bytes) != CURLE_OK)
+		return st;
+	return header_bytes > 0 && body_len == 0 ? CB_ERR_PROTOCOL : st;
 }
 
 static const char *method_name(enum cb_http_method m)
@@ -488,6 +494,7 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		free(url);
 		return CB_ERR_NOMEM;
 	}
+	h->errbuf[0] = '\0';
 	crc = set_request(h, req, url, hdrs, &b, remaining);
 	if (crc == CURLE_OK)
 		crc = curl_easy_perform(h->curl);
@@ -498,6 +505,8 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 	free_headers(hdrs);
 	free(url);
 	st = map_curl(crc, b.oversized);
+	if (st != CB_OK)
+		st = blame_server(h, crc, st, b.len);
 	if (st == CB_OK) {
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		resp->json = content_type_json(h->curl);
@@ -514,9 +523,10 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		cb_wipe(b.data, b.cap);
 		free(b.data);
 	}
-	cb_log(h->log, LOG_ERR, "%s %s request_id=%s failed: %s (%s)", method_name(req->method),
+	cb_log(h->log, LOG_ERR, "%s %s request_id=%s failed: %s (%s%s%s)", method_name(req->method),
 	       req->path, resp->request_id, cb_status_name(st),
-	       b.oversized ? "answer larger than 64 KiB" : curl_easy_strerror(crc));
+	       b.oversized ? "answer larger than 64 KiB" : curl_easy_strerror(crc),
+	       !b.oversized && h->errbuf[0] != '\0' ? ": " : "", b.oversized ? "" : h->errbuf);
 	return st;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "accountdb.h"
+#include "api.h"
 #include "conf.h"
 #include "log.h"
 #include "secure.h"
@@ -272,14 +273,43 @@ static int cmd_user(struct cb_config *cfg, int argc, char **argv)
 	return usage_error("user: unknown subcommand");
 }
 
-/* TODO(pam branch): probe the service with a harmless request through the
- * HTTP client of libcbnet once it lands here; until then status says the
- * check was skipped and does not count it as a failure. */
+/* A refresh with a token that cannot exist: the service answers
+ * invalid_grant only after it has accepted our client credentials, and
+ * nothing changes on its side. So invalid_grant means reachable, TLS
+ * verified and client accepted; unauthorized_client means a wrong client
+ * id or secret. */
+#define PROBE_REFRESH_TOKEN "cloudbasectl-status-probe"
+
 static int check_service(const struct cb_config *cfg)
 {
-	(void)cfg;
-	printf("service:  skipped (the HTTP client is not part of this build)\n");
-	return 0;
+	struct cb_tokens tok = {0};
+	struct cb_api api;
+	cb_status st;
+	char *url = cb_config_api_url(cfg);
+
+	st = cb_api_open(&api, cfg, &tool_log);
+	if (st == CB_OK)
+		st = cb_api_token_refresh(&api, PROBE_REFRESH_TOKEN, &tok);
+	cb_tokens_free(&tok);
+	switch (st) {
+	case CB_ERR_TOKEN:
+		printf("service:  ok, client accepted (%s, request id %s)\n",
+		       url != NULL ? url : "?", cb_api_request_id(&api));
+		break;
+	case CB_ERR_CLIENT:
+		printf("service:  ERROR client id or secret refused (%s, request id %s)\n",
+		       url != NULL ? url : "?", cb_api_request_id(&api));
+		break;
+	default:
+		/* CB_OK too: a service that accepts a made-up token is not one to trust */
+		printf("service:  ERROR %s (%s, request id %s)\n",
+		       st == CB_OK ? "accepted a made-up refresh token" : cb_status_name(st),
+		       url != NULL ? url : "?", cb_api_request_id(&api));
+		break;
+	}
+	cb_api_close(&api);
+	free(url);
+	return st != CB_ERR_TOKEN;
 }
 
 static int cmd_status(const char *path, int argc)
