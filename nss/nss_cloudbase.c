@@ -181,18 +181,21 @@ static void register_fork_handlers(void)
 }
 
 /* Take the write side at most once a second to load the config and notice
- * a replaced database. */
-static void refresh(void)
+ * a replaced database; always when force is set. initgroups forces it: it
+ * runs once as a session starts, right after the PAM account phase may have
+ * recorded the login's CloudBase groups, and a stale map would start the
+ * first session of a new admin without the mapped groups (e.g. sudo). */
+static void refresh(bool force)
 {
 	static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 	long long now = now_seconds();
 
 	pthread_once(&fork_once, register_fork_handlers);
 
-	if (now != 0 && now < atomic_load_explicit(&next_check, memory_order_relaxed))
+	if (!force && now != 0 && now < atomic_load_explicit(&next_check, memory_order_relaxed))
 		return;
 	pthread_rwlock_wrlock(&map_lock);
-	if (now == 0 || now >= atomic_load_explicit(&next_check, memory_order_relaxed)) {
+	if (force || now == 0 || now >= atomic_load_explicit(&next_check, memory_order_relaxed)) {
 		if (!cfg_loaded)
 			load_config();
 		if (!cfg_loaded)
@@ -317,7 +320,7 @@ static enum nss_status lookup_pw(enum key_kind kind, const char *name, uint32_t 
 
 	if ((kind == BY_NAME && !cb_valid_local_name(name)) || (kind == BY_ID && id == 0))
 		return to_nss(CB_ERR_NOT_FOUND, saved, errnop);
-	refresh();
+	refresh(false);
 	pthread_rwlock_rdlock(&map_lock);
 	rc = find_locked(kind, name, id, &r);
 	if (rc == CB_OK)
@@ -335,7 +338,7 @@ static enum nss_status lookup_gr(enum key_kind kind, const char *name, uint32_t 
 
 	if ((kind == BY_NAME && !cb_valid_local_name(name)) || (kind == BY_ID && id == 0))
 		return to_nss(CB_ERR_NOT_FOUND, saved, errnop);
-	refresh();
+	refresh(false);
 	pthread_rwlock_rdlock(&map_lock);
 	rc = find_locked(kind, name, id, &r);
 	if (rc == CB_OK)
@@ -392,7 +395,7 @@ static enum nss_status next_ent(uint32_t *cursor, fill_fn fill, void *ent, char 
 	struct cb_dbrec r;
 	cb_status rc;
 
-	refresh();
+	refresh(false);
 	pthread_mutex_lock(&ent_lock);
 	pthread_rwlock_rdlock(&map_lock);
 	if (map.base == NULL) {
@@ -544,7 +547,7 @@ enum nss_status _nss_cloudbase_initgroups_dyn(const char *user, gid_t group, lon
 
 	if (!cb_valid_local_name(user))
 		return to_nss(CB_ERR_NOT_FOUND, saved, errnop);
-	refresh();
+	refresh(true);
 	pthread_rwlock_rdlock(&map_lock);
 	rc = wanted_groups(user, &w);
 	pthread_rwlock_unlock(&map_lock);
