@@ -52,6 +52,16 @@ GUARDED = ["/etc/pam.d", "/etc/nsswitch.conf", "/etc/sudoers", "/etc/sudoers.d",
 
 CLIENT_TIMEOUT = 30  # seconds: the bound on any one client run
 
+# Used only while an example service file is missing from etc/pam.d/.
+FALLBACK_STACK = {
+    "su": "auth sufficient pam_rootok.so\n",
+    "common": ("auth required pam_cloudbase.so\n"
+               "account required pam_cloudbase.so\n"
+               "password required pam_cloudbase.so\n"
+               "session required pam_unix.so\n"
+               "session required pam_cloudbase.so\n"),
+}
+
 
 # ---------------------------------------------------------------------------
 # Outside the namespace
@@ -233,13 +243,15 @@ PROMPT = r"(?i)[^\r\n]*(?:password|code|passcode|verification|token)[^\r\n]*:\s?
 QUIET = 0.15  # seconds of silence that tell a prompt from a line of text
 
 
-def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=None):
+def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=None,
+          until=None):
     """Run argv on a pty. answers: strings or callables (called when their
     prompt appears, e.g. to read an SMS code from the outbox) typed at each
     prompt in turn. after: optional (regex, text) typed once regex shows up
     after the last answer (a shell prompt). The child is killed by PID if it
-    outlives timeout. Returns a Result; prompts lists the transcript offset
-    at which each answer was typed."""
+    outlives timeout. until: a regex that ends the run as soon as it shows
+    up (e.g. "Login incorrect": login would prompt again). Returns a Result;
+    prompts lists the transcript offset at which each answer was typed."""
     import pexpect
     log = io.StringIO()
     start = time.monotonic()
@@ -253,9 +265,12 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
             remaining = timeout - (time.monotonic() - start)
             if remaining <= 0:
                 raise pexpect.TIMEOUT("overall")
-            i = child.expect([prompt, pexpect.EOF], timeout=remaining)
+            i = child.expect([prompt, pexpect.EOF] + ([until] if until else []),
+                             timeout=remaining)
             if i == 1:
                 break
+            if i == 2:
+                raise _Until()
             # More output soon after means it was text, not a prompt.
             j = child.expect([r"[^\r\n]*\n", pexpect.TIMEOUT], timeout=QUIET)
             if j == 0:
@@ -267,20 +282,30 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
             child.sendline(ans)
         if after is not None:
             remaining = max(0.1, timeout - (time.monotonic() - start))
-            if child.expect([after[0], pexpect.EOF], timeout=remaining) == 0:
+            i = child.expect([after[0], pexpect.EOF] + ([until] if until else []),
+                             timeout=remaining)
+            if i == 0:
                 child.sendline(after[1])
+            elif i == 2:
+                raise _Until()
         remaining = max(0.1, timeout - (time.monotonic() - start))
-        child.expect(pexpect.EOF, timeout=remaining)
+        child.expect([pexpect.EOF] + ([until] if until else []), timeout=remaining)
     except pexpect.TIMEOUT:
         timed_out = True
+    except _Until:
+        pass
     finally:
+        elapsed = time.monotonic() - start
         if child.isalive():
             with contextlib.suppress(OSError):
                 os.kill(child.pid, signal.SIGKILL)
-        child.close(force=True)
+    child.close(force=True)
     rc = child.exitstatus if child.exitstatus is not None else -(child.signalstatus or 0)
-    return Result(rc, log.getvalue().replace("\r", ""), time.monotonic() - start, timed_out,
-                  offsets)
+    return Result(rc, log.getvalue().replace("\r", ""), elapsed, timed_out, offsets)
+
+
+class _Until(Exception):
+    pass
 
 
 def run_piped(argv, stdin_text, timeout=CLIENT_TIMEOUT):
@@ -339,7 +364,9 @@ class World:
 
     def setup(self):
         w = self.work
-        mount("-t", "tmpfs", "-o", "mode=0700", "cb-e2e", w)
+        # 0755: the account database in state/ must be readable by every
+        # process that resolves names (ls, id, a user's shell).
+        mount("-t", "tmpfs", "-o", "mode=0755", "cb-e2e", w)
         # ns-run's /dev/ptmx is a bind of the host node: opening it gives
         # ENOENT (the kernel finds the devpts instance through the node's
         # sibling "pts", which a bind-mounted file has not). A private devpts
@@ -353,6 +380,8 @@ class World:
         for d in ("etc-up", "etc-work", "mods/security", "emu", "ssh", "bin", "logs",
                   "state"):
             os.makedirs(os.path.join(w, d), exist_ok=True)
+        os.chmod(os.path.join(w, "ssh"), 0o700)
+        os.chmod(os.path.join(w, "etc-up"), 0o755)
         # /etc: writable overlay, upper layer on our tmpfs.
         mount("-t", "overlay", "overlay", "-o",
               "lowerdir=/etc,upperdir=%s/etc-up,workdir=%s/etc-work" % (w, w), "/etc")
@@ -439,6 +468,8 @@ class World:
 
     @property
     def emulator_dir(self):
+        if os.environ.get("EMULATOR"):
+            return os.path.dirname(os.path.abspath(os.environ["EMULATOR"]))
         return os.path.join(self.top_srcdir, "tests/emulator")
 
     def have_emulator(self):
@@ -534,8 +565,10 @@ class World:
                                  ("login", "login")):
             text = self.example_service(example)
             if text is None:
+                # Not shipped (yet): a minimal stack, so the other scenarios
+                # still say something; the caller reports the missing example.
                 missing.append(example)
-                continue
+                text = FALLBACK_STACK.get(example, "") + FALLBACK_STACK["common"]
             if extra_args:
                 text = re.sub(r"(?m)^(\s*-?\w+\s+(?:\[[^]]*\]|\S+)\s+\S*pam_cloudbase\.so\b.*)$",
                               lambda m: m.group(1) + " " + extra_args, text)
@@ -619,7 +652,7 @@ class World:
         """/bin/login on a pty, as root, for user; command typed into the
         shell it starts."""
         return drive(["/bin/login", user], answers, timeout=timeout,
-                     after=(r"[$#] ?$", command))
+                     after=(r"[$#] ?$", command), until=r"Login incorrect")
 
     def pw(self, user):
         import pwd

@@ -36,6 +36,9 @@ ALICE_PHONE = "+86 13800000001"
 ALICE_SUB = "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
 BOB_PW = "Bob-Passw0rd"
 UID_MIN, UID_MAX = 200000, 2000199999
+# The module's decision line, one per phase (pam/context.c cb_pam_decision):
+# "auth: user=alice service=sshd rhost=... request_id=... outcome=ok pam=Success"
+OUTCOME = r"pam_cloudbase\(%s:auth\): auth: user=%s .*outcome=%s "
 
 
 # ---------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class Suite:
         t.ok(r.stdout.startswith("alice:"), "nss: getent passwd %d gives alice" % uid,
              diag=r.stdout + r.stderr)
         r = w.getent("group", "alice")
-        t.ok(r.returncode == 0 and r.stdout.startswith("alice:x:%d:" % uid),
+        t.ok(r.returncode == 0 and re.match(r"alice:[^:]*:%d:" % uid, r.stdout) is not None,
              "nss: getent group alice is alice's private group", diag=r.stdout + r.stderr)
         r = sh("id", "alice", check=False)
         t.ok(r.returncode == 0 and "uid=%d(alice) gid=%d(alice)" % (uid, uid) in r.stdout,
@@ -212,7 +215,10 @@ class Suite:
         t.ok(re.search(r"groups=.*\d+\(sudo\)", r.out) is not None,
              "ssh password: id shows the sudo group mapped from CloudBase group admin", diag=r)
         self.sshd_line(m, r"Accepted password for alice from 127\.0\.0\.1", "ssh password")
-        self.logline(m, r"pam_cloudbase\(sshd-cloudbase:auth\)", "ssh password success")
+        r2 = w.ssh("alice", [ALICE_PW])
+        t.ok(r2.rc == 0 and re.search(r"groups=.*\d+\(sudo\)", r2.out) is not None,
+             "ssh password: the next login's id shows the mapped sudo group too", diag=r2)
+        self.logline(m, OUTCOME % ("sshd-cloudbase", "alice", "ok"), "ssh password success")
         r = w.cloudbasectl("user", "show", "alice", check=False)
         t.ok(ALICE_SUB in r.stdout, "bind: the first login bound alice's CloudBase sub",
              diag=r.stdout + r.stderr)
@@ -221,7 +227,7 @@ class Suite:
         t.ok(r.rc == 255 and "Permission denied" in r.out and "uid=" not in r.out,
              "ssh password: a wrong password is denied", diag=r)
         self.sshd_line(m, r"Failed password for alice", "ssh wrong password")
-        self.logline(m, r"pam_cloudbase\(sshd-cloudbase:auth\).*(?i:invalid|wrong|fail|denied)",
+        self.logline(m, OUTCOME % ("sshd-cloudbase", "alice", "auth_failed"),
                      "ssh wrong password")
         # frank exists in CloudBase but not in the account database.
         m = self.mark()
@@ -230,6 +236,8 @@ class Suite:
              "ssh password: a local name the account database does not know is denied", diag=r)
         self.sshd_line(m, r"(Invalid user frank|Failed password for invalid user frank)",
                        "ssh unknown local name")
+        self.logline(m, OUTCOME % ("sshd-cloudbase", r"\S+", "(not_found|user_unknown)"),
+                     "ssh unknown local name")
 
     def s4_sub_mismatch(self):
         w, t = self.w, self.t
@@ -239,7 +247,8 @@ class Suite:
             r = w.ssh("alice", [ALICE_PW])
             t.ok(r.rc == 255 and "uid=" not in r.out,
                  "bind: alice answered by a different CloudBase sub is denied", diag=r)
-            self.logline(m, r"pam_cloudbase\(sshd-cloudbase:\w+\).*(?i:sub)", "bind mismatch")
+            self.logline(m, r"pam_cloudbase\(sshd-cloudbase:\w+\).*(sub_mismatch|"
+                         r"possible account takeover)", "bind mismatch")
         finally:
             w.emu.upsert_user(username="alice", sub=ALICE_SUB)
         r = w.ssh("alice", [ALICE_PW])
@@ -267,7 +276,7 @@ class Suite:
                  "13800000001" not in before,
                  "ssh sms: the masked phone number is shown before the code is typed",
                  diag=r, todo=todo)
-            self.logline(m, r"pam_cloudbase\(sshd-cloudbase:auth\)", "ssh sms", todo=todo)
+            self.logline(m, OUTCOME % ("sshd-cloudbase", "alice", "ok"), "ssh sms", todo=todo)
 
             def wrong():
                 code = w.sms_code(ALICE_PHONE)
@@ -287,10 +296,11 @@ class Suite:
             t.ok(r.rc == 0 and re.search(self.id_re(), r.out) is not None,
                  "ssh password+sms: password and code log in", diag=r, todo=todo)
             r, m, todo = self._sms_login([ALICE_PW, ""], "2fa no code")
-            t.ok(r.rc == 255 and "uid=" not in r.out,
+            # Denials prove nothing while the method is refused outright.
+            t.ok(r.rc == 255 and "uid=" not in r.out and not todo,
                  "ssh password+sms: the password without the code is denied", diag=r, todo=todo)
             r, m, todo = self._sms_login(["", lambda: w.sms_code(ALICE_PHONE)], "2fa no pw")
-            t.ok(r.rc == 255 and "uid=" not in r.out,
+            t.ok(r.rc == 255 and "uid=" not in r.out and not todo,
                  "ssh password+sms: the code without the password is denied", diag=r, todo=todo)
         finally:
             w.write_config(method="password")
@@ -301,12 +311,12 @@ class Suite:
         r = w.login("alice", [ALICE_PW])
         t.ok(re.search(self.id_re(), r.out) is not None and not r.timed_out,
              "console: /bin/login with the CloudBase password gives a shell as alice", diag=r)
-        self.logline(m, r"pam_cloudbase\(login:auth\)", "console login")
+        self.logline(m, OUTCOME % ("login", "alice", "ok"), "console login")
         m = self.mark()
         r = w.login("alice", ["Not-" + ALICE_PW], timeout=15)
         t.ok("Login incorrect" in r.out and "uid=" not in r.out,
              "console: a wrong password says Login incorrect", diag=r)
-        self.logline(m, r"pam_cloudbase\(login:auth\)", "console wrong password")
+        self.logline(m, OUTCOME % ("login", "alice", "auth_failed"), "console wrong password")
 
     def _refresh_groups(self, user, pw):
         """A login records the CloudBase groups in the account database."""
@@ -318,12 +328,12 @@ class Suite:
         r = w.sudo("alice", ALICE_PW + "\n")
         t.ok(r.rc == 0 and "uid=0(root)" in r.out and "[sudo] password for alice" in r.out,
              "sudo: alice re-authenticates with her CloudBase password, id is uid=0", diag=r)
-        self.logline(m, r"pam_cloudbase\(sudo:auth\)", "sudo")
+        self.logline(m, OUTCOME % ("sudo", "alice", "ok"), "sudo")
         m = self.mark()
         r = w.sudo("alice", "Not-" + ALICE_PW + "\n")
         t.ok(r.rc != 0 and "uid=0" not in r.out and "password for alice" in r.out,
              "sudo: a wrong password is refused", diag=r)
-        self.logline(m, r"pam_cloudbase\(sudo:auth\)", "sudo wrong password")
+        self.logline(m, OUTCOME % ("sudo", "alice", "auth_failed"), "sudo wrong password")
         # The right comes from the mapping admin -> sudo: take admin away.
         w.emu.upsert_user(username="alice", groups=["user"])
         try:
@@ -350,18 +360,20 @@ class Suite:
         r = w.su("alice", ALICE_PW + "\n")
         t.ok(r.rc == 0 and re.search(self.id_re(), r.out) is not None,
              "su: su alice -c id from nobody with the CloudBase password", diag=r)
-        self.logline(m, r"pam_cloudbase\(su:auth\)", "su")
+        self.logline(m, OUTCOME % ("su", "alice", "ok"), "su")
         r = w.su("alice", "Not-" + ALICE_PW + "\n")
         t.ok(r.rc != 0 and "uid=" not in r.out and "Authentication failure" in r.out,
              "su: a wrong password says Authentication failure", diag=r)
 
     def s8_unreachable(self):
         w, t = self.w, self.t
-        timeout, margin = 3, 3
+        # The margin: the module asks libpam for a 2 s delay after a failure,
+        # which libpam randomises up to twice that; plus 1 s for the client.
+        timeout, margin = 3, 2 * 2 + 1
         w.write_config(timeout=timeout, connect_timeout=2)
         port = w.emu.port
         w.stop_emulator()
-        unreach = r"pam_cloudbase\(%s:auth\).*(?i:unreachable|timed? ?out|connect|unavailable)"
+        unreach = OUTCOME % ("%s", "alice", "(transport_error|timeout|service_unavailable)")
         try:
             m = self.mark()
             r = w.ssh("alice", [ALICE_PW])
@@ -388,9 +400,8 @@ class Suite:
             self.logline(m, unreach % "su", "su, hanging service")
             m = self.mark()
             r = w.login("alice", [ALICE_PW], timeout=20)
-            # login itself waits FAIL_DELAY (3 s) before "Login incorrect".
             t.ok("Login incorrect" in r.out and "uid=" not in r.out and
-                 r.elapsed < timeout + margin + 3,
+                 r.elapsed < timeout + margin,
                  "unreachable: hanging service: console login refused in %.1fs" % r.elapsed,
                  diag=r)
             self.logline(m, unreach % "login", "login, hanging service")
