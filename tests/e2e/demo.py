@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import e2elib  # noqa: E402
 
-TOP_SRCDIR = os.path.realpath(os.path.join(e2elib.HERE, "../.."))
+TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.realpath(os.path.join(e2elib.HERE, "../.."))
 ALICE_PW = "Alice-Passw0rd"
 ALICE_PHONE = "+86 13800000001"
 T0 = time.monotonic()
@@ -77,6 +77,7 @@ def inner(work, builddir):
         show(r.stdout + r.stderr)
         say("$ getent passwd alice   # through /etc/nsswitch.conf: passwd: files cloudbase")
         show(w.getent("passwd", "alice").stdout or "(not found)")
+        w.make_home("alice")
         w.start_sshd()
         say("sshd (the real /usr/sbin/sshd, PAM service sshd-cloudbase) on 127.0.0.1:%d"
             % w.sshd_port)

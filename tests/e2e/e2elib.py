@@ -673,6 +673,12 @@ class World:
                 "--clear-groups", "--", "/bin/su", user, "-c", command]
         return run_piped(["timeout", "-k", "2", str(timeout)] + argv, stdin_text, timeout + 5)
 
+    def make_home(self, user):
+        """A home directory on the private /home."""
+        p = self.pw(user)
+        os.makedirs(p.pw_dir, mode=0o700, exist_ok=True)
+        os.chown(p.pw_dir, p.pw_uid, p.pw_gid)
+
     def getent(self, *args):
         return sh("getent", *args, check=False)
 
