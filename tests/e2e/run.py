@@ -206,7 +206,8 @@ class Suite:
     def s1_ssh_password(self):
         w, t = self.w, self.t
         r = w.cloudbasectl("user", "show", "alice", check=False)
-        t.ok(ALICE_SUB not in r.stdout, "bind: alice has no bound sub before her first login",
+        t.ok(r.returncode == 0 and "alice" in r.stdout and ALICE_SUB not in r.stdout,
+             "bind: alice has no bound sub before her first login",
              diag=r.stdout + r.stderr)
         m = self.mark()
         r = w.ssh("alice", [ALICE_PW])
@@ -220,7 +221,8 @@ class Suite:
              "ssh password: the next login's id shows the mapped sudo group too", diag=r2)
         self.logline(m, OUTCOME % ("sshd-cloudbase", "alice", "ok"), "ssh password success")
         r = w.cloudbasectl("user", "show", "alice", check=False)
-        t.ok(ALICE_SUB in r.stdout, "bind: the first login bound alice's CloudBase sub",
+        t.ok(r.returncode == 0 and ALICE_SUB in r.stdout,
+             "bind: the first login bound alice's CloudBase sub",
              diag=r.stdout + r.stderr)
         m = self.mark()
         r = w.ssh("alice", ["Not-" + ALICE_PW])
