@@ -668,6 +668,14 @@ class World:
         argv += ["--", "/usr/bin/sudo", "-k", "-S"] + list(command)
         return run_piped(["timeout", "-k", "2", str(timeout)] + argv, stdin_text, timeout + 5)
 
+    def sudo_tty(self, user, answers, command=("id",), timeout=CLIENT_TIMEOUT):
+        """sudo -k on a pty (answers typed at its prompts, e.g. an SMS code
+        read from the outbox once the prompt is there)."""
+        p = self.pw(user)
+        return drive(["/usr/bin/setpriv", "--reuid=%d" % p.pw_uid, "--regid=%d" % p.pw_gid,
+                      "--init-groups", "--", "/usr/bin/sudo", "-k"] + list(command),
+                     answers, timeout=timeout)
+
     def su(self, user, stdin_text, as_uid=65534, command="id", timeout=CLIENT_TIMEOUT):
         argv = ["/usr/bin/setpriv", "--reuid=%d" % as_uid, "--regid=%d" % as_uid,
                 "--clear-groups", "--", "/bin/su", user, "-c", command]

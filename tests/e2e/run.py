@@ -287,6 +287,15 @@ class Suite:
             t.ok(r.rc == 0 and len(r.prompts) == 2 and
                  re.search(self.id_re(), r.out) is not None,
                  "ssh sms: a wrong code, then the right one, logs in", diag=r, todo=todo)
+            # sudo asks for the code on the terminal (no -S: the code is
+            # only known once the prompt is there).
+            w.emu.advance_clock(61)
+            m = self.mark()
+            r = w.sudo_tty("alice", [lambda: w.sms_code(ALICE_PHONE)])
+            todo = "sms method not implemented" if self.not_implemented(m) else None
+            t.ok(r.rc == 0 and "uid=0(root)" in r.out and len(r.prompts) == 1,
+                 "sudo sms: alice re-authenticates with the code from the outbox", diag=r,
+                 todo=todo)
         finally:
             w.write_config(method="password")
 
@@ -326,6 +335,8 @@ class Suite:
 
     def s6_sudo(self):
         w, t = self.w, self.t
+        # The account database learns alice's CloudBase groups at a login.
+        self._refresh_groups("alice", ALICE_PW)
         m = self.mark()
         r = w.sudo("alice", ALICE_PW + "\n")
         t.ok(r.rc == 0 and "uid=0(root)" in r.out and "[sudo] password for alice" in r.out,
@@ -333,8 +344,9 @@ class Suite:
         self.logline(m, OUTCOME % ("sudo", "alice", "ok"), "sudo")
         m = self.mark()
         r = w.sudo("alice", "Not-" + ALICE_PW + "\n")
-        t.ok(r.rc != 0 and "uid=0" not in r.out and "password for alice" in r.out,
-             "sudo: a wrong password is refused", diag=r)
+        t.ok(r.rc != 0 and "uid=0" not in r.out and "password for alice" in r.out and
+             "incorrect password attempt" in r.out,
+             "sudo: a wrong password is refused (\"1 incorrect password attempt\")", diag=r)
         self.logline(m, OUTCOME % ("sudo", "alice", "auth_failed"), "sudo wrong password")
         # The right comes from the mapping admin -> sudo: take admin away.
         w.emu.upsert_user(username="alice", groups=["user"])
