@@ -87,7 +87,7 @@ def inner(work, builddir):
         say("method = sms: the module sends a code; the demo reads it from the emulator's outbox")
         codes = []
 
-        def code():
+        def code(prompt):
             c = w.sms_code(ALICE_PHONE)
             codes.append(c)
             say("emulator outbox: SMS to %s: code %s  (typed at the prompt)" % (ALICE_PHONE, c))

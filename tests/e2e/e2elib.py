@@ -245,9 +245,9 @@ QUIET = 0.15  # seconds of silence that tell a prompt from a line of text
 
 def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=None,
           until=None):
-    """Run argv on a pty. answers: strings or callables (called when their
-    prompt appears, e.g. to read an SMS code from the outbox) typed at each
-    prompt in turn. after: optional (regex, text) typed once regex shows up
+    """Run argv on a pty. answers: strings or callables (called with the
+    prompt text when their prompt appears, e.g. to read an SMS code from the
+    outbox) typed at each prompt in turn. after: optional (regex, text) typed once regex shows up
     after the last answer (a shell prompt). The child is killed by PID if it
     outlives timeout. until: a regex that ends the run as soon as it shows
     up (e.g. "Login incorrect": login would prompt again). Returns a Result;
@@ -271,13 +271,14 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
                 break
             if i == 2:
                 raise _Until()
+            asked = child.after if isinstance(child.after, str) else ""
             # More output soon after means it was text, not a prompt.
             j = child.expect([r"[^\r\n]*\n", pexpect.TIMEOUT], timeout=QUIET)
             if j == 0:
                 continue
             ans = pending.pop(0)
             if callable(ans):
-                ans = ans()
+                ans = ans(asked)
             offsets.append(len(log.getvalue()))
             child.sendline(ans)
         if after is not None:

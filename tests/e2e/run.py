@@ -269,7 +269,7 @@ class Suite:
         w, t = self.w, self.t
         w.write_config(method="sms")
         try:
-            r, m, todo = self._sms_login([lambda: w.sms_code(ALICE_PHONE)], "sms")
+            r, m, todo = self._sms_login([lambda prompt: w.sms_code(ALICE_PHONE)], "sms")
             t.ok(r.rc == 0 and re.search(self.id_re(), r.out) is not None,
                  "ssh sms: the code from the emulator's outbox typed at the prompt logs in",
                  diag=r, todo=todo)
@@ -280,10 +280,10 @@ class Suite:
                  diag=r, todo=todo)
             self.logline(m, OUTCOME % ("sshd-cloudbase", "alice", "ok"), "ssh sms", todo=todo)
 
-            def wrong():
+            def wrong(prompt):
                 code = w.sms_code(ALICE_PHONE)
                 return "%06d" % ((int(code) + 1) % 1000000) if code.isdigit() else "000000"
-            r, m, todo = self._sms_login([wrong, lambda: w.sms_code(ALICE_PHONE)], "sms retry")
+            r, m, todo = self._sms_login([wrong, lambda prompt: w.sms_code(ALICE_PHONE)], "sms retry")
             t.ok(r.rc == 0 and len(r.prompts) == 2 and
                  re.search(self.id_re(), r.out) is not None,
                  "ssh sms: a wrong code, then the right one, logs in", diag=r, todo=todo)
@@ -291,7 +291,7 @@ class Suite:
             # only known once the prompt is there).
             w.emu.advance_clock(61)
             m = self.mark()
-            r = w.sudo_tty("alice", [lambda: w.sms_code(ALICE_PHONE)])
+            r = w.sudo_tty("alice", [lambda prompt: w.sms_code(ALICE_PHONE)])
             todo = "sms method not implemented" if self.not_implemented(m) else None
             t.ok(r.rc == 0 and "uid=0(root)" in r.out and len(r.prompts) == 1,
                  "sudo sms: alice re-authenticates with the code from the outbox", diag=r,
@@ -303,14 +303,22 @@ class Suite:
         w, t = self.w, self.t
         w.write_config(method="password+sms")
         try:
-            r, m, todo = self._sms_login([ALICE_PW, lambda: w.sms_code(ALICE_PHONE)], "2fa")
-            t.ok(r.rc == 0 and re.search(self.id_re(), r.out) is not None,
+            def factors(password, code):
+                """Answers by what is asked, whichever factor comes first."""
+                def answer(prompt):
+                    if re.search(r"(?i)code", prompt):
+                        return w.sms_code(ALICE_PHONE) if code else ""
+                    return ALICE_PW if password else ""
+                return [answer, answer]
+            r, m, todo = self._sms_login(factors(True, True), "2fa")
+            t.ok(r.rc == 0 and len(r.prompts) == 2 and
+                 re.search(self.id_re(), r.out) is not None,
                  "ssh password+sms: password and code log in", diag=r, todo=todo)
-            r, m, todo = self._sms_login([ALICE_PW, ""], "2fa no code")
+            r, m, todo = self._sms_login(factors(True, False), "2fa no code")
             # Denials prove nothing while the method is refused outright.
             t.ok(r.rc == 255 and "uid=" not in r.out and not todo,
                  "ssh password+sms: the password without the code is denied", diag=r, todo=todo)
-            r, m, todo = self._sms_login(["", lambda: w.sms_code(ALICE_PHONE)], "2fa no pw")
+            r, m, todo = self._sms_login(factors(False, True), "2fa no pw")
             t.ok(r.rc == 255 and "uid=" not in r.out and not todo,
                  "ssh password+sms: the code without the password is denied", diag=r, todo=todo)
         finally:
