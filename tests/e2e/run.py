@@ -138,6 +138,15 @@ class Suite:
              "stand-in: ssh with a wrong password is denied", diag=r)
         self.logline(m, r"pam_unix\(sshd-cloudbase:auth\): authentication failure",
                      "stand-in ssh wrong password")
+        # keyboard-interactive: a PAM info message (like the SMS module's
+        # "code sent to +86 138****0001") must reach the user before the prompt.
+        w.install_service("sshd-cloudbase", "auth required pam_echo.so Code sent to "
+                          "+86 138****0001\n" + stack)
+        r = w.ssh("cbstand", [pw], kbd=True)
+        before = r.out[:r.prompts[0]] if r.prompts else ""
+        t.ok(r.rc == 0 and "138****0001" in before and "uid=%d(cbstand)" % uid in r.out,
+             "stand-in: keyboard-interactive shows the info text before the prompt", diag=r)
+        w.install_service("sshd-cloudbase", stack)
         r = w.sudo("cbstand", pw + "\n")
         t.ok(r.rc == 0 and "uid=0(root)" in r.out and "[sudo] password for cbstand" in r.out,
              "stand-in: sudo -k -S id as cbstand (sudo group from initgroups)", diag=r)
