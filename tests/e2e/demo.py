@@ -14,6 +14,7 @@ import re
 import sys
 import time
 
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import e2elib  # noqa: E402
 

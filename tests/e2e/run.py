@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import e2elib  # noqa: E402
 from e2elib import sh  # noqa: E402
