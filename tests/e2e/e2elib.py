@@ -99,31 +99,68 @@ def checksum_diff(before, after):
     return [k for k in keys if before.get(k) != after.get(k)]
 
 
-def run_in_namespace(script, args, on_line=None):
+def run_in_namespace(script, args, on_line=None, timeout=None):
     """Run `python3 script --inner WORK args` under tests/ns-run; WORK is a
     fresh directory that only the namespace mounts on (removed afterwards).
     on_line, if given, receives each line the inner part prints. Returns the
-    exit status."""
+    exit status, or None if it outlived timeout: then the inner part and the
+    daemons it recorded in WORK.pids (sshd, emulator) are killed by PID."""
     work = tempfile.mkdtemp(prefix="cb-e2e.")
+    pidfile = work + ".pids"
+    timer = None
     try:
         cmd = [os.path.join(os.path.dirname(HERE), "ns-run"), PYTHON, script,
                "--inner", work] + list(args)
         env = dict(os.environ)
         env.pop("CB_IN_NS", None)
+        env["CB_E2E_PIDFILE"] = pidfile
         proc = subprocess.Popen(cmd, env=env, text=True,
                                 stdout=subprocess.PIPE if on_line else None)
+        expired = []
+        if timeout:
+            def expire():
+                expired.append(True)
+                kill_recorded(proc, pidfile)
+            timer = threading.Timer(timeout, expire)
+            timer.start()
         try:
             if on_line:
                 for line in proc.stdout:
                     on_line(line.rstrip("\n"))
-            return proc.wait()
+            rc = proc.wait()
+            return None if expired else rc
         except BaseException:
-            proc.terminate()
-            proc.wait()
+            kill_recorded(proc, pidfile)
             raise
     finally:
-        # The tmpfs on it went away with the namespace; keep a kept log dir.
+        if timer is not None:
+            timer.cancel()
+        # The tmpfs on it went away with the namespace.
         shutil.rmtree(work, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(pidfile)
+
+
+def kill_recorded(proc, pidfile):
+    """The emergency brake: the inner process, then every daemon it
+    recorded, each by PID."""
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(Exception):
+        proc.wait(5)
+    with contextlib.suppress(OSError):
+        with open(pidfile) as f:
+            for line in f:
+                with contextlib.suppress(OSError, ValueError):
+                    os.kill(int(line), signal.SIGKILL)
+
+
+def record_pid(pid):
+    """Note a daemon's PID where the outer process can find it."""
+    path = os.environ.get("CB_E2E_PIDFILE")
+    if path:
+        with open(path, "a") as f:
+            f.write("%d\n" % pid)
 
 
 # ---------------------------------------------------------------------------
@@ -463,6 +500,7 @@ class World:
                                 stderr=subprocess.STDOUT, start_new_session=True, **kw)
         out.close()
         self.procs.append((name, proc))
+        record_pid(proc.pid)
         return proc
 
     # -- the emulator -------------------------------------------------------
@@ -480,6 +518,7 @@ class World:
         sys.path.insert(0, self.emulator_dir)
         import emulib
         self.emu = emulib.Emulator(os.path.join(self.work, "emu"), seed=seed)
+        record_pid(self.emu.proc.pid)
         return self.emu
 
     def stop_emulator(self):

@@ -516,7 +516,8 @@ def outer():
             count[0] += 1
             line = "%s %d%s" % (m.group(1), count[0], m.group(2) or "")
         print(line, flush=True)
-    rc = e2elib.run_in_namespace(os.path.realpath(__file__), [], on_line=on_line)
+    rc = e2elib.run_in_namespace(os.path.realpath(__file__), [], on_line=on_line,
+                                 timeout=WATCHDOG + 15)
     after = e2elib.host_checksums()
     diff = e2elib.checksum_diff(before, after)
     count[0] += 1
@@ -526,7 +527,9 @@ def outer():
         print("#   changed: %s" % d)
     if rc not in (0, 1):
         count[0] += 1
-        print("not ok %d - the namespaced part exited with %d" % (count[0], rc))
+        print("not ok %d - the namespaced part %s" % (
+            count[0], "was killed after %d s" % (WATCHDOG + 15) if rc is None
+            else "exited with %d" % rc))
     print("1..%d" % count[0], flush=True)
     return 0
 
