@@ -25,11 +25,9 @@ Every process started is recorded and ended by PID in teardown().
 """
 
 import contextlib
-import datetime
 import glob
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -525,14 +523,6 @@ class World:
         if self.emu is not None:
             self.emu.stop()
 
-    def restart_emulator(self):
-        port = self.emu.port
-        self.emu.args = [a for a in self.emu.args]
-        if "--port" not in self.emu.args:
-            self.emu.args += ["--port", str(port), "--control-port",
-                              str(self.emu.control_port)]
-        self.emu.start()
-
     def start_blackhole(self, port):
         """A listener on port that never answers: the service hangs."""
         s = socket.socket()
@@ -730,6 +720,3 @@ class World:
     def getent(self, *args):
         return sh("getent", *args, check=False)
 
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M:%S")
