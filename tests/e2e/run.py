@@ -238,6 +238,9 @@ class Suite:
         t.ok(len(seen) == 1 and seen[0]["path"].endswith("/signin") and seen[0]["status"] == 200,
              "ssh password: the logged request_id is the emulator's successful /signin",
              diag="%s\n%s" % (line, json.dumps(seen, indent=1)))
+        r = w.ssh("alice", [ALICE_PW], kbd=True)
+        t.ok(r.rc == 0 and re.search(self.id_re(), r.out) is not None,
+             "ssh password over keyboard-interactive logs in too", diag=r)
         r = w.cloudbasectl("user", "show", "alice", check=False)
         t.ok(r.returncode == 0 and ALICE_SUB in r.stdout,
              "bind: the first login bound alice's CloudBase sub",
@@ -347,8 +350,9 @@ class Suite:
         w, t = self.w, self.t
         m = self.mark()
         r = w.login("alice", [ALICE_PW])
-        t.ok(re.search(self.id_re(), r.out) is not None and not r.timed_out,
-             "console: /bin/login with the CloudBase password gives a shell as alice", diag=r)
+        t.ok(re.search(self.id_re(), r.out) is not None and r.rc == 0 and not r.timed_out,
+             "console: /bin/login with the CloudBase password gives a shell as alice, "
+             "logout ends it", diag=r)
         self.logline(m, OUTCOME % ("login", "alice", "ok"), "console login")
         m = self.mark()
         r = w.login("alice", ["Not-" + ALICE_PW], timeout=15)
