@@ -77,7 +77,6 @@ class Tap:
 class Suite:
     def __init__(self, world, tap):
         self.w, self.t = world, tap
-        self.alice = None  # pwd entry through NSS
 
     # helpers ---------------------------------------------------------------
 
