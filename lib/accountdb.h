@@ -35,7 +35,12 @@ struct cb_account {
 	size_t n_groups;
 	int64_t created;    /* seconds since the epoch */
 	int64_t last_login; /* 0: never */
+	uint32_t flags;     /* CB_ACCT_UID_*: how the uid was chosen (read only) */
 };
+
+/* cb_account.flags */
+#define CB_ACCT_UID_PROBED 0x1u   /* the hashed uid was taken: probed onwards */
+#define CB_ACCT_UID_FROM_SUB 0x2u /* hashed from the sub (else from the login) */
 
 void cb_account_free(struct cb_account *acct);
 
@@ -82,5 +87,32 @@ int cb_valid_local_name(const char *name);
  * "+86-138 0000 0000", "+86 138-0000-0000"); refuses anything that cannot
  * be one (CB_ERR_PHONE_INVALID). out must hold 24 bytes. */
 cb_status cb_normalize_phone(const char *in, char *out, size_t outsz);
+
+/* Additions beyond the first contract. */
+
+/* The database path: cfg->accounts_db, or the compiled-in default
+ * $(localstatedir)/lib/cloudbase/accounts.db. */
+const char *cb_accountdb_path(const struct cb_config *cfg);
+
+/* Is name taken by a local account or group (/etc/passwd, /etc/group, read
+ * directly)? A CloudBase account must never shadow a local one. */
+int cb_local_name_exists(const char *name);
+
+/* Write a whole database at path atomically (lock, temp file, fsync,
+ * rename, fsync of the directory), replacing what was there. Every record
+ * needs its uid set (gid == uid); names and uids must be unique
+ * (CB_ERR_EXISTS). For bulk imports, benchmarks and tests. */
+cb_status cb_accountdb_write_file(const char *path, const struct cb_account *accts, size_t n,
+				  const struct cb_log *log);
+
+/* Map the database and check every record and both indexes (cloudbasectl
+ * status). *n_records (if not NULL) gets the count. */
+cb_status cb_accountdb_check(const struct cb_config *cfg, size_t *n_records,
+			     const struct cb_log *log);
+
+/* Tests only: called at named points of a write ("locked", "temp-partial",
+ * "temp-written", "renamed") so a test can kill the writer there. Not
+ * reachable from the environment or the configuration. */
+extern void (*cb_accountdb_test_hook)(const char *stage);
 
 #endif

@@ -1,10 +1,392 @@
-/* cloudbasectl: placeholder until the account database lands. */
+/* cloudbasectl: manage the CloudBase account database and check a host's
+ * setup. See cloudbasectl(8).
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage error, 3 no such account,
+ * 4 already exists (name, local account or uid), 5 not root.
+ */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include "accountdb.h"
+#include "api.h"
+#include "conf.h"
+#include "log.h"
+#include "secure.h"
+
+enum exit_code {
+	EX_OK_ = 0,
+	EX_FAIL = 1,
+	EX_USAGE_ = 2,
+	EX_NOUSER = 3,
+	EX_EXISTS = 4,
+	EX_NOTROOT = 5,
+};
+
+static const struct cb_log tool_log = {cb_log_stderr_sink, (void *)"cloudbasectl", false};
+
+static void usage(FILE *f)
 {
-	fputs("cloudbasectl: not implemented yet\n", stderr);
-	return 1;
+	fputs("Usage: cloudbasectl [-c CONFIG] COMMAND [ARGS]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  user add NAME --login LOGIN [--phone PHONE] [--sub SUB] [--uid UID]\n"
+	      "                [--shell SHELL] [--home DIR] [--gecos TEXT]\n"
+	      "                                  add a local account for a CloudBase user\n"
+	      "  user remove NAME                remove the account\n"
+	      "  user list                       list the accounts\n"
+	      "  user show NAME                  show one account\n"
+	      "  user unbind NAME                forget the CloudBase sub bound to NAME\n"
+	      "  status                          check the config, secret and database\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --config PATH   configuration file (default: ",
+	      f);
+	fputs(cb_config_default_path(), f);
+	fputs(")\n"
+	      "  -h, --help          this help\n"
+	      "\n"
+	      "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such account, 4 exists, 5 not root.\n",
+	      f);
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "cloudbasectl: %s (try --help)\n", msg);
+	return EX_USAGE_;
+}
+
+static int exit_for(cb_status rc)
+{
+	switch (rc) {
+	case CB_OK:
+		return EX_OK_;
+	case CB_ERR_NOT_FOUND:
+		return EX_NOUSER;
+	case CB_ERR_EXISTS:
+		return EX_EXISTS;
+	default:
+		return EX_FAIL;
+	}
+}
+
+static int need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr, "cloudbasectl: %s: must be run as root\n", what);
+	return EX_NOTROOT;
+}
+
+static cb_status load_config(struct cb_config *cfg, const char *path, unsigned flags)
+{
+	cb_config_init(cfg);
+	return cb_config_load_file(cfg, path, flags, &tool_log);
+}
+
+/* Strings from the database reach a terminal: escape control bytes. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	return cb_sanitize(buf, len, s != NULL ? s : "");
+}
+
+static void print_time(const char *label, int64_t t)
+{
+	char buf[64] = "never";
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t != 0 && gmtime_r(&tt, &tm) != NULL)
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-11s %s\n", label, buf);
+}
+
+static void show_account(const struct cb_account *a)
+{
+	char b[1024];
+
+	printf("%-11s %s\n", "name:", clean(a->name, b, sizeof(b)));
+	printf("%-11s %u\n", "uid:", a->uid);
+	printf("%-11s %u\n", "gid:", a->gid);
+	printf("%-11s %s\n", "gecos:", clean(a->gecos, b, sizeof(b)));
+	printf("%-11s %s\n", "home:", clean(a->home, b, sizeof(b)));
+	printf("%-11s %s\n", "shell:", clean(a->shell, b, sizeof(b)));
+	printf("%-11s %s\n", "login:", clean(a->login, b, sizeof(b)));
+	printf("%-11s %s\n", "phone:", a->phone ? clean(a->phone, b, sizeof(b)) : "-");
+	printf("%-11s %s\n", "sub:", a->sub ? clean(a->sub, b, sizeof(b)) : "- (not bound)");
+	printf("%-11s", "groups:");
+	for (size_t i = 0; i < a->n_groups; i++)
+		printf(" %s", clean(a->groups[i], b, sizeof(b)));
+	printf("%s\n", a->n_groups ? "" : " -");
+	printf("%-11s %s%s\n", "uid from:", a->flags & CB_ACCT_UID_FROM_SUB ? "sub" : "login",
+	       a->flags & CB_ACCT_UID_PROBED ? " (hashed uid was taken: probed)" : "");
+	print_time("created:", a->created);
+	print_time("last login:", a->last_login);
+}
+
+static int user_add(struct cb_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"login", required_argument, NULL, 'l'}, {"phone", required_argument, NULL, 'p'},
+		{"sub", required_argument, NULL, 's'},	 {"shell", required_argument, NULL, 'S'},
+		{"home", required_argument, NULL, 'H'},	 {"gecos", required_argument, NULL, 'g'},
+		{"uid", required_argument, NULL, 'u'},	 {NULL, 0, NULL, 0},
+	};
+	struct cb_account a = {0};
+	char **field;
+	cb_status rc;
+	int c, r;
+
+	optind = 0; /* 0: glibc starts over on the new argv */
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case 'l':
+			field = &a.login;
+			break;
+		case 'p':
+			field = &a.phone;
+			break;
+		case 's':
+			field = &a.sub;
+			break;
+		case 'S':
+			field = &a.shell;
+			break;
+		case 'H':
+			field = &a.home;
+			break;
+		case 'g':
+			field = &a.gecos;
+			break;
+		case 'u':
+			v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 ||
+			    v >= UINT32_MAX) {
+				cb_account_free(&a);
+				return usage_error("user add: --uid needs a positive number");
+			}
+			a.uid = (uint32_t)v;
+			continue;
+		default:
+			cb_account_free(&a);
+			return usage_error("user add: unknown option");
+		}
+		free(*field);
+		if ((*field = strdup(optarg)) == NULL) {
+			cb_account_free(&a);
+			return EX_FAIL;
+		}
+	}
+	if (optind + 1 != argc) {
+		cb_account_free(&a);
+		return usage_error("user add: exactly one NAME expected");
+	}
+	if (a.login == NULL) {
+		cb_account_free(&a);
+		return usage_error("user add: --login LOGIN is required");
+	}
+	if ((r = need_root("user add")) != 0) {
+		cb_account_free(&a);
+		return r;
+	}
+	if ((a.name = strdup(argv[optind])) == NULL)
+		return EX_FAIL;
+	rc = cb_accountdb_add(cfg, &a, &tool_log);
+	if (rc == CB_OK)
+		printf("added %s (uid %u)\n", a.name, a.uid);
+	cb_account_free(&a);
+	return exit_for(rc);
+}
+
+static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **argv)
+{
+	const char *name;
+	cb_status rc;
+	int r;
+
+	if (argc != 2)
+		return usage_error("exactly one NAME expected");
+	name = argv[1];
+	if (strcmp(cmd, "show") == 0) {
+		struct cb_account a;
+
+		rc = cb_accountdb_get(cfg, name, &a, &tool_log);
+		if (rc == CB_OK)
+			show_account(&a);
+		cb_account_free(&a);
+	} else {
+		if ((r = need_root(strcmp(cmd, "remove") == 0 ? "user remove" : "user unbind")) !=
+		    0)
+			return r;
+		rc = strcmp(cmd, "remove") == 0 ? cb_accountdb_remove(cfg, name, &tool_log)
+						: cb_accountdb_unbind(cfg, name, &tool_log);
+	}
+	if (rc == CB_ERR_NOT_FOUND)
+		fprintf(stderr, "cloudbasectl: %s: no such account\n",
+			cb_valid_local_name(name) ? name : "(invalid name)");
+	return exit_for(rc);
+}
+
+static int user_list(struct cb_config *cfg, int argc)
+{
+	struct cb_account *list = NULL;
+	size_t n = 0;
+	cb_status rc;
+
+	if (argc != 1)
+		return usage_error("user list takes no arguments");
+	rc = cb_accountdb_list(cfg, &list, &n, &tool_log);
+	if (rc != CB_OK)
+		return EX_FAIL;
+	printf("%-32s %10s %-6s %s\n", "NAME", "UID", "BOUND", "LOGIN");
+	for (size_t i = 0; i < n; i++) {
+		char b[1024];
+
+		printf("%-32s %10u %-6s %s\n", list[i].name, list[i].uid,
+		       list[i].sub ? "yes" : "no", clean(list[i].login, b, sizeof(b)));
+	}
+	cb_account_list_free(list, n);
+	return EX_OK_;
+}
+
+static int cmd_user(struct cb_config *cfg, int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("user: a subcommand is needed");
+	if (strcmp(argv[1], "add") == 0)
+		return user_add(cfg, argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return user_list(cfg, argc - 1);
+	if (strcmp(argv[1], "remove") == 0 || strcmp(argv[1], "show") == 0 ||
+	    strcmp(argv[1], "unbind") == 0)
+		return user_one(cfg, argv[1], argc - 1, argv + 1);
+	return usage_error("user: unknown subcommand");
+}
+
+/* A refresh with a token that cannot exist: the service answers
+ * invalid_grant only after it has accepted our client credentials, and
+ * nothing changes on its side. So invalid_grant means reachable, TLS
+ * verified and client accepted; unauthorized_client means a wrong client
+ * id or secret. */
+#define PROBE_REFRESH_TOKEN "cloudbasectl-status-probe"
+
+static int check_service(const struct cb_config *cfg)
+{
+	struct cb_tokens tok = {0};
+	struct cb_api api;
+	cb_status st;
+	char *url = cb_config_api_url(cfg);
+
+	st = cb_api_open(&api, cfg, &tool_log);
+	if (st == CB_OK)
+		st = cb_api_token_refresh(&api, PROBE_REFRESH_TOKEN, &tok);
+	cb_tokens_free(&tok);
+	switch (st) {
+	case CB_ERR_TOKEN:
+		printf("service:  ok, client accepted (%s, request id %s)\n",
+		       url != NULL ? url : "?", cb_api_request_id(&api));
+		break;
+	case CB_ERR_CLIENT:
+		printf("service:  ERROR client id or secret refused (%s, request id %s)\n",
+		       url != NULL ? url : "?", cb_api_request_id(&api));
+		break;
+	default:
+		/* CB_OK too: a service that accepts a made-up token is not one to trust */
+		printf("service:  ERROR %s (%s, request id %s)\n",
+		       st == CB_OK ? "accepted a made-up refresh token" : cb_status_name(st),
+		       url != NULL ? url : "?", cb_api_request_id(&api));
+		break;
+	}
+	cb_api_close(&api);
+	free(url);
+	return st != CB_ERR_TOKEN;
+}
+
+static int cmd_status(const char *path, int argc)
+{
+	struct cb_config cfg;
+	char *secret = NULL;
+	size_t n = 0;
+	int failed = 0;
+	cb_status rc;
+
+	if (argc != 1)
+		return usage_error("status takes no arguments");
+	rc = load_config(&cfg, path, CB_CONF_STRICT);
+	if (rc == CB_OK)
+		rc = cb_config_validate(&cfg, &tool_log);
+	printf("config:   %s (%s)\n", rc == CB_OK ? "ok" : "ERROR", path);
+	if (rc != CB_OK) {
+		cb_config_free(&cfg);
+		return EX_FAIL;
+	}
+	if (cfg.client_secret_file != NULL) {
+		rc = cb_config_load_secret(&cfg, &secret, &tool_log);
+		cb_free_secret(secret);
+		printf("secret:   %s (%s)\n", rc == CB_OK ? "ok" : "ERROR", cfg.client_secret_file);
+		failed |= rc != CB_OK;
+	} else {
+		printf("secret:   none configured\n");
+	}
+	rc = cb_accountdb_check(&cfg, &n, &tool_log);
+	if (rc == CB_OK)
+		printf("database: ok, %zu account%s (%s)\n", n, n == 1 ? "" : "s",
+		       cb_accountdb_path(&cfg));
+	else if (rc == CB_ERR_NOT_FOUND)
+		printf("database: none yet (%s)\n", cb_accountdb_path(&cfg));
+	else
+		printf("database: ERROR %s (%s)\n", cb_status_name(rc), cb_accountdb_path(&cfg));
+	failed |= rc != CB_OK && rc != CB_ERR_NOT_FOUND;
+	failed |= check_service(&cfg);
+	cb_config_free(&cfg);
+	return failed ? EX_FAIL : EX_OK_;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = cb_config_default_path();
+	struct cb_config cfg;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK_;
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage_error("a command is needed");
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(path, argc);
+	if (strcmp(argv[0], "user") != 0)
+		return usage_error("unknown command");
+	if (load_config(&cfg, path, 0) != CB_OK) {
+		fprintf(stderr, "cloudbasectl: cannot use the configuration %s\n", path);
+		cb_config_free(&cfg);
+		return EX_FAIL;
+	}
+	r = cmd_user(&cfg, argc, argv);
+	cb_config_free(&cfg);
+	return r;
 }

@@ -3,3 +3,28 @@ check_PROGRAMS += unit/test_conf
 TESTS += unit/test_conf
 unit_test_conf_SOURCES = unit/test_conf.c
 unit_test_conf_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += unit/test_api unit/test_pamcodes
+TESTS += unit/test_api unit/test_pamcodes
+unit_test_api_SOURCES = unit/test_api.c
+unit_test_api_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+unit_test_api_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
+unit_test_pamcodes_SOURCES = unit/test_pamcodes.c $(top_srcdir)/pam/pamcodes.c
+unit_test_pamcodes_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam
+unit_test_pamcodes_LDADD = $(CMOCKA_LIBS)
+
+# The account database, uid mapping and names (nss branch).
+check_PROGRAMS += unit/test_names unit/test_idmap unit/test_accountdb \
+	unit/test_accountdb_corrupt unit/test_accountdb_writers
+TESTS += unit/test_names unit/test_idmap unit/test_accountdb \
+	unit/test_accountdb_corrupt unit/test_accountdb_writers
+unit_test_names_SOURCES = unit/test_names.c
+unit_test_names_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+unit_test_idmap_SOURCES = unit/test_idmap.c
+unit_test_idmap_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+unit_test_accountdb_SOURCES = unit/test_accountdb.c unit/accountdb_testutil.h
+unit_test_accountdb_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+unit_test_accountdb_corrupt_SOURCES = unit/test_accountdb_corrupt.c unit/accountdb_testutil.h
+unit_test_accountdb_corrupt_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+unit_test_accountdb_writers_SOURCES = unit/test_accountdb_writers.c unit/accountdb_testutil.h
+unit_test_accountdb_writers_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)

@@ -1,0 +1,81 @@
+/* The read side of the account database: a read-only mmap, checked before
+ * it is trusted, and lookups that never allocate (the NSS module calls them
+ * from every process on the host).
+ *
+ * Every string of a struct cb_dbrec points into the mapping, is
+ * NUL-terminated at [len] and holds no NUL before it; it stays valid until
+ * cb_dbmap_close(). Every record handed out has been checked in full.
+ */
+#ifndef CB_ACCOUNTDB_MAP_H
+#define CB_ACCOUNTDB_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "log.h"
+#include "status.h"
+
+struct cb_dbmap {
+	const unsigned char *base; /* NULL: not open */
+	size_t size;
+	uint32_t n_records;
+	uint32_t n_slots;
+	uint32_t max_probe;
+	uint64_t generation;
+	/* identity of the mapped file, to notice a rename() over it */
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+struct cb_dbrec {
+	uint32_t index; /* position in the file, for enumeration */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t flags; /* CB_ACCT_UID_* */
+	int64_t created;
+	int64_t last_login;
+	const char *name, *gecos, *home, *shell, *login, *phone, *sub;
+	size_t name_len, gecos_len, home_len, shell_len, login_len, phone_len, sub_len;
+	const char *groups; /* n_groups NUL-terminated names back to back */
+	size_t groups_len;
+	uint32_t n_groups;
+};
+
+/* Open and map path (cb_open_trusted: no symlink, regular file, root-owned,
+ * not group/world-writable) and check its header and index geometry.
+ * CB_ERR_NOT_FOUND if the file does not exist, CB_ERR_UNSAFE_FILE,
+ * CB_ERR_CORRUPT, CB_ERR_SYSTEM, CB_ERR_NOMEM otherwise. Logs the reason. */
+cb_status cb_dbmap_open(struct cb_dbmap *m, const char *path, const struct cb_log *log);
+
+/* The same over an open descriptor (the caller keeps it). */
+cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, const struct cb_log *log);
+
+/* Unmap; m is left closed. Fine on a closed map. */
+void cb_dbmap_close(struct cb_dbmap *m);
+
+/* Has path been replaced or changed since m was opened? true also when it
+ * cannot be stat()ed. One stat(2). */
+bool cb_dbmap_stale(const struct cb_dbmap *m, const char *path);
+
+/* Lookups: CB_OK, CB_ERR_NOT_FOUND, or CB_ERR_CORRUPT when the record the
+ * index leads to fails its checks. The record returned always has exactly
+ * the name or uid asked for. */
+cb_status cb_dbmap_find_name(const struct cb_dbmap *m, const char *name, struct cb_dbrec *out);
+cb_status cb_dbmap_find_uid(const struct cb_dbmap *m, uint32_t uid, struct cb_dbrec *out);
+
+/* Record number idx (0 .. n_records - 1), for enumeration. */
+cb_status cb_dbmap_get(const struct cb_dbmap *m, uint32_t idx, struct cb_dbrec *out);
+
+/* Check every record and both indexes (cloudbasectl status, writers). */
+cb_status cb_dbmap_verify(const struct cb_dbmap *m, const struct cb_log *log);
+
+/* Iterate a record's CloudBase groups: *pos starts at 0; returns the next
+ * group name (NUL-terminated) or NULL at the end. */
+const char *cb_dbrec_next_group(const struct cb_dbrec *r, size_t *pos);
+
+#endif

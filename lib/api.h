@@ -1,0 +1,121 @@
+/* The CloudBase Auth v2 calls: one function per endpoint, typed results.
+ *
+ * Every function returns a cb_status; errors are decided on the service's
+ * "error" string (never on error_code), whether the status is >= 400 or a
+ * 200 carrying an "error" key (older services do that). Strings in results
+ * are malloc'd; free a result with its *_free function (tokens are wiped).
+ */
+#ifndef CB_API_H
+#define CB_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "status.h"
+
+/* Field size limits: anything longer is a protocol error. */
+#define CB_API_MAX_TOKEN 8192 /* access/id tokens (JWT, documented up to 4096) */
+#define CB_API_MAX_SHORT 512 /* refresh token, sub, scope, ids */
+#define CB_API_MAX_GROUPS 1024
+#define CB_API_MAX_GROUP_NAME 128
+#define CB_API_MAX_DEPTH 8 /* JSON nesting */
+
+struct cb_api {
+	struct cb_http *http;
+	const struct cb_log *log;
+	/* The last error the service sent, sanitised, for messages: "" if none */
+	char last_error[64];
+	char last_description[160];
+};
+
+struct cb_tokens {
+	char *token_type;
+	char *access_token;
+	char *refresh_token;
+	char *id_token; /* optional */
+	char *scope; /* optional */
+	char *sub;
+	long expires_in; /* seconds, 0 if absent */
+	char **groups;
+	size_t n_groups;
+};
+
+struct cb_verification {
+	char *verification_id;
+	long expires_in;
+	bool is_user;
+};
+
+struct cb_introspection {
+	bool active; /* false for the {} answer of an inactive token */
+	char *sub;
+	char *scope;
+	char *client_id;
+};
+
+struct cb_user {
+	char *sub;
+	char *username;
+	char *phone_number;
+	char *email;
+	char *status; /* "ACTIVE", "PENDING", "BLOCKED", ... */
+	bool has_password;
+	char **groups; /* the ids of the {"id": ...} objects */
+	size_t n_groups;
+};
+
+/* Set up the client for one login: reads the client secret, builds the
+ * HTTP handle. client_id defaults to env. */
+cb_status cb_api_open(struct cb_api *api, const struct cb_config *cfg, const struct cb_log *log);
+void cb_api_close(struct cb_api *api);
+const char *cb_api_request_id(const struct cb_api *api);
+
+cb_status cb_api_signin_password(struct cb_api *api, const char *username, const char *password,
+				 struct cb_tokens *out);
+cb_status cb_api_signin_verification_token(struct cb_api *api, const char *verification_token,
+					   struct cb_tokens *out);
+cb_status cb_api_verification_send(struct cb_api *api, const char *phone_number,
+				   struct cb_verification *out);
+cb_status cb_api_verification_verify(struct cb_api *api, const char *verification_id,
+				     const char *code, char **verification_token);
+cb_status cb_api_token_refresh(struct cb_api *api, const char *refresh_token,
+			       struct cb_tokens *out);
+cb_status cb_api_introspect(struct cb_api *api, const char *access_token,
+			    struct cb_introspection *out);
+cb_status cb_api_revoke(struct cb_api *api, const char *access_token);
+cb_status cb_api_user_me(struct cb_api *api, const char *access_token, struct cb_user *out);
+cb_status cb_api_user_sudo(struct cb_api *api, const char *access_token, const char *password,
+			   char **sudo_token);
+cb_status cb_api_user_password_patch(struct cb_api *api, const char *access_token,
+				     const char *sudo_token, const char *old_password,
+				     const char *new_password);
+
+void cb_tokens_free(struct cb_tokens *t);
+void cb_verification_free(struct cb_verification *v);
+void cb_introspection_free(struct cb_introspection *i);
+void cb_user_free(struct cb_user *u);
+
+/* Parsing, exposed for the unit tests (no network). */
+
+/* Judge an answer: CB_OK for a 2xx JSON object without an "error" key
+ * (*obj then holds it; json_object_put it), else the mapped error. A body
+ * may be empty only when allow_empty (revoke). */
+struct json_object;
+cb_status cb_api_check_answer(struct cb_api *api, long status, bool json, const char *body,
+			      size_t len, bool allow_empty, struct json_object **obj);
+
+/* The cb_status for an error string; unknown strings deny (CB_ERR_AUTH). */
+cb_status cb_api_map_error(const char *error);
+
+cb_status cb_api_parse_tokens(struct json_object *obj, struct cb_tokens *out);
+cb_status cb_api_parse_verification(struct json_object *obj, struct cb_verification *out);
+cb_status cb_api_parse_introspection(struct json_object *obj, struct cb_introspection *out);
+cb_status cb_api_parse_user(struct json_object *obj, struct cb_user *out);
+
+/* Parse text strictly: one JSON object, depth-limited, nothing after it. */
+cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **obj);
+
+#endif

@@ -1,0 +1,529 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+#include "secure.h"
+
+/* The default CA location: a hashed directory, not the one-file bundle,
+ * which costs ~25 ms to load on every login. */
+#define DEFAULT_CA_PATH "/etc/ssl/certs"
+
+struct body_buf {
+	char *data;
+	size_t len, cap;
+	bool oversized;
+};
+
+struct cb_http {
+	CURL *curl;
+	const struct cb_log *log;
+	char *base_url;
+	char *basic; /* "Authorization: Basic base64(id:secret)", wiped on free */
+	char device_hdr[80];
+	struct timespec deadline;
+	unsigned connect_timeout_ms;
+	char last_id[CB_UUID_LEN];
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+/* libcurl (Debian's build included) opens the file named by SSLKEYLOGFILE
+ * at global init and appends every TLS session key to it. In su or sudo
+ * that variable comes from the invoking user: root would write to a path of
+ * their choosing and the keys would expose the password in flight. Hide it
+ * for the moment of the init. */
+static void global_init(void)
+{
+	const char *keylog = getenv("SSLKEYLOGFILE");
+	char *saved = keylog != NULL ? strdup(keylog) : NULL;
+
+	if (keylog != NULL)
+		unsetenv("SSLKEYLOGFILE");
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (saved != NULL) {
+		setenv("SSLKEYLOGFILE", saved, 1);
+		free(saved);
+	}
+}
+
+cb_status cb_uuid4(char out[CB_UUID_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t o = 0;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return CB_ERR_SYSTEM;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (size_t i = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0xf];
+	}
+	out[o] = '\0';
+	return CB_OK;
+}
+
+static bool read_id_file(const char *path, char *out, size_t outsz)
+{
+	char buf[64];
+	ssize_t n;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	while (len < (size_t)n && isxdigit((unsigned char)buf[len]))
+		len++;
+	/* the service wants 16-48 characters; machine-id has 32 hex digits */
+	if (len < 16 || len > 48 || len >= outsz)
+		return false;
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	return true;
+}
+
+bool cb_device_id(char *out, size_t outsz)
+{
+	return read_id_file("/etc/machine-id", out, outsz) ||
+	       read_id_file("/var/lib/dbus/machine-id", out, outsz);
+}
+
+static char *base64(const unsigned char *in, size_t len)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		*o++ = tbl[(v >> 18) & 63];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? tbl[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The Basic header is built here rather than with CURLOPT_USERPWD so the
+ * only copies of the secret are buffers this file owns and wipes. */
+static char *basic_header(const char *id, const char *secret)
+{
+	size_t idlen = strlen(id), slen = strlen(secret);
+	char *pair = malloc(idlen + slen + 2), *enc, *hdr = NULL;
+
+	if (pair == NULL)
+		return NULL;
+	memcpy(pair, id, idlen);
+	pair[idlen] = ':';
+	memcpy(pair + idlen + 1, secret, slen + 1);
+	enc = base64((unsigned char *)pair, idlen + slen + 1);
+	cb_free_secret(pair);
+	if (enc == NULL)
+		return NULL;
+	if (asprintf(&hdr, "Authorization: Basic %s", enc) < 0)
+		hdr = NULL;
+	cb_free_secret(enc);
+	return hdr;
+}
+
+static void deadline_set(struct timespec *d, unsigned seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += (time_t)seconds;
+}
+
+long cb_http_remaining_ms(const struct cb_http *h)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(h->deadline.tv_sec - now.tv_sec) * 1000 +
+	     (h->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+const char *cb_http_last_request_id(const struct cb_http *h)
+{
+	return h != NULL && h->last_id[0] != '\0' ? h->last_id : "-";
+}
+
+static bool is_loopback_http(const char *url)
+{
+	static const char *const prefixes[] = {"http://127.0.0.1", "http://[::1]",
+					       "http://localhost"};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(url, prefixes[i], n) == 0 &&
+		    (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct body_buf *b = arg;
+	size_t n = size * nmemb;
+
+	if (n > CB_HTTP_MAX_BODY - b->len) {
+		/* abort the transfer: a partial body is never parsed */
+		b->oversized = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap != 0 ? b->cap : 1024;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = malloc(cap);
+		if (p == NULL)
+			return 0;
+		if (b->data != NULL) {
+			memcpy(p, b->data, b->len);
+			cb_wipe(b->data, b->cap); /* may hold tokens */
+			free(b->data);
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+static void warn_resolver(const struct cb_log *log)
+{
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+
+	if (!(vi->features & CURL_VERSION_ASYNCHDNS))
+		cb_log(log, LOG_WARNING,
+		       "libcurl has no asynchronous resolver: a DNS lookup may outlast the "
+		       "timeout");
+}
+
+static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
+{
+	CURLcode rc = CURLE_OK;
+
+	/* Both set explicitly: libcurl or OpenSSL would otherwise fall back to
+	 * compiled-in or environment locations (SSL_CERT_FILE, SSL_CERT_DIR). */
+	if (cfg->ca_file != NULL) {
+		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+		rc |= curl_easy_setopt(c, CURLOPT_CAPATH, cfg->ca_path);
+	} else {
+		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, (char *)NULL);
+		rc |= curl_easy_setopt(c, CURLOPT_CAPATH,
+				       cfg->ca_path != NULL ? cfg->ca_path : DEFAULT_CA_PATH);
+	}
+	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	rc |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	/* An empty proxy disables the http_proxy/HTTPS_PROXY/ALL_PROXY lookup;
+	 * an explicit NOPROXY keeps NO_PROXY from the environment out too. */
+	rc |= curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");
+	rc |= curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+	return rc;
+}
+
+static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h)
+{
+	const char *protos = is_loopback_http(h->base_url) ? "http,https" : "https";
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protos);
+	rc |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protos);
+	rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	rc |= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "pam_cloudbase/" PACKAGE_VERSION);
+	/* no .netrc, no cookies, no compression surprises */
+	rc |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	rc |= set_tls_and_proxy(c, cfg);
+	h->connect_timeout_ms = cfg->connect_timeout * 1000U;
+	return rc;
+}
+
+cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const char *client_secret,
+		      const struct cb_log *log, struct cb_http **out)
+{
+	struct cb_http *h;
+	char devid[49];
+
+	*out = NULL;
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return CB_ERR_SYSTEM;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return CB_ERR_NOMEM;
+	h->log = log;
+	deadline_set(&h->deadline, cfg->timeout);
+	h->base_url = cb_config_api_url(cfg);
+	h->basic = basic_header(client_id != NULL ? client_id : "",
+				client_secret != NULL ? client_secret : "");
+	h->curl = curl_easy_init();
+	if (h->base_url == NULL || h->basic == NULL || h->curl == NULL) {
+		cb_http_free(h);
+		return CB_ERR_NOMEM;
+	}
+	if (cb_device_id(devid, sizeof(devid)))
+		snprintf(h->device_hdr, sizeof(h->device_hdr), "x-device-id: %s", devid);
+	if (set_common(h->curl, cfg, h) != CURLE_OK) {
+		cb_log(log, LOG_ERR, "libcurl refused an option (too old? needs 7.85)");
+		cb_http_free(h);
+		return CB_ERR_SYSTEM;
+	}
+	warn_resolver(log);
+	*out = h;
+	return CB_OK;
+}
+
+void cb_http_free(struct cb_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h->base_url);
+	cb_free_secret(h->basic);
+	free(h);
+}
+
+/* curl_slist_free_all does not wipe; headers carry credentials */
+static void free_headers(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l != NULL; l = l->next)
+		cb_wipe(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *h, bool *ok)
+{
+	struct curl_slist *n;
+
+	if (!*ok)
+		return list;
+	n = curl_slist_append(list, h);
+	if (n == NULL) {
+		*ok = false;
+		return list;
+	}
+	return n;
+}
+
+static struct curl_slist *build_headers(struct cb_http *h, const struct cb_http_request *req,
+					const char *reqid)
+{
+	struct curl_slist *list = NULL;
+	char idhdr[64];
+	char *bearer = NULL;
+	bool ok = true;
+
+	snprintf(idhdr, sizeof(idhdr), "x-request-id: %s", reqid);
+	list = add_header(list, "Accept: application/json", &ok);
+	list = add_header(
+		list, req->body != NULL ? "Content-Type: application/json" : "Content-Type:", &ok);
+	list = add_header(list, "Expect:", &ok); /* no 100-continue round trip */
+	list = add_header(list, idhdr, &ok);
+	if (h->device_hdr[0] != '\0')
+		list = add_header(list, h->device_hdr, &ok);
+	if (req->auth == CB_HTTP_AUTH_BASIC)
+		list = add_header(list, h->basic, &ok);
+	if (req->auth == CB_HTTP_AUTH_BEARER) {
+		if (req->bearer == NULL ||
+		    asprintf(&bearer, "Authorization: Bearer %s", req->bearer) < 0) {
+			bearer = NULL;
+			ok = false;
+		}
+		list = add_header(list, bearer, &ok);
+		cb_free_secret(bearer);
+	}
+	if (!ok) {
+		free_headers(list);
+		return NULL;
+	}
+	return list;
+}
+
+static cb_status map_curl(CURLcode rc, bool oversized)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return CB_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return CB_ERR_TIMEOUT;
+	case CURLE_OUT_OF_MEMORY:
+		return CB_ERR_NOMEM;
+	case CURLE_WRITE_ERROR:
+		return oversized ? CB_ERR_PROTOCOL : CB_ERR_NOMEM;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+		return CB_ERR_TLS;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return CB_ERR_CONFIG;
+	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return CB_ERR_PROTOCOL;
+	default:
+		return CB_ERR_TRANSPORT;
+	}
+}
+
+static const char *method_name(enum cb_http_method m)
+{
+	return m == CB_HTTP_GET ? "GET" : m == CB_HTTP_POST ? "POST" : "PATCH";
+}
+
+static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req, const char *url,
+			    struct curl_slist *hdrs, struct body_buf *b, long remaining)
+{
+	CURL *c = h->curl;
+	long conn =
+		(long)h->connect_timeout_ms < remaining ? (long)h->connect_timeout_ms : remaining;
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(c, CURLOPT_URL, url);
+	rc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	/* the budget is per login: each request gets what is left of it */
+	rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, remaining);
+	rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, conn);
+	rc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+	if (req->method == CB_HTTP_GET) {
+		rc |= curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		/* POSTFIELDS, not COPYPOSTFIELDS: the only copy of a password is
+		 * the caller's buffer, which it wipes */
+		rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+		rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+		if (req->method == CB_HTTP_PATCH)
+			rc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
+	}
+	return rc;
+}
+
+static bool content_type_json(CURL *c)
+{
+	char *ct = NULL;
+
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL)
+		return false;
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	return ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ';
+}
+
+cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
+			  struct cb_http_response *resp)
+{
+	struct body_buf b = {0};
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL;
+	long remaining = cb_http_remaining_ms(h);
+	CURLcode crc;
+	cb_status st;
+
+	memset(resp, 0, sizeof(*resp));
+	st = cb_uuid4(resp->request_id);
+	if (st != CB_OK)
+		return st;
+	memcpy(h->last_id, resp->request_id, CB_UUID_LEN);
+	if (remaining <= 0) {
+		cb_log(h->log, LOG_ERR, "%s %s request_id=%s: time budget spent, not sent",
+		       method_name(req->method), req->path, resp->request_id);
+		return CB_ERR_TIMEOUT;
+	}
+	if (asprintf(&url, "%s%s", h->base_url, req->path) < 0)
+		return CB_ERR_NOMEM;
+	hdrs = build_headers(h, req, resp->request_id);
+	if (hdrs == NULL) {
+		free(url);
+		return CB_ERR_NOMEM;
+	}
+	crc = set_request(h, req, url, hdrs, &b, remaining);
+	if (crc == CURLE_OK)
+		crc = curl_easy_perform(h->curl);
+	/* unhook every pointer into buffers that die here */
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (char *)NULL);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, (void *)NULL);
+	free_headers(hdrs);
+	free(url);
+	st = map_curl(crc, b.oversized);
+	if (st == CB_OK) {
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		resp->json = content_type_json(h->curl);
+		resp->body = b.data != NULL ? b.data : strdup("");
+		resp->len = b.len;
+		if (resp->body == NULL)
+			st = CB_ERR_NOMEM;
+		cb_log(h->log, LOG_DEBUG, "%s %s request_id=%s status=%ld bytes=%zu",
+		       method_name(req->method), req->path, resp->request_id, resp->status,
+		       resp->len);
+		return st;
+	}
+	if (b.data != NULL) {
+		cb_wipe(b.data, b.cap);
+		free(b.data);
+	}
+	cb_log(h->log, LOG_ERR, "%s %s request_id=%s failed: %s (%s)", method_name(req->method),
+	       req->path, resp->request_id, cb_status_name(st),
+	       b.oversized ? "answer larger than 64 KiB" : curl_easy_strerror(crc));
+	return st;
+}
+
+void cb_http_response_free(struct cb_http_response *resp)
+{
+	if (resp->body != NULL) {
+		cb_wipe(resp->body, resp->len);
+		free(resp->body);
+	}
+	resp->body = NULL;
+	resp->len = 0;
+}

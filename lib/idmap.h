@@ -1,0 +1,58 @@
+/* uid allocation for CloudBase accounts.
+ *
+ * A uid is FNV-1a 64 of a stable key (the CloudBase sub when known at
+ * creation, else the CloudBase login folded to ASCII lower case), reduced
+ * into [uid_min, uid_max]: the same person gets the same uid on every host
+ * of a fleet. A taken id probes upwards (wrapping to uid_min) to the next
+ * free one. 0, 65534 (nobody), 65535 and 4294967295 ((uid_t)-1) are never
+ * handed out.
+ */
+#ifndef CB_IDMAP_H
+#define CB_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "status.h"
+
+uint64_t cb_fnv1a64(const void *data, size_t len);
+
+/* The home slot of key in the range, before any probing. */
+uint32_t cb_idmap_hash(const char *key, uint32_t uid_min, uint32_t uid_max);
+
+/* Ids no account may ever get. */
+bool cb_idmap_reserved(uint32_t id);
+
+typedef bool (*cb_id_taken_fn)(void *arg, uint32_t id);
+
+/* The first id from the key's home slot on that is neither reserved nor
+ * taken. *probes counts the ids skipped (0: the home slot was free).
+ * CB_ERR_INPUT for an empty range or uid_min 0; CB_ERR_EXISTS when every
+ * id of the range is taken. */
+cb_status cb_idmap_pick(const char *key, uint32_t uid_min, uint32_t uid_max, cb_id_taken_fn taken,
+			void *arg, uint32_t *id, uint32_t *probes);
+
+/* A sorted set of ids. */
+struct cb_idset {
+	uint32_t *ids;
+	size_t n, cap;
+	bool sorted;
+};
+
+void cb_idset_free(struct cb_idset *s);
+cb_status cb_idset_add(struct cb_idset *s, uint32_t id);
+bool cb_idset_has(struct cb_idset *s, uint32_t id);
+
+/* Add the ids of a passwd(5) file (uid and gid fields) or a group(5) file
+ * (gid field), read directly: never through NSS, which could recurse into
+ * this very module. A missing file adds nothing. */
+cb_status cb_idset_add_passwd(struct cb_idset *s, const char *path, const struct cb_log *log);
+cb_status cb_idset_add_group(struct cb_idset *s, const char *path, const struct cb_log *log);
+
+/* The gid of a group named name in a group(5) file, read directly.
+ * CB_ERR_NOT_FOUND if absent (or the file is missing). */
+cb_status cb_group_file_gid(const char *path, const char *name, uint32_t *gid);
+
+#endif

@@ -1,0 +1,168 @@
+/* pam_sm_authenticate: the sign-in flows. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "module.h"
+#include "secure.h"
+
+/* The password: PAM_AUTHTOK from an earlier module (use_first_pass,
+ * try_first_pass) or a prompt. *prompted tells whether it is ours to set. */
+static cb_status get_password(struct cb_pam *ctx, char **password, bool *prompted)
+{
+	const void *item = NULL;
+
+	*password = NULL;
+	*prompted = false;
+	if (ctx->cfg.use_first_pass || ctx->cfg.try_first_pass) {
+		if (pam_get_item(ctx->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
+			*password = cb_strndup_secret(item, CB_PAM_MAX_INPUT);
+			if (*password == NULL)
+				return strnlen(item, CB_PAM_MAX_INPUT + 1) > CB_PAM_MAX_INPUT
+					       ? CB_ERR_INPUT
+					       : CB_ERR_NOMEM;
+			return CB_OK;
+		}
+		if (ctx->cfg.use_first_pass) {
+			cb_log(&ctx->log, LOG_NOTICE,
+			       "use_first_pass: no password from an earlier "
+			       "module");
+			return CB_ERR_INPUT;
+		}
+	}
+	*prompted = true;
+	return cb_pam_prompt(ctx, "Password: ", false, password);
+}
+
+/* A different person with the same login must never get in: the sub the
+ * service returned has to be the one bound to this local account. */
+static cb_status check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
+{
+	if (ctx->acct.sub == NULL || ctx->acct.sub[0] == '\0')
+		return CB_OK;
+	if (strcmp(ctx->acct.sub, tok->sub) == 0)
+		return CB_OK;
+	cb_log(&ctx->log, LOG_ALERT,
+	       "user %s: CloudBase sub %s is not the bound %s: possible account takeover, refused",
+	       ctx->user, tok->sub, ctx->acct.sub);
+	return CB_ERR_SUB_MISMATCH;
+}
+
+/* One sign-in on the flow's handle, opened at the first request: the time
+ * budget starts after the user has typed, not before. */
+static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, bool *opened,
+				      const char *password)
+{
+	struct cb_tokens tok;
+	cb_status st;
+
+	if (!*opened) {
+		st = cb_api_open(api, &ctx->cfg, &ctx->log);
+		*opened = true;
+		if (st != CB_OK)
+			return st;
+	}
+	st = cb_api_signin_password(api, ctx->acct.login, password, &tok);
+	/* the id lives in the handle: keep a copy for the decision line */
+	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s", cb_api_request_id(api));
+	ctx->request_id = ctx->request_id_buf;
+	if (st == CB_OK)
+		st = check_sub(ctx, &tok);
+	if (st == CB_OK)
+		st = cb_pam_state_store(ctx, &tok);
+	cb_log(&ctx->log, LOG_DEBUG, "signin for %s: %s request_id=%s", ctx->user,
+	       cb_status_name(st), ctx->request_id);
+	cb_tokens_free(&tok);
+	return st;
+}
+
+static cb_status try_password(struct cb_pam *ctx, struct cb_api *api, bool *opened,
+			      const char *password)
+{
+	cb_status st = cb_pam_check_input(password);
+
+	return st == CB_OK ? signin_with_password(ctx, api, opened, password) : st;
+}
+
+static cb_status password_flow(struct cb_pam *ctx)
+{
+	struct cb_api api;
+	bool opened = false;
+	char *password = NULL;
+	bool prompted;
+	cb_status st;
+
+	st = get_password(ctx, &password, &prompted);
+	if (st == CB_OK)
+		st = try_password(ctx, &api, &opened, password);
+	/* try_first_pass: the earlier module's password was not this one */
+	if (!prompted && ctx->cfg.try_first_pass && (st == CB_ERR_AUTH || st == CB_ERR_INPUT)) {
+		cb_clear_secret(&password);
+		prompted = true;
+		st = cb_pam_prompt(ctx, "Password: ", false, &password);
+		if (st == CB_OK)
+			st = try_password(ctx, &api, &opened, password);
+	}
+	/* hand a prompted password on to later modules (try_first_pass there) */
+	if (st == CB_OK && prompted &&
+	    pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
+		st = CB_ERR_NOMEM;
+	cb_free_secret(password);
+	if (opened)
+		cb_api_close(&api);
+	return st;
+}
+
+typedef cb_status (*flow_fn)(struct cb_pam *ctx);
+
+/* One flow per method. The SMS methods plug in here. */
+static flow_fn flow_for(enum cb_method m)
+{
+	switch (m) {
+	case CB_METHOD_PASSWORD:
+		return password_flow;
+	default:
+		return NULL;
+	}
+}
+
+int cb_pam_authenticate(struct cb_pam *ctx)
+{
+	flow_fn flow;
+	cb_status st;
+	int rc;
+
+	st = cb_pam_lookup(ctx);
+	if (st == CB_ERR_NOT_FOUND && ctx->cfg.ignore_unknown_user) {
+		cb_log(&ctx->log, LOG_DEBUG, "%s: not managed here, ignored", ctx->user);
+		return PAM_IGNORE;
+	}
+	if (st == CB_OK) {
+		flow = flow_for(ctx->cfg.method);
+		if (flow == NULL) {
+			cb_log(&ctx->log, LOG_ERR, "method %s not implemented, refused",
+			       cb_method_name(ctx->cfg.method));
+			st = CB_ERR_CONFIG;
+		} else {
+			st = flow(ctx);
+		}
+	}
+	rc = cb_pam_code(st, CB_PHASE_AUTH);
+	if (st != CB_OK) {
+		cb_pam_tell(ctx, true, cb_pam_user_message(st));
+		pam_fail_delay(ctx->pamh, CB_PAM_FAIL_DELAY_USEC);
+	}
+	cb_pam_decision(ctx, st, rc, NULL);
+	return rc;
+}
+
+int cb_pam_setcred(struct cb_pam *ctx)
+{
+	/* nothing to establish; success only for a user we authenticated */
+	return cb_pam_get_state(ctx) != NULL ? PAM_SUCCESS : PAM_IGNORE;
+}

@@ -1,0 +1,92 @@
+/* Setting up one entry point call: config, log sink, PAM items, the user. */
+#include "config.h"
+
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "module.h"
+
+static void pam_sink(void *arg, int priority, const char *msg)
+{
+	pam_syslog((pam_handle_t *)arg, priority, "%s", msg);
+}
+
+static const char *item_or_dash(pam_handle_t *pamh, int item)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, item, &v) != PAM_SUCCESS || v == NULL || *(const char *)v == '\0')
+		return "-";
+	return v;
+}
+
+cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int argc,
+		       const char **argv, const char *phase)
+{
+	cb_status st;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->pamh = pamh;
+	ctx->flags = flags;
+	ctx->phase = phase;
+	ctx->log.sink = pam_sink;
+	ctx->log.arg = pamh;
+	ctx->request_id = "-";
+	ctx->service = item_or_dash(pamh, PAM_SERVICE);
+	ctx->rhost = item_or_dash(pamh, PAM_RHOST);
+	cb_config_init(&ctx->cfg);
+	ctx->cfg_loaded = true;
+	st = cb_config_from_args(&ctx->cfg, argc, argv, 0, &ctx->log);
+	if (st != CB_OK)
+		return st;
+	ctx->log.debug = ctx->cfg.debug;
+	if (pam_get_user(pamh, &ctx->user, NULL) != PAM_SUCCESS || ctx->user == NULL) {
+		ctx->user = NULL;
+		return CB_ERR_CONV;
+	}
+	/* a name no local account can have is never looked up or sent */
+	if (!cb_valid_local_name(ctx->user))
+		return CB_ERR_NOT_FOUND;
+	return CB_OK;
+}
+
+void cb_pam_end(struct cb_pam *ctx)
+{
+	if (ctx->have_acct)
+		cb_account_free(&ctx->acct);
+	if (ctx->cfg_loaded)
+		cb_config_free(&ctx->cfg);
+	ctx->have_acct = false;
+	ctx->cfg_loaded = false;
+}
+
+cb_status cb_pam_lookup(struct cb_pam *ctx)
+{
+	cb_status st = cb_accountdb_get(&ctx->cfg, ctx->user, &ctx->acct, &ctx->log);
+
+	ctx->have_acct = st == CB_OK;
+	if (st == CB_OK && (ctx->acct.login == NULL || ctx->acct.login[0] == '\0')) {
+		cb_log(&ctx->log, LOG_ERR, "account record of %s has no CloudBase login",
+		       ctx->user);
+		return CB_ERR_CORRUPT;
+	}
+	return st;
+}
+
+void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail)
+{
+	/* people type passwords into the user name field: the name of a
+	 * failed login for a user we do not know is logged only with debug */
+	const char *user = ctx->user != NULL ? ctx->user : "-";
+
+	if (!ctx->have_acct && st != CB_OK && !ctx->cfg.debug)
+		user = "(unknown)";
+	cb_log(&ctx->log, st == CB_OK ? LOG_INFO : LOG_NOTICE,
+	       "%s: user=%s service=%s rhost=%s request_id=%s outcome=%s pam=%s%s%s", ctx->phase,
+	       user, ctx->service, ctx->rhost, ctx->request_id,
+	       st == CB_OK ? "ok" : cb_status_name(st), pam_strerror(ctx->pamh, pam_rc),
+	       detail != NULL ? " " : "", detail != NULL ? detail : "");
+}

@@ -1,0 +1,91 @@
+/* Internals of pam_cloudbase.so shared by its source files. Nothing here
+ * is exported: the module exports only the pam_sm_* entry points. */
+#ifndef CB_PAM_MODULE_H
+#define CB_PAM_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <security/pam_modules.h>
+
+#include "accountdb.h"
+#include "api.h"
+#include "conf.h"
+#include "log.h"
+#include "status.h"
+
+/* libpam sleeps about this long (the longest of the stack wins) after a
+ * failed authentication, to slow down guessing. */
+#define CB_PAM_FAIL_DELAY_USEC 2000000U
+
+/* Longest password or code accepted; longer input is refused unsent. */
+#define CB_PAM_MAX_INPUT 512
+
+/* What one call of an entry point works with. */
+struct cb_pam {
+	pam_handle_t *pamh;
+	int flags;
+	const char *phase; /* "auth", "account", ... for log lines */
+	struct cb_config cfg;
+	bool cfg_loaded;
+	struct cb_log log;
+	const char *user; /* owned by libpam */
+	const char *service;
+	const char *rhost;
+	struct cb_account acct;
+	bool have_acct;
+	const char *request_id; /* of the last request, "-" if none */
+	char request_id_buf[40];
+};
+
+/* What authentication leaves for the later phases of the same
+ * transaction (pam_set_data); wiped by its cleanup function. */
+struct cb_pam_state {
+	char *user; /* the local user it was obtained for */
+	char *sub;
+	char **groups;
+	size_t n_groups;
+	char *access_token;
+	char *refresh_token;
+	bool session_open;
+};
+
+#define CB_PAM_STATE_KEY "pam_cloudbase_state"
+
+/* context.c */
+cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int argc,
+		       const char **argv, const char *phase);
+void cb_pam_end(struct cb_pam *ctx);
+/* Look the local user up in the account database. */
+cb_status cb_pam_lookup(struct cb_pam *ctx);
+/* The one log line per decision. */
+void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail);
+struct cb_pam_state *cb_pam_get_state(struct cb_pam *ctx);
+
+/* conv.c */
+/* Ask with echo off (or on); *answer is malloc'd, free with cb_free_secret. */
+cb_status cb_pam_prompt(struct cb_pam *ctx, const char *prompt, bool echo, char **answer);
+/* Tell the user something (PAM_ERROR_MSG or PAM_TEXT_INFO); quiet with PAM_SILENT. */
+void cb_pam_tell(struct cb_pam *ctx, bool error, const char *msg);
+/* Refuse empty, over-long or otherwise unusable secrets before any request. */
+cb_status cb_pam_check_input(const char *s);
+
+/* pamcodes.c: the one place cb_status becomes a PAM code. */
+enum cb_pam_phase { CB_PHASE_AUTH, CB_PHASE_ACCOUNT, CB_PHASE_PASSWORD, CB_PHASE_SESSION };
+int cb_pam_code(cb_status st, enum cb_pam_phase phase);
+/* What the user is told for a status, or NULL for nothing. */
+const char *cb_pam_user_message(cb_status st);
+
+/* auth.c, account.c, session.c, password.c */
+int cb_pam_authenticate(struct cb_pam *ctx);
+int cb_pam_acct_mgmt(struct cb_pam *ctx);
+int cb_pam_setcred(struct cb_pam *ctx);
+int cb_pam_open_session(struct cb_pam *ctx);
+int cb_pam_close_session(struct cb_pam *ctx);
+int cb_pam_chauthtok(struct cb_pam *ctx);
+
+/* state.c */
+cb_status cb_pam_state_store(struct cb_pam *ctx, const struct cb_tokens *tok);
+void cb_pam_state_free(struct cb_pam_state *st);
+
+#endif

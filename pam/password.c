@@ -1,0 +1,115 @@
+/* pam_sm_chauthtok: change the CloudBase password. The service wants a
+ * fresh sudo token for it: sign in with the old password, trade it for a
+ * sudo token (/user/sudo), then PATCH /user/password, all on one handle. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_modules.h>
+
+#include "module.h"
+#include "secure.h"
+
+static cb_status get_item_secret(struct cb_pam *ctx, int item, char **out)
+{
+	const void *v = NULL;
+
+	*out = NULL;
+	if (pam_get_item(ctx->pamh, item, &v) != PAM_SUCCESS || v == NULL)
+		return CB_ERR_NOT_FOUND;
+	*out = cb_strndup_secret(v, CB_PAM_MAX_INPUT);
+	return *out != NULL ? CB_OK : CB_ERR_INPUT;
+}
+
+static cb_status get_old(struct cb_pam *ctx, char **old)
+{
+	cb_status st = get_item_secret(ctx, PAM_OLDAUTHTOK, old);
+
+	if (st == CB_ERR_NOT_FOUND)
+		st = cb_pam_prompt(ctx, "Current CloudBase password: ", false, old);
+	return st == CB_OK ? cb_pam_check_input(*old) : st;
+}
+
+static cb_status get_new(struct cb_pam *ctx, char **new_pw)
+{
+	char *again = NULL;
+	cb_status st = CB_ERR_NOT_FOUND;
+
+	if (ctx->cfg.use_first_pass || ctx->cfg.try_first_pass)
+		st = get_item_secret(ctx, PAM_AUTHTOK, new_pw);
+	if (st == CB_OK || (st != CB_ERR_NOT_FOUND) || ctx->cfg.use_first_pass)
+		return st == CB_OK ? cb_pam_check_input(*new_pw) : CB_ERR_INPUT;
+	st = cb_pam_prompt(ctx, "New CloudBase password: ", false, new_pw);
+	if (st == CB_OK)
+		st = cb_pam_check_input(*new_pw);
+	if (st == CB_OK)
+		st = cb_pam_prompt(ctx, "Retype new CloudBase password: ", false, &again);
+	if (st == CB_OK && strcmp(*new_pw, again) != 0) {
+		cb_pam_tell(ctx, true, "Sorry, passwords do not match.");
+		st = CB_ERR_INPUT;
+	}
+	cb_free_secret(again);
+	return st;
+}
+
+static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
+{
+	struct cb_api api;
+	struct cb_tokens tok = {0};
+	char *sudo = NULL;
+	cb_status st = cb_api_open(&api, &ctx->cfg, &ctx->log);
+
+	if (st == CB_OK)
+		st = cb_api_signin_password(&api, ctx->acct.login, old, &tok);
+	if (st == CB_OK && ctx->acct.sub != NULL && ctx->acct.sub[0] != '\0' &&
+	    strcmp(ctx->acct.sub, tok.sub) != 0)
+		st = CB_ERR_SUB_MISMATCH;
+	if (st == CB_OK)
+		st = cb_api_user_sudo(&api, tok.access_token, old, &sudo);
+	if (st == CB_OK)
+		st = cb_api_user_password_patch(&api, tok.access_token, sudo, old, new_pw);
+	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s",
+		 api.http != NULL ? cb_api_request_id(&api) : "-");
+	ctx->request_id = ctx->request_id_buf;
+	cb_free_secret(sudo);
+	cb_tokens_free(&tok);
+	cb_api_close(&api);
+	return st;
+}
+
+static cb_status update(struct cb_pam *ctx)
+{
+	char *old = NULL, *new_pw = NULL;
+	cb_status st = get_old(ctx, &old);
+
+	if (st == CB_OK)
+		st = get_new(ctx, &new_pw);
+	if (st == CB_OK)
+		st = change(ctx, old, new_pw);
+	if (st == CB_OK && (pam_set_item(ctx->pamh, PAM_OLDAUTHTOK, old) != PAM_SUCCESS ||
+			    pam_set_item(ctx->pamh, PAM_AUTHTOK, new_pw) != PAM_SUCCESS))
+		st = CB_ERR_NOMEM;
+	cb_free_secret(old);
+	cb_free_secret(new_pw);
+	return st;
+}
+
+int cb_pam_chauthtok(struct cb_pam *ctx)
+{
+	cb_status st = cb_pam_lookup(ctx);
+	int rc;
+
+	if (st == CB_ERR_NOT_FOUND && ctx->cfg.ignore_unknown_user)
+		return PAM_IGNORE;
+	/* the preliminary pass only checks that the user is ours */
+	if (st == CB_OK && !(ctx->flags & (int)PAM_PRELIM_CHECK))
+		st = update(ctx);
+	rc = cb_pam_code(st, CB_PHASE_PASSWORD);
+	if (st != CB_OK)
+		cb_pam_tell(ctx, true, cb_pam_user_message(st));
+	if (!(ctx->flags & (int)PAM_PRELIM_CHECK) || st != CB_OK)
+		cb_pam_decision(ctx, st, rc, NULL);
+	return rc;
+}

@@ -1,0 +1,52 @@
+#!/bin/sh
+# cloudbasectl status probes the service: reachable with the right client
+# secret, a clear error with a wrong one, and with the service down.
+. "$top_srcdir/tests/nss/nss-lib.sh"
+
+CTL=$top_builddir/tools/cloudbasectl
+EMUCTL=$top_srcdir/tests/emulator/emuctl
+EMU=$T/emu
+trap '"$EMUCTL" --state-dir "$EMU" stop >/dev/null 2>&1; rm -rf "$T"' EXIT
+
+"$EMUCTL" --state-dir "$EMU" start >/dev/null || { echo "Bail out! emulator did not start"; exit 1; }
+port=$(cat "$EMU/port")
+printf 'test-secret\n' >"$T/secret"
+chmod 600 "$T/secret"
+service_conf() {
+	write_conf "base_url = https://127.0.0.1:$port/auth/v1" "ca_file = $EMU/ca.pem" \
+		"client_secret_file = $T/secret" "timeout = 3" "$@"
+}
+ctl() { "$CTL" -c "$CONF" "$@"; }
+
+service_conf
+out=$(ctl status)
+expect_eq "status with a reachable service exits 0" "$?" "0"
+case $out in
+*"service:  ok, client accepted (https://127.0.0.1:$port/auth/v1, request id "*) ok "status reports the service ok" ;;
+*) nok "status: $out" ;;
+esac
+sent=$("$EMUCTL" --state-dir "$EMU" requests | "$PYTHON3" -c '
+import json, sys
+r = [x for x in json.load(sys.stdin) if x["path"] == "/auth/v1/token"]
+print(len(r), r[-1]["headers"].get("authorization"), r[-1]["status"], r[-1]["error"])')
+expect_eq "the probe is one refresh with Basic client auth, refused as invalid_grant" \
+	"$sent" "1 Basic 400 invalid_grant"
+
+printf 'wrong-secret\n' >"$T/secret"
+out=$(ctl status)
+expect_eq "status with a wrong client secret exits 1" "$?" "1"
+case $out in
+*"service:  ERROR client id or secret refused"*) ok "status names the refused client" ;;
+*) nok "status: $out" ;;
+esac
+case $out in *wrong-secret*) nok "the secret appears in the output" ;; *) ok "the secret stays out of the output" ;; esac
+
+printf 'test-secret\n' >"$T/secret"
+"$EMUCTL" --state-dir "$EMU" stop >/dev/null
+out=$(ctl status 2>/dev/null)
+expect_eq "status with the service down exits 1" "$?" "1"
+case $out in
+*"service:  ERROR transport_error"*) ok "status says the service is unreachable" ;;
+*) nok "status: $out" ;;
+esac
+finish

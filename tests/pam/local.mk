@@ -1,0 +1,23 @@
+# The PAM module through real libpam against the emulator (pam_tests.sh
+# starts the emulators and runs test_pam under ns-run).
+check_PROGRAMS += pam/test_pam
+pam_test_pam_SOURCES = pam/test_pam.c
+pam_test_pam_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_pam_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS)
+
+# A helper module that sets or checks PAM_AUTHTOK (use_first_pass tests).
+check_LTLIBRARIES = pam/pam_cbtest_authtok.la
+pam_pam_cbtest_authtok_la_SOURCES = pam/pam_cbtest_authtok.c
+pam_pam_cbtest_authtok_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+pam_pam_cbtest_authtok_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+pam_pam_cbtest_authtok_la_LIBADD = $(PAM_LIBS)
+
+# The module's exported symbols, by dlopen.
+check_PROGRAMS += pam/test_symbols
+pam_test_symbols_SOURCES = pam/test_symbols.c
+pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
+
+TESTS += pam/pam_tests.sh pam/test_symbols
+EXTRA_DIST += pam/pam_tests.sh
+

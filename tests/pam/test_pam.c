@@ -1,0 +1,1237 @@
+/* pam_cloudbase.so through real libpam (pam_start_confdir) against the
+ * CloudBase emulator. Run by pam_tests.sh, which starts the emulators and
+ * runs this binary under tests/ns-run: there it binds its own /dev/log and
+ * reads every line the module sends to syslog. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <security/pam_appl.h>
+
+#include "accountdb.h"
+#include "api.h"
+#include "conf.h"
+#include "secure.h"
+#include "testutil.h"
+
+#define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
+#define ALICE_PW "Alice-Passw0rd"
+#define BOB_PW "Bob-Passw0rd"
+#define SECRET "test-secret"
+#define RHOST "203.0.113.9"
+
+static struct {
+	char *dir; /* per-binary scratch: config, secret, service files, db */
+	const char *emu; /* state dir of the main emulator */
+	const char *so; /* the module under test */
+	const char *helper_so; /* pam_cbtest_authtok.so */
+	int port, ctl_port;
+	int logfd;
+	char log[1 << 20]; /* every syslog line of the whole run */
+	size_t loglen;
+	char testlog[1 << 16]; /* the lines of the current test */
+	size_t testloglen;
+} g;
+
+/* ---- the conversation -------------------------------------------------- */
+
+struct conv_data {
+	const char *answers[4];
+	int next;
+	char prompts[256]; /* "Password: |..." as asked, echo-off marked with '*' */
+	char messages[512]; /* PAM_ERROR_MSG and PAM_TEXT_INFO texts */
+};
+
+static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+{
+	struct conv_data *cd = arg;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		int style = msg[i]->msg_style;
+
+		if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
+			size_t l = strlen(cd->prompts);
+
+			snprintf(cd->prompts + l, sizeof(cd->prompts) - l, "%s%s|",
+				 style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
+			if (cd->next >= 4 || cd->answers[cd->next] == NULL) {
+				free(r);
+				return PAM_CONV_ERR;
+			}
+			r[i].resp = strdup(cd->answers[cd->next++]);
+		} else {
+			size_t l = strlen(cd->messages);
+
+			snprintf(cd->messages + l, sizeof(cd->messages) - l, "%s|", msg[i]->msg);
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static unsigned last_delay;
+
+static void no_delay(int retval, unsigned usec_delay, void *arg)
+{
+	(void)retval;
+	(void)arg;
+	last_delay = usec_delay; /* recorded, not slept: keeps the run short */
+}
+
+/* ---- syslog capture ------------------------------------------------------ */
+
+static void open_devlog(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+
+	unlink("/dev/log");
+	g.logfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (g.logfd < 0 || bind(g.logfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "# cannot bind /dev/log (run under tests/ns-run)\n");
+		exit(99);
+	}
+}
+
+static void drain_log(void)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (g.logfd < 0)
+		return;
+	while ((n = recv(g.logfd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		if (g.loglen + (size_t)n + 2 < sizeof(g.log)) {
+			memcpy(g.log + g.loglen, buf, (size_t)n);
+			g.loglen += (size_t)n;
+			g.log[g.loglen++] = '\n';
+			g.log[g.loglen] = '\0';
+		}
+		if (g.testloglen + (size_t)n + 2 < sizeof(g.testlog)) {
+			memcpy(g.testlog + g.testloglen, buf, (size_t)n);
+			g.testloglen += (size_t)n;
+			g.testlog[g.testloglen++] = '\n';
+			g.testlog[g.testloglen] = '\0';
+		}
+	}
+}
+
+static bool log_has(const char *s)
+{
+	drain_log();
+	return strstr(g.testlog, s) != NULL;
+}
+
+#define assert_log(s)                                                                              \
+	do {                                                                                       \
+		if (!log_has(s)) {                                                                 \
+			fprintf(stderr, "# log lacks \"%s\"; log:\n%s", s, g.testlog);             \
+			fail();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* ---- the emulator's control port ---------------------------------------- */
+
+static char ctl_body[1 << 18];
+static size_t ctl_len;
+
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)arg;
+	if (ctl_len + sz * n < sizeof(ctl_body)) {
+		memcpy(ctl_body + ctl_len, p, sz * n);
+		ctl_len += sz * n;
+		ctl_body[ctl_len] = '\0';
+	}
+	return sz * n;
+}
+
+static long ctl_port_call(int port, const char *method, const char *path, const char *json)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char url[256];
+	long status = 0;
+
+	ctl_body[0] = '\0';
+	ctl_len = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ctl_body);
+	if (json != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static void ctl(const char *method, const char *path, const char *json)
+{
+	long st = ctl_port_call(g.ctl_port, method, path, json);
+
+	if (st != 200) {
+		fprintf(stderr, "# control %s %s -> %ld %s\n", method, path, st, ctl_body);
+		fail();
+	}
+}
+
+static void fault(const char *json)
+{
+	ctl("POST", "/faults", json);
+}
+
+static long stat_of(const char *name)
+{
+	struct json_object *o, *v;
+	long n = -1;
+
+	ctl("GET", "/stats", NULL);
+	o = json_tokener_parse(ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, name, &v))
+		n = (long)json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
+static long path_count(const char *path)
+{
+	struct json_object *o, *bp, *v;
+	long n = 0;
+
+	ctl("GET", "/stats", NULL);
+	o = json_tokener_parse(ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, "by_path", &bp) &&
+	    json_object_object_get_ex(bp, path, &v))
+		n = (long)json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
+static int read_int_file(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+	int v = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (f == NULL || fscanf(f, "%d", &v) != 1)
+		v = 0;
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static char conf_path[256];
+
+/* The config every test starts from, plus extra lines. */
+static void write_config_for(const char *emu, int port, const char *extra)
+{
+	char text[4096], ca[600];
+	char *p;
+
+	snprintf(ca, sizeof(ca), "ca_path = %s/capath\n", emu);
+	snprintf(text, sizeof(text),
+		 "# written by test_pam\n"
+		 "base_url = https://127.0.0.1:%d/auth/v1\n"
+		 "client_id = test-env\n"
+		 "client_secret_file = %s/secret\n"
+		 "%s"
+		 "accounts_db = %s/accounts.db\n"
+		 "connect_timeout = 2\n"
+		 "%s%s",
+		 port, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
+		 strstr(extra, "timeout =") ? "" : "timeout = 5\n", extra);
+	p = test_write(g.dir, "cloudbase.conf", text, 0644);
+	snprintf(conf_path, sizeof(conf_path), "%s", p);
+	free(p);
+}
+
+static void write_config(const char *extra)
+{
+	write_config_for(g.emu, g.port, extra);
+}
+
+/* pam.d/<name> with auth+account+password+session lines for the module. */
+static void write_service(const char *name, const char *args)
+{
+	char text[4096], file[128];
+	char *p;
+
+	snprintf(text, sizeof(text),
+		 "auth     required %s conf=%s %s\n"
+		 "account  required %s conf=%s %s\n"
+		 "password required %s conf=%s %s\n"
+		 "session  required %s conf=%s %s\n",
+		 g.so, conf_path, args, g.so, conf_path, args, g.so, conf_path, args, g.so,
+		 conf_path, args);
+	snprintf(file, sizeof(file), "pam.d/%s", name);
+	p = test_write(g.dir, file, text, 0644);
+	free(p);
+}
+
+static void write_service_text(const char *name, const char *text)
+{
+	char file[128];
+	char *p;
+
+	snprintf(file, sizeof(file), "pam.d/%s", name);
+	p = test_write(g.dir, file, text, 0644);
+	free(p);
+}
+
+static void add_account(const char *name, const char *login, const char *sub)
+{
+	struct cb_config cfg;
+	struct cb_account a = {0};
+	char dbpath[512];
+
+	cb_config_init(&cfg);
+	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(dbpath);
+	a.name = strdup(name);
+	a.login = strdup(login);
+	a.sub = sub != NULL ? strdup(sub) : NULL;
+	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+}
+
+static char *account_sub(const char *name)
+{
+	struct cb_config cfg;
+	struct cb_account a = {0};
+	char dbpath[512], *sub = NULL;
+
+	cb_config_init(&cfg);
+	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(dbpath);
+	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
+		sub = strdup(a.sub);
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+	return sub;
+}
+
+static int setup(void **state)
+{
+	char path[512];
+
+	(void)state;
+	ctl("POST", "/reset", NULL);
+	snprintf(path, sizeof(path), "%s/accounts.db", g.dir);
+	unlink(path);
+	add_account("cbalice", "alice", NULL);
+	add_account("cbbob", "bob", NULL);
+	add_account("cbcarol", "carol", NULL);
+	add_account("cbdave", "dave", NULL);
+	add_account("cbghost", "nosuchuser", NULL);
+	add_account("cberin", "erin", NULL);
+	write_config("");
+	write_service("cb", "");
+	drain_log();
+	g.testloglen = 0;
+	g.testlog[0] = '\0';
+	last_delay = 0;
+	return 0;
+}
+
+/* ---- one transaction ----------------------------------------------------- */
+
+struct result {
+	int start, auth, acct, setcred, end;
+	struct conv_data conv;
+	double seconds;
+};
+
+enum { DO_AUTH = 1, DO_ACCT = 2, DO_SETCRED = 4 };
+
+static pam_handle_t *begin(const char *service, const char *user, struct result *r)
+{
+	static struct pam_conv conv;
+	pam_handle_t *pamh = NULL;
+	char confdir[512];
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
+	conv.conv = conv_fn;
+	conv.appdata_ptr = &r->conv;
+	r->start = pam_start_confdir(service, user, &conv, confdir, &pamh);
+	assert_int_equal(r->start, PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, RHOST);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	return pamh;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void login_svc(const char *service, const char *user, struct result *r, unsigned what,
+		      const char *a0, const char *a1)
+{
+	pam_handle_t *pamh;
+	double t0;
+
+	memset(r, 0, sizeof(*r));
+	r->auth = r->acct = r->setcred = -1;
+	r->conv.answers[0] = a0;
+	r->conv.answers[1] = a1;
+	pamh = begin(service, user, r);
+	t0 = now_s();
+	if (what & DO_AUTH)
+		r->auth = pam_authenticate(pamh, 0);
+	r->seconds = now_s() - t0;
+	if ((what & DO_ACCT) && (!(what & DO_AUTH) || r->auth == PAM_SUCCESS))
+		r->acct = pam_acct_mgmt(pamh, 0);
+	if ((what & DO_SETCRED) && r->auth == PAM_SUCCESS)
+		r->setcred = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	r->end = pam_end(pamh, PAM_SUCCESS);
+	drain_log();
+}
+
+static int login(const char *user, const char *password, struct result *r)
+{
+	login_svc("cb", user, r, DO_AUTH | DO_ACCT | DO_SETCRED, password, NULL);
+	return r->auth;
+}
+
+static const char *self_exe;
+
+/* One login in a fresh process (exec of this binary with --login-once). */
+static int login_in_child(const char *user, const char *password, const char *keylog)
+{
+	char cmd[2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "SSLKEYLOGFILE='%s' '%s' --login-once '%s' '%s' '%s'", keylog,
+		 self_exe, g.dir, user, password);
+	rc = system(cmd);
+	drain_log();
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The same under valgrind: no invalid access, no leak. */
+__attribute__((unused)) static int login_in_valgrind(const char *user, const char *password)
+{
+	char cmd[2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "valgrind -q --error-exitcode=42 --leak-check=full "
+		 "--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "
+		 "'%s' --login-once '%s' '%s' '%s' >&2",
+		 self_exe, g.dir, user, password);
+	rc = system(cmd);
+	drain_log();
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int login_once(char **argv)
+{
+	struct result r;
+
+	pam_handle_t *pamh;
+	int rc;
+
+	g.dir = argv[2];
+	memset(&r, 0, sizeof(r));
+	r.conv.answers[0] = argv[4];
+	pamh = begin("cb", argv[3], &r);
+	rc = pam_authenticate(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, 0);
+	/* the whole life of a login: credentials, a session, its end (revoke) */
+	if (rc == PAM_SUCCESS)
+		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	if (rc == PAM_SUCCESS)
+		rc = pam_open_session(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_close_session(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void test_success(void **state)
+{
+	struct result r;
+	char *sub;
+
+	(void)state;
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_SUCCESS);
+	assert_int_equal(r.setcred, PAM_SUCCESS);
+	assert_string_equal(r.conv.prompts, "*Password: |");
+	assert_int_equal(last_delay, 0);
+	/* one connection, one TLS handshake, one request */
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	assert_int_equal(path_count("/auth/v1/signin"), 1);
+	/* the decision line names user, service, rhost, a UUIDv4 request id */
+	assert_log("auth: user=cbalice service=cb rhost=" RHOST " request_id=");
+	assert_log("outcome=ok");
+	assert_log("account: user=cbalice service=cb rhost=" RHOST);
+	{
+		const char *p = strstr(g.testlog, "request_id=");
+
+		assert_non_null(p);
+		assert_int_equal(p[11 + 14], '4'); /* version nibble */
+		/* the service saw the same id */
+		ctl("GET", "/requests", NULL);
+		assert_non_null(strstr(ctl_body, "\"x-request-id\""));
+		{
+			char id[37];
+
+			memcpy(id, p + 11, 36);
+			id[36] = '\0';
+			assert_non_null(strstr(ctl_body, id));
+		}
+		/* Basic client authentication with the secret, and the device id */
+		assert_non_null(strstr(ctl_body, "\"basic_user\":\"test-env\""));
+		assert_non_null(strstr(ctl_body, "\"basic_secret_present\":true"));
+		{
+			char mid[64] = "", want[128];
+			FILE *f = fopen("/etc/machine-id", "r");
+
+			if (f != NULL && fscanf(f, "%63s", mid) == 1) {
+				snprintf(want, sizeof(want), "\"device_id\":\"%s\"", mid);
+				assert_non_null(strstr(ctl_body, want));
+			}
+			if (f != NULL)
+				fclose(f);
+		}
+	}
+	/* the account phase bound the sub on this first login */
+	sub = account_sub("cbalice");
+	assert_non_null(sub);
+	assert_string_equal(sub, ALICE_SUB);
+	free(sub);
+}
+
+static void test_wrong_password(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cbalice", "not-her-password", &r), PAM_AUTH_ERR);
+	assert_int_equal(r.acct, -1);
+	/* libpam randomises the delay around what the module asked (2 s) */
+	assert_true(last_delay >= 1000000);
+	assert_log("outcome=auth");
+	assert_log("error=invalid_password");
+}
+
+static void test_wrong_password_variant(void **state)
+{
+	struct result r;
+
+	(void)state;
+	ctl("POST", "/variants", "{\"name\":\"invalid-username-or-password\",\"enabled\":true}");
+	assert_int_equal(login("cbalice", "nope", &r), PAM_AUTH_ERR);
+	assert_log("error=invalid_username_or_password");
+	/* older services: 200 with an error key is an error all the same */
+	ctl("POST", "/variants", "{\"name\":\"error-200\",\"enabled\":true}");
+	assert_int_equal(login("cbalice", "nope", &r), PAM_AUTH_ERR);
+	assert_log("status=200 error=invalid_username_or_password");
+}
+
+static void test_unknown_cloud_user(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cbghost", "whatever-pw", &r), PAM_USER_UNKNOWN);
+	assert_log("outcome=user_unknown");
+}
+
+static void test_unmanaged_local_user(void **state)
+{
+	struct result r;
+	char text[2048];
+
+	(void)state;
+	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
+	assert_string_equal(r.conv.prompts, ""); /* never asked */
+	assert_true(last_delay >= 1000000); /* the same delay as a wrong password */
+	/* a name no local account can have: never looked up, same answer */
+	last_delay = 0;
+	assert_int_equal(login("no:such/name", "pw", &r), PAM_USER_UNKNOWN);
+	assert_true(last_delay >= 1000000);
+	assert_int_equal(stat_of("requests"), 0);
+	/* the typed name may be a password: not logged without debug */
+	assert_log("user=(unknown)");
+	assert_false(log_has("cbstranger"));
+	write_config("debug = yes\n");
+	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
+	assert_log("user=cbstranger"); /* with debug it is */
+	write_config("");
+
+	/* ignore_unknown_user: PAM_IGNORE, which this stack turns into a jump
+	 * over pam_deny (any other code would stop at it) */
+	snprintf(text, sizeof(text),
+		 "auth [ignore=1 default=die] %s conf=%s ignore_unknown_user\n"
+		 "auth requisite pam_deny.so\n"
+		 "auth required pam_permit.so\n"
+		 "account [ignore=1 default=die] %s conf=%s ignore_unknown_user\n"
+		 "account requisite pam_deny.so\n"
+		 "account required pam_permit.so\n",
+		 g.so, conf_path, g.so, conf_path);
+	write_service_text("cbignore", text);
+	login_svc("cbignore", "cbstranger", &r, DO_AUTH | DO_ACCT, "pw", NULL);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_SUCCESS);
+	/* ... while a managed user still goes through the module */
+	login_svc("cbignore", "cbalice", &r, DO_AUTH, "wrong", NULL);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+}
+
+static void test_pending_and_blocked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cbcarol", "Carol-Passw0rd", &r), PAM_AUTH_ERR);
+	assert_non_null(strstr(r.conv.messages, "not activated"));
+	assert_log("error=user_pending");
+	assert_int_equal(login("cbdave", "Dave-Passw0rd", &r), PAM_PERM_DENIED);
+	assert_non_null(strstr(r.conv.messages, "blocked"));
+	assert_log("error=user_blocked");
+}
+
+static void test_password_not_set(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cberin", "anything", &r), PAM_AUTH_ERR);
+	assert_non_null(strstr(r.conv.messages, "SMS"));
+	assert_log("error=password_not_set");
+}
+
+static void test_sub_mismatch(void **state)
+{
+	struct result r;
+	char path[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/accounts.db", g.dir);
+	add_account("cbalice2", "alice", "00000000-0000-4000-8000-000000000000");
+	assert_int_equal(login("cbalice2", ALICE_PW, &r), PAM_AUTH_ERR);
+	assert_log("possible account takeover");
+	assert_log("outcome=sub_mismatch");
+
+	/* the same when the binding changes between auth and account phases */
+	{
+		pam_handle_t *pamh;
+		struct cb_config cfg;
+		const char *groups[] = {"user"};
+
+		memset(&r, 0, sizeof(r));
+		r.conv.answers[0] = ALICE_PW;
+		pamh = begin("cb", "cbalice", &r);
+		assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+		cb_config_init(&cfg);
+		cfg.accounts_db = strdup(path);
+		assert_int_equal(cb_accountdb_record_login(&cfg, "cbalice",
+							   "11111111-1111-4111-8111-111111111111",
+							   groups, 1, NULL),
+				 CB_OK);
+		cb_config_free(&cfg);
+		assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_PERM_DENIED);
+		pam_end(pamh, PAM_SUCCESS);
+		assert_log("outcome=sub_mismatch");
+	}
+}
+
+static void test_lockout(void **state)
+{
+	struct result r;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(login("cbbob", "wrong-again", &r), PAM_AUTH_ERR);
+	/* locked now: even the right password gets "try later" */
+	assert_int_equal(login("cbbob", BOB_PW, &r), PAM_MAXTRIES);
+	assert_non_null(strstr(r.conv.messages, "Too many failed"));
+	assert_log("error=invalid_status");
+	assert_log("outcome=locked");
+}
+
+static void test_first_pass(void **state)
+{
+	struct result r;
+	char text[4096];
+
+	(void)state;
+	/* use_first_pass: the earlier module's password, no prompt; and the
+	 * module sets PAM_AUTHTOK itself for later ones after a prompt */
+	snprintf(text, sizeof(text),
+		 "auth required %s set=" ALICE_PW "\n"
+		 "auth required %s conf=%s use_first_pass\n",
+		 g.helper_so, g.so, conf_path);
+	write_service_text("cbfirst", text);
+	login_svc("cbfirst", "cbalice", &r, DO_AUTH, NULL, NULL);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_string_equal(r.conv.prompts, "");
+
+	/* use_first_pass with nothing before it: refused, never prompts */
+	snprintf(text, sizeof(text), "auth required %s conf=%s use_first_pass\n", g.so, conf_path);
+	write_service_text("cbfirst2", text);
+	login_svc("cbfirst2", "cbalice", &r, DO_AUTH, ALICE_PW, NULL);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_string_equal(r.conv.prompts, "");
+
+	/* try_first_pass: a wrong earlier password leads to one prompt */
+	snprintf(text, sizeof(text),
+		 "auth required %s set=not-hers\n"
+		 "auth required %s conf=%s try_first_pass\n"
+		 "auth required %s expect=" ALICE_PW "\n",
+		 g.helper_so, g.so, conf_path, g.helper_so);
+	write_service_text("cbtry", text);
+	ctl("POST", "/stats/reset", NULL);
+	login_svc("cbtry", "cbalice", &r, DO_AUTH, ALICE_PW, NULL);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_string_equal(r.conv.prompts, "*Password: |");
+	/* both tries on one connection */
+	assert_int_equal(path_count("/auth/v1/signin"), 2);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+
+	/* a prompted password is handed on in PAM_AUTHTOK */
+	snprintf(text, sizeof(text),
+		 "auth required %s conf=%s\n"
+		 "auth required %s expect=" ALICE_PW "\n",
+		 g.so, conf_path, g.helper_so);
+	write_service_text("cbhandon", text);
+	login_svc("cbhandon", "cbalice", &r, DO_AUTH, ALICE_PW, NULL);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+}
+
+static void test_require_groups(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("require_groups = admin, ops\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_SUCCESS);
+	assert_int_equal(login("cbbob", BOB_PW, &r), PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_PERM_DENIED);
+	assert_log("none of require_groups");
+	/* no groups in the answer at all: denied too */
+	ctl("POST", "/variants", "{\"name\":\"no-groups\",\"enabled\":true}");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_PERM_DENIED);
+}
+
+static void test_acct_without_auth(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* e.g. an SSH public-key login: pam_authenticate never ran */
+	login_svc("cb", "cbalice", &r, DO_ACCT, NULL, NULL);
+	assert_int_equal(r.acct, PAM_PERM_DENIED);
+	assert_log("did not authenticate through pam_cloudbase");
+	write_config("acct_without_auth = yes\n");
+	login_svc("cb", "cbalice", &r, DO_ACCT, NULL, NULL);
+	assert_int_equal(r.acct, PAM_SUCCESS);
+	login_svc("cb", "cbstranger", &r, DO_ACCT, NULL, NULL);
+	assert_int_equal(r.acct, PAM_USER_UNKNOWN);
+}
+
+static void test_wrong_client_secret(void **state)
+{
+	struct result r;
+	char *p;
+
+	(void)state;
+	p = test_write(g.dir, "secret", "not-the-secret\n", 0600);
+	free(p);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTHINFO_UNAVAIL);
+	assert_log("error=unauthorized_client");
+	assert_log("outcome=client");
+	p = test_write(g.dir, "secret", SECRET "\n", 0600);
+	free(p);
+}
+
+struct fault_case {
+	const char *rule;
+	int expect;
+	const char *outcome;
+};
+
+static void test_faults(void **state)
+{
+	static const struct fault_case cases[] = {
+		{"{\"fault\":\"status\",\"status\":500}", PAM_AUTHINFO_UNAVAIL, "outcome=service"},
+		{"{\"fault\":\"status\",\"status\":503}", PAM_AUTHINFO_UNAVAIL, "outcome=service"},
+		{"{\"fault\":\"status\",\"status\":502,\"error\":\"invalid_password\"}",
+		 PAM_AUTHINFO_UNAVAIL, "outcome=service"},
+		{"{\"fault\":\"status\",\"status\":403}", PAM_AUTHINFO_UNAVAIL, "outcome=client"},
+		{"{\"fault\":\"malformed\"}", PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+		{"{\"fault\":\"truncated\"}", PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+		{"{\"fault\":\"empty\"}", PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+		{"{\"fault\":\"html\"}", PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+		{"{\"fault\":\"oversized\"}", PAM_AUTHINFO_UNAVAIL, "larger than 64 KiB"},
+		{"{\"fault\":\"oversized\",\"bytes\":65537}", PAM_AUTHINFO_UNAVAIL,
+		 "outcome=protocol"},
+		{"{\"fault\":\"redirect\"}", PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+		{"{\"fault\":\"close\"}", PAM_AUTHINFO_UNAVAIL, "outcome=transport"},
+		{"{\"fault\":\"raw\",\"status\":200,\"headers\":{\"Content-Type\":"
+		 "\"application/json\"},\"body\":\"{\\\"access_token\\\":\\\"a\\\",\\\"sub\\\":"
+		 "\\\"" ALICE_SUB "\\\",\\\"expires_in\\\":1.9}\"}",
+		 PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+		{"{\"fault\":\"raw\",\"status\":200,\"headers\":{\"Content-Type\":"
+		 "\"text/plain\"},\"body\":\"{}\"}",
+		 PAM_AUTHINFO_UNAVAIL, "outcome=protocol"},
+	};
+	struct result r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl("DELETE", "/faults", NULL);
+		g.testloglen = 0;
+		g.testlog[0] = '\0';
+		fault(cases[i].rule);
+		login("cbalice", ALICE_PW, &r);
+		if (r.auth != cases[i].expect || !log_has(cases[i].outcome)) {
+			fprintf(stderr, "# fault %s: pam %d, log:\n%s", cases[i].rule, r.auth,
+				g.testlog);
+			fail();
+		}
+		assert_log("auth: user=cbalice");
+	}
+	/* extra fields are tolerated */
+	ctl("DELETE", "/faults", NULL);
+	fault("{\"fault\":\"extra-fields\"}");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+}
+
+static void test_timeouts(void **state)
+{
+	static const char *const rules[] = {
+		"{\"fault\":\"hang\"}",
+		"{\"fault\":\"drip\",\"interval\":0.5}",
+		"{\"fault\":\"latency\",\"seconds\":4}",
+	};
+	struct result r;
+
+	(void)state;
+	write_config("timeout = 2\n");
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		ctl("DELETE", "/faults", NULL);
+		fault(rules[i]);
+		login("cbalice", ALICE_PW, &r);
+		assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
+		/* bounded by timeout + 1 s */
+		if (r.seconds > 3.0 || r.seconds < 1.5) {
+			fprintf(stderr, "# %s took %.2f s\n", rules[i], r.seconds);
+			fail();
+		}
+		assert_log("outcome=timeout");
+	}
+	ctl("DELETE", "/faults", NULL);
+
+	/* the budget is per login, not per request: chauthtok's three requests
+	 * each 1.2 s slow run out of the 2 s together */
+	fault("{\"fault\":\"latency\",\"seconds\":1.2,\"count\":3}");
+	{
+		pam_handle_t *pamh;
+		double t0;
+
+		memset(&r, 0, sizeof(r));
+		r.conv.answers[0] = ALICE_PW;
+		r.conv.answers[1] = "New-Alice-Passw0rd9";
+		r.conv.answers[2] = "New-Alice-Passw0rd9";
+		pamh = begin("cb", "cbalice", &r);
+		t0 = now_s();
+		assert_int_equal(pam_chauthtok(pamh, 0), PAM_AUTHTOK_ERR);
+		r.seconds = now_s() - t0;
+		pam_end(pamh, PAM_SUCCESS);
+		assert_true(r.seconds < 3.0);
+		assert_log("outcome=timeout");
+	}
+	ctl("DELETE", "/faults", NULL);
+}
+
+static void test_tls_faults(void **state)
+{
+	static const char *const kinds[] = {"wrong-host", "self-signed", "expired",
+					    "not-yet-valid"};
+	struct result r;
+	char var[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *dir;
+
+		snprintf(var, sizeof(var), "EMU_DIR_%zu", i);
+		dir = getenv(var);
+		assert_non_null(dir);
+		/* the good emulator's CA: only the served certificate is bad */
+		write_config_for(g.emu, read_int_file(dir, "port"), "");
+		login("cbalice", ALICE_PW, &r);
+		if (r.auth != PAM_AUTHINFO_UNAVAIL || !log_has("outcome=tls")) {
+			fprintf(stderr, "# cert %s: pam %d, log:\n%s", kinds[i], r.auth, g.testlog);
+			fail();
+		}
+	}
+}
+
+static void test_proxy_env_ignored(void **state)
+{
+	struct result r;
+	char text[256], keylog[512];
+
+	(void)state;
+	/* pam_tests.sh set the hostile variables for the whole run: http_proxy
+	 * & co point to a closed port, SSL_CERT_FILE/DIR and CURL_CA_BUNDLE
+	 * nowhere */
+	assert_non_null(getenv("HTTPS_PROXY"));
+	assert_non_null(getenv("https_proxy"));
+	assert_non_null(getenv("ALL_PROXY"));
+	assert_non_null(getenv("SSL_CERT_FILE"));
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+
+	/* SSLKEYLOGFILE is read once, at libcurl's global init, which this
+	 * process did long ago: a fresh process logs in with it set */
+	snprintf(keylog, sizeof(keylog), "%s/keylog", g.dir);
+	assert_int_equal(login_in_child("cbalice", ALICE_PW, keylog), PAM_SUCCESS);
+	assert_int_equal(access(keylog, F_OK), -1);
+
+	/* the proxy key does take effect (a closed port: nothing gets through) */
+	write_config("proxy = http://127.0.0.1:9\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=transport");
+	write_config("");
+
+	/* and the CA from the environment is not trusted either: the config
+	 * names an empty CA directory, the environment the emulator's CA */
+	snprintf(text, sizeof(text), "%s/emptyca", g.dir);
+	mkdir(text, 0755);
+	setenv("SSL_CERT_DIR", text, 1);
+	snprintf(text, sizeof(text), "%s/ca.pem", g.emu);
+	setenv("SSL_CERT_FILE", text, 1);
+	setenv("CURL_CA_BUNDLE", text, 1);
+	{
+		char extra[600];
+
+		snprintf(extra, sizeof(extra), "ca_path = %s/emptyca\n", g.dir);
+		write_config_for(g.emu, g.port, extra);
+	}
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=tls");
+	setenv("SSL_CERT_FILE", "/nonexistent/ca.pem", 1);
+	setenv("CURL_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+	setenv("SSL_CERT_DIR", "/nonexistent", 1);
+}
+
+static void test_unsafe_files(void **state)
+{
+	struct result r;
+	char *p;
+
+	(void)state;
+	chmod(conf_path, 0666);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SERVICE_ERR);
+	assert_string_equal(r.conv.prompts, "");
+	chmod(conf_path, 0644);
+	assert_int_equal(chown(conf_path, 1, 0), 0);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SERVICE_ERR);
+	assert_int_equal(chown(conf_path, 0, 0), 0);
+	p = test_write(g.dir, "secret", SECRET "\n", 0644);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SERVICE_ERR);
+	chmod(p, 0600);
+	free(p);
+	assert_int_equal(stat_of("requests"), 0);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+}
+
+static void test_input_limits(void **state)
+{
+	struct result r;
+	char big[600];
+
+	(void)state;
+	assert_int_equal(login("cbalice", "", &r), PAM_AUTH_ERR);
+	memset(big, 'x', sizeof(big));
+	big[513] = '\0';
+	assert_int_equal(login("cbalice", big, &r), PAM_AUTH_ERR);
+	assert_int_equal(stat_of("requests"), 0); /* refused before any request */
+	assert_log("outcome=bad_input");
+	big[512] = '\0';
+	assert_int_equal(login("cbalice", big, &r), PAM_AUTH_ERR);
+	assert_int_equal(stat_of("requests"), 1); /* 512 bytes are fine to send */
+}
+
+static void test_method_not_implemented(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("method = sms\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SERVICE_ERR);
+	assert_log("method sms not implemented");
+	assert_int_equal(stat_of("requests"), 0);
+}
+
+static void test_session_and_setcred(void **state)
+{
+	struct result r;
+	pam_handle_t *pamh;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.conv.answers[0] = ALICE_PW;
+	pamh = begin("cb", "cbalice", &r);
+	/* setcred before our authentication: not ours (a stack of only this
+	 * module makes libpam report that as a failure, never success) */
+	assert_int_not_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_SUCCESS);
+	assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(pamh, 0), PAM_SUCCESS);
+	assert_int_equal(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	assert_int_equal(path_count("/auth/v1/revoke"), 1);
+	assert_log("token revoked");
+	/* one handle per phase that talks to the service: sign-in, revoke */
+	assert_int_equal(stat_of("tls_handshakes"), 2);
+}
+
+static void test_chauthtok(void **state)
+{
+	struct result r;
+	pam_handle_t *pamh;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.conv.answers[0] = ALICE_PW;
+	r.conv.answers[1] = "New-Alice-Passw0rd9";
+	r.conv.answers[2] = "New-Alice-Passw0rd9";
+	pamh = begin("cb", "cbalice", &r);
+	assert_int_equal(pam_chauthtok(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	assert_string_equal(r.conv.prompts, "*Current CloudBase password: |*New CloudBase "
+					    "password: |*Retype new CloudBase password: |");
+	/* signin, sudo, patch: three requests, one TLS handshake */
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	assert_int_equal(path_count("/auth/v1/user/password"), 1);
+	assert_int_equal(login("cbalice", "New-Alice-Passw0rd9", &r), PAM_SUCCESS);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTH_ERR);
+
+	/* a weak new password is refused by the service */
+	memset(&r, 0, sizeof(r));
+	r.conv.answers[0] = "New-Alice-Passw0rd9";
+	r.conv.answers[1] = "weak";
+	r.conv.answers[2] = "weak";
+	pamh = begin("cb", "cbalice", &r);
+	assert_int_equal(pam_chauthtok(pamh, 0), PAM_AUTHTOK_ERR);
+	pam_end(pamh, PAM_SUCCESS);
+	assert_log("error=weak_password");
+}
+
+/* The API calls the SMS flow and the session phases build on, one after the
+ * other on one handle: send a code, verify it, sign in with the
+ * verification token, introspect, /user/me, refresh, revoke. */
+static void test_api_calls(void **state)
+{
+	struct cb_config cfg;
+	struct cb_log log = {NULL, NULL, false};
+	struct cb_api api;
+	struct cb_verification v;
+	struct cb_tokens tok, tok2;
+	struct cb_introspection in;
+	struct cb_user me;
+	struct json_object *o, *code;
+	char *vtoken = NULL;
+
+	(void)state;
+	cb_config_init(&cfg);
+	assert_int_equal(cb_config_load_file(&cfg, conf_path, CB_CONF_STRICT, &log), CB_OK);
+	assert_int_equal(cb_api_open(&api, &cfg, &log), CB_OK);
+
+	assert_int_equal(cb_api_verification_send(&api, "+86 13800000001", &v), CB_OK);
+	assert_non_null(v.verification_id);
+	assert_true(v.is_user);
+	ctl("GET", "/outbox?phone=%2B86%2013800000001", NULL);
+	o = json_tokener_parse(ctl_body);
+	assert_true(json_object_object_get_ex(o, "code", &code));
+	/* a wrong code first: re-prompting is the flow's business */
+	assert_int_equal(cb_api_verification_verify(&api, v.verification_id, "000000", &vtoken),
+			 strcmp(json_object_get_string(code), "000000") == 0 ? CB_OK
+									     : CB_ERR_CODE_INVALID);
+	cb_free_secret(vtoken);
+	assert_int_equal(cb_api_verification_verify(&api, v.verification_id,
+						    json_object_get_string(code), &vtoken),
+			 CB_OK);
+	json_object_put(o);
+	cb_verification_free(&v);
+	assert_int_equal(cb_api_signin_verification_token(&api, vtoken, &tok), CB_OK);
+	assert_string_equal(tok.sub, ALICE_SUB);
+	assert_int_equal(tok.n_groups, 2);
+	/* single use */
+	assert_int_not_equal(cb_api_signin_verification_token(&api, vtoken, &tok2), CB_OK);
+	cb_free_secret(vtoken);
+
+	assert_int_equal(cb_api_introspect(&api, tok.access_token, &in), CB_OK);
+	assert_true(in.active);
+	assert_string_equal(in.sub, ALICE_SUB);
+	cb_introspection_free(&in);
+	assert_int_equal(cb_api_user_me(&api, tok.access_token, &me), CB_OK);
+	assert_string_equal(me.username, "alice");
+	assert_string_equal(me.status, "ACTIVE");
+	assert_int_equal(me.n_groups, 2);
+	cb_user_free(&me);
+
+	assert_int_equal(cb_api_token_refresh(&api, tok.refresh_token, &tok2), CB_OK);
+	assert_string_not_equal(tok2.refresh_token, tok.refresh_token);
+	/* the old refresh token stopped working */
+	{
+		struct cb_tokens t3;
+
+		assert_int_equal(cb_api_token_refresh(&api, tok.refresh_token, &t3), CB_ERR_TOKEN);
+	}
+	assert_int_equal(cb_api_revoke(&api, tok2.access_token), CB_OK);
+	assert_int_equal(cb_api_introspect(&api, tok2.access_token, &in), CB_OK);
+	assert_false(in.active);
+	assert_int_equal(cb_api_user_me(&api, tok2.access_token, &me), CB_ERR_TOKEN);
+	cb_tokens_free(&tok);
+	cb_tokens_free(&tok2);
+
+	/* every request of the handle over one TLS connection */
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	cb_api_close(&api);
+	cb_config_free(&cfg);
+}
+
+/* valgrind and ASan exclude each other: a sanitizer build leaves it out */
+#ifndef __SANITIZE_ADDRESS__
+static void test_valgrind(void **state)
+{
+	(void)state;
+	if (system("command -v valgrind >/dev/null") != 0) {
+		fprintf(stderr, "# valgrind is missing (scripts/install-deps installs it)\n");
+		fail();
+	}
+	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_SUCCESS);
+	assert_int_equal(login_in_valgrind("cbalice", "wrong-pw"), PAM_AUTH_ERR);
+	fault("{\"fault\":\"oversized\"}");
+	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_AUTHINFO_UNAVAIL);
+	fault("{\"fault\":\"malformed\"}");
+	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(login_in_valgrind("cbstranger", ALICE_PW), PAM_USER_UNKNOWN);
+	assert_int_equal(path_count("/auth/v1/revoke"), 1); /* the success ran to the end */
+}
+#endif
+
+/* Last: nothing secret reached syslog in the whole run, debug included. */
+static void test_no_secret_in_log(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("debug = yes\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(login("cbbob", "wrong-pw-here", &r), PAM_AUTH_ERR);
+	assert_log("signin for cbalice"); /* debug lines did flow */
+	drain_log();
+	assert_true(g.loglen > 1000);
+	assert_null(strstr(g.log, SECRET));
+	assert_null(strstr(g.log, ALICE_PW));
+	assert_null(strstr(g.log, BOB_PW));
+	assert_null(strstr(g.log, "wrong-pw-here"));
+	assert_null(strstr(g.log, "New-Alice"));
+	assert_null(strstr(g.log, "eyJ")); /* no JWT */
+	assert_null(strstr(g.log, "Basic "));
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_success, setup),
+		cmocka_unit_test_setup(test_wrong_password, setup),
+		cmocka_unit_test_setup(test_wrong_password_variant, setup),
+		cmocka_unit_test_setup(test_unknown_cloud_user, setup),
+		cmocka_unit_test_setup(test_unmanaged_local_user, setup),
+		cmocka_unit_test_setup(test_pending_and_blocked, setup),
+		cmocka_unit_test_setup(test_password_not_set, setup),
+		cmocka_unit_test_setup(test_sub_mismatch, setup),
+		cmocka_unit_test_setup(test_lockout, setup),
+		cmocka_unit_test_setup(test_first_pass, setup),
+		cmocka_unit_test_setup(test_require_groups, setup),
+		cmocka_unit_test_setup(test_acct_without_auth, setup),
+		cmocka_unit_test_setup(test_wrong_client_secret, setup),
+		cmocka_unit_test_setup(test_faults, setup),
+		cmocka_unit_test_setup(test_timeouts, setup),
+		cmocka_unit_test_setup(test_tls_faults, setup),
+		cmocka_unit_test_setup(test_proxy_env_ignored, setup),
+		cmocka_unit_test_setup(test_unsafe_files, setup),
+		cmocka_unit_test_setup(test_input_limits, setup),
+		cmocka_unit_test_setup(test_method_not_implemented, setup),
+		cmocka_unit_test_setup(test_session_and_setcred, setup),
+		cmocka_unit_test_setup(test_chauthtok, setup),
+		cmocka_unit_test_setup(test_api_calls, setup),
+#ifndef __SANITIZE_ADDRESS__
+		cmocka_unit_test_setup(test_valgrind, setup),
+#endif
+		cmocka_unit_test_setup(test_no_secret_in_log, setup),
+	};
+	char *p;
+
+	self_exe = argv[0];
+	if (argc == 5 && strcmp(argv[1], "--login-once") == 0) {
+		g.logfd = -1;
+		return login_once(argv);
+	}
+	g.emu = getenv("EMU_DIR");
+	g.so = getenv("PAM_CLOUDBASE_SO");
+	g.helper_so = getenv("PAM_CBTEST_SO");
+	if (g.emu == NULL || g.so == NULL || g.helper_so == NULL) {
+		fprintf(stderr, "# run through pam_tests.sh\n");
+		return 99;
+	}
+	g.port = read_int_file(g.emu, "port");
+	g.ctl_port = read_int_file(g.emu, "control-port");
+	g.dir = test_tmpdir();
+	p = test_write(g.dir, "secret", SECRET "\n", 0600);
+	free(p);
+	mkdir(strcat(strcpy((char[600]){0}, g.dir), "/pam.d"), 0755);
+	write_service_text("other", "auth required pam_deny.so\naccount required pam_deny.so\n");
+	open_devlog();
+	{
+		int rc = cmocka_run_group_tests_name("pam", tests, NULL, NULL);
+
+		test_rmtree(g.dir);
+		free(g.dir);
+		return rc;
+	}
+}

@@ -1,0 +1,325 @@
+/* Unit tests of the CloudBase API parsers and the error mapping, on canned
+ * bodies (no network), plus the UUIDv4 request ids. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+
+#include "api.h"
+#include "http.h"
+#include "testutil.h"
+
+static struct json_object *parse_ok(const char *body)
+{
+	struct json_object *o = NULL;
+
+	assert_int_equal(cb_api_parse_json(body, strlen(body), &o), CB_OK);
+	return o;
+}
+
+static cb_status tokens_of(const char *body, struct cb_tokens *t)
+{
+	struct json_object *o = parse_ok(body);
+	cb_status st = cb_api_parse_tokens(o, t);
+
+	json_object_put(o);
+	return st;
+}
+
+static void test_json_strict(void **state)
+{
+	struct json_object *o = NULL;
+	const char nul[] = "{\"a\":1}\0{}";
+	char deep[256] = "";
+
+	(void)state;
+	assert_int_equal(cb_api_parse_json("{}", 2, &o), CB_OK);
+	json_object_put(o);
+	assert_int_equal(cb_api_parse_json("{} \n", 4, &o), CB_OK);
+	json_object_put(o);
+	assert_int_equal(cb_api_parse_json("{} x", 4, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("{}{}", 4, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("[1]", 3, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("", 0, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("{\"a\":", 5, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json(nul, sizeof(nul) - 1, &o), CB_ERR_PROTOCOL);
+	/* json-c leniencies refused in strict mode, and invalid UTF-8 */
+	assert_int_equal(cb_api_parse_json("{\"a\":1,}", 8, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("{\"a\":'x'}", 9, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("{\"a\":01}", 8, &o), CB_ERR_PROTOCOL);
+	assert_int_equal(cb_api_parse_json("{\"a\":\"\xff\"}", 9, &o), CB_ERR_PROTOCOL);
+	assert_null(o);
+	/* nesting beyond CB_API_MAX_DEPTH */
+	for (int i = 0; i < 20; i++)
+		strcat(deep, "{\"a\":");
+	strcat(deep, "1");
+	for (int i = 0; i < 20; i++)
+		strcat(deep, "}");
+	assert_int_equal(cb_api_parse_json(deep, strlen(deep), &o), CB_ERR_PROTOCOL);
+}
+
+static void test_tokens(void **state)
+{
+	struct cb_tokens t;
+
+	(void)state;
+	assert_int_equal(tokens_of("{\"token_type\":\"Bearer\",\"access_token\":\"eyJ.a.b\","
+				   "\"refresh_token\":\"r1\",\"expires_in\":7200,\"scope\":"
+				   "\"user sso\",\"sub\":\"s-1\",\"groups\":[\"user\",\"admin\"],"
+				   "\"id_token\":\"i\",\"unknown\":{\"x\":[1,2]}}",
+				   &t),
+			 CB_OK);
+	assert_string_equal(t.access_token, "eyJ.a.b");
+	assert_string_equal(t.refresh_token, "r1");
+	assert_string_equal(t.sub, "s-1");
+	assert_string_equal(t.scope, "user sso");
+	assert_int_equal(t.expires_in, 7200);
+	assert_int_equal(t.n_groups, 2);
+	assert_string_equal(t.groups[1], "admin");
+	cb_tokens_free(&t);
+	assert_null(t.access_token);
+
+	/* groups absent, null or empty: none */
+	assert_int_equal(tokens_of("{\"access_token\":\"a\",\"sub\":\"s\"}", &t), CB_OK);
+	assert_int_equal(t.n_groups, 0);
+	cb_tokens_free(&t);
+	assert_int_equal(tokens_of("{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":null}", &t),
+			 CB_OK);
+	cb_tokens_free(&t);
+	assert_int_equal(tokens_of("{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[]}", &t),
+			 CB_OK);
+	cb_tokens_free(&t);
+}
+
+static void test_tokens_refused(void **state)
+{
+	static const char *const bad[] = {
+		"{\"sub\":\"s\"}", /* no access token */
+		"{\"access_token\":\"a\"}", /* no sub */
+		"{\"access_token\":\"\",\"sub\":\"s\"}",
+		"{\"access_token\":\"a\",\"sub\":\"\"}",
+		"{\"access_token\":7,\"sub\":\"s\"}",
+		"{\"access_token\":\"a\",\"sub\":true}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"expires_in\":1.9}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"expires_in\":\"7200\"}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"expires_in\":-1}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":\"admin\"}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[1]}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[\"\"]}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[{\"id\":\"x\"}]}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"token_type\":\"mac\"}",
+		"{\"access_token\":\"a\",\"sub\":\"s\\u0000admin\"}", /* NUL inside */
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[\"ad\\u0000min\"]}",
+	};
+	struct cb_tokens t;
+	char *big;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tokens_of(bad[i], &t) != CB_ERR_PROTOCOL) {
+			fprintf(stderr, "# accepted: %s\n", bad[i]);
+			fail();
+		}
+		assert_null(t.access_token);
+	}
+	/* a field over its size limit */
+	big = malloc(CB_API_MAX_TOKEN + 64);
+	snprintf(big, CB_API_MAX_TOKEN + 64, "{\"sub\":\"s\",\"access_token\":\"%0*d\"}",
+		 CB_API_MAX_TOKEN + 1, 0);
+	assert_int_equal(tokens_of(big, &t), CB_ERR_PROTOCOL);
+	free(big);
+}
+
+static void test_verification(void **state)
+{
+	struct json_object *o;
+	struct cb_verification v;
+
+	(void)state;
+	o = parse_ok("{\"verification_id\":\"v1\",\"expires_in\":600,\"is_user\":true}");
+	assert_int_equal(cb_api_parse_verification(o, &v), CB_OK);
+	assert_string_equal(v.verification_id, "v1");
+	assert_true(v.is_user);
+	assert_int_equal(v.expires_in, 600);
+	cb_verification_free(&v);
+	json_object_put(o);
+	/* is_user absent when false */
+	o = parse_ok("{\"verification_id\":\"v1\"}");
+	assert_int_equal(cb_api_parse_verification(o, &v), CB_OK);
+	assert_false(v.is_user);
+	cb_verification_free(&v);
+	json_object_put(o);
+	/* "false" is a string, not a boolean (json-c would call it true) */
+	o = parse_ok("{\"verification_id\":\"v1\",\"is_user\":\"false\"}");
+	assert_int_equal(cb_api_parse_verification(o, &v), CB_ERR_PROTOCOL);
+	json_object_put(o);
+	o = parse_ok("{\"verification_id\":\"v1\",\"is_user\":1}");
+	assert_int_equal(cb_api_parse_verification(o, &v), CB_ERR_PROTOCOL);
+	json_object_put(o);
+}
+
+static void test_introspection(void **state)
+{
+	struct json_object *o;
+	struct cb_introspection in;
+
+	(void)state;
+	o = parse_ok("{}");
+	assert_int_equal(cb_api_parse_introspection(o, &in), CB_OK);
+	assert_false(in.active);
+	json_object_put(o);
+	o = parse_ok(
+		"{\"token_type\":\"Bearer\",\"client_id\":\"c\",\"sub\":\"s\",\"scope\":\"user\"}");
+	assert_int_equal(cb_api_parse_introspection(o, &in), CB_OK);
+	assert_true(in.active);
+	assert_string_equal(in.sub, "s");
+	cb_introspection_free(&in);
+	json_object_put(o);
+	o = parse_ok("{\"active\":true}"); /* not empty, but no sub */
+	assert_int_equal(cb_api_parse_introspection(o, &in), CB_ERR_PROTOCOL);
+	json_object_put(o);
+}
+
+static void test_user(void **state)
+{
+	struct json_object *o;
+	struct cb_user u;
+
+	(void)state;
+	o = parse_ok("{\"sub\":\"s\",\"username\":\"frank\",\"phone_number\":\"\",\"status\":"
+		     "\"ACTIVE\",\"groups\":[{\"id\":\"user\"},{\"id\":\"admin\"}],"
+		     "\"has_password\":true,\"meta\":{},\"providers\":[{\"id\":\"email\"}]}");
+	assert_int_equal(cb_api_parse_user(o, &u), CB_OK);
+	assert_string_equal(u.username, "frank");
+	assert_null(u.phone_number); /* "" means unset */
+	assert_string_equal(u.status, "ACTIVE");
+	assert_int_equal(u.n_groups, 2);
+	assert_string_equal(u.groups[1], "admin");
+	assert_true(u.has_password);
+	cb_user_free(&u);
+	json_object_put(o);
+	/* /user/me groups are objects; strings there are a protocol error */
+	o = parse_ok("{\"sub\":\"s\",\"groups\":[\"user\"]}");
+	assert_int_equal(cb_api_parse_user(o, &u), CB_ERR_PROTOCOL);
+	json_object_put(o);
+	o = parse_ok("{\"sub\":\"s\",\"has_password\":\"false\"}");
+	assert_int_equal(cb_api_parse_user(o, &u), CB_ERR_PROTOCOL);
+	json_object_put(o);
+}
+
+/* Every error string of the contract's table, and an unknown one. */
+static void test_error_map(void **state)
+{
+	static const struct {
+		const char *error;
+		cb_status st;
+	} table[] = {
+		{"invalid_password", CB_ERR_AUTH},
+		{"invalid_username_or_password", CB_ERR_AUTH},
+		{"not_found", CB_ERR_USER_UNKNOWN},
+		{"user_not_found", CB_ERR_USER_UNKNOWN},
+		{"user_pending", CB_ERR_USER_PENDING},
+		{"user_blocked", CB_ERR_USER_BLOCKED},
+		{"invalid_status", CB_ERR_LOCKED},
+		{"captcha_required", CB_ERR_LOCKED},
+		{"captcha_invalid", CB_ERR_LOCKED},
+		{"phone_required", CB_ERR_NEED_SMS},
+		{"password_not_set", CB_ERR_NEED_SMS},
+		{"two_factor_required", CB_ERR_TWO_FACTOR},
+		{"invalid_two_factor", CB_ERR_TWO_FACTOR},
+		{"invalid_verification_code", CB_ERR_CODE_INVALID},
+		{"aborted", CB_ERR_CODE_ABORTED},
+		{"resource_exhausted", CB_ERR_RATE_LIMITED},
+		{"rate_limit_exceeded", CB_ERR_RATE_LIMITED},
+		{"invalid_phone_number", CB_ERR_PHONE_INVALID},
+		{"permission_denied", CB_ERR_CLIENT},
+		{"unauthorized_client", CB_ERR_CLIENT},
+		{"invalid_client", CB_ERR_CLIENT},
+		{"unauthenticated", CB_ERR_TOKEN},
+		{"invalid_grant", CB_ERR_TOKEN},
+		{"weak_password", CB_ERR_WEAK_PASSWORD},
+		{"internal", CB_ERR_SERVICE},
+		{"unavailable", CB_ERR_SERVICE},
+		{"something_new", CB_ERR_AUTH}, /* unknown: a denial */
+		{"", CB_ERR_AUTH},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (cb_api_map_error(table[i].error) != table[i].st) {
+			fprintf(stderr, "# %s\n", table[i].error);
+			fail();
+		}
+		assert_int_not_equal(cb_api_map_error(table[i].error), CB_OK);
+	}
+}
+
+static cb_status judge(long status, bool json, const char *body, bool allow_empty)
+{
+	struct cb_api api = {0};
+	struct json_object *o = NULL;
+	cb_status st = cb_api_check_answer(&api, status, json, body, strlen(body), allow_empty, &o);
+
+	json_object_put(o);
+	return st;
+}
+
+static void test_check_answer(void **state)
+{
+	const char *err = "{\"error\":\"invalid_password\",\"error_code\":0,\"error_description\":"
+			  "\"x\"}";
+
+	(void)state;
+	assert_int_equal(judge(200, true, "{\"a\":1}", false), CB_OK);
+	/* the error string decides, whatever the status */
+	assert_int_equal(judge(400, true, err, false), CB_ERR_AUTH);
+	assert_int_equal(judge(200, true, err, false), CB_ERR_AUTH);
+	/* error_code is never looked at */
+	assert_int_equal(
+		judge(404, true, "{\"error\":\"user_not_found\",\"error_code\":16}", false),
+		CB_ERR_USER_UNKNOWN);
+	/* 5xx is service trouble whatever it says */
+	assert_int_equal(judge(500, true, err, false), CB_ERR_SERVICE);
+	assert_int_equal(judge(503, false, "<html>", false), CB_ERR_SERVICE);
+	assert_int_equal(judge(302, false, "Found", false), CB_ERR_PROTOCOL);
+	assert_int_equal(judge(200, false, "{\"a\":1}", false), CB_ERR_PROTOCOL);
+	assert_int_equal(judge(400, true, "{\"a\":1}", false), CB_ERR_PROTOCOL);
+	assert_int_equal(judge(400, true, "{\"error\":7}", false), CB_ERR_PROTOCOL);
+	assert_int_equal(judge(200, true, "{\"error\":null,\"a\":1}", false), CB_OK);
+	assert_int_equal(judge(200, true, "", false), CB_ERR_PROTOCOL);
+	assert_int_equal(judge(200, false, "", true), CB_OK);
+	assert_int_equal(judge(401, true, "", true), CB_ERR_PROTOCOL);
+}
+
+static void test_uuid(void **state)
+{
+	char a[CB_UUID_LEN], b[CB_UUID_LEN];
+
+	(void)state;
+	assert_int_equal(cb_uuid4(a), CB_OK);
+	assert_int_equal(cb_uuid4(b), CB_OK);
+	assert_int_equal(strlen(a), 36);
+	assert_string_not_equal(a, b);
+	assert_int_equal(a[8], '-');
+	assert_int_equal(a[13], '-');
+	assert_int_equal(a[14], '4');
+	assert_non_null(strchr("89ab", a[19]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_strict),    cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_tokens_refused), cmocka_unit_test(test_verification),
+		cmocka_unit_test(test_introspection),  cmocka_unit_test(test_user),
+		cmocka_unit_test(test_error_map),      cmocka_unit_test(test_check_answer),
+		cmocka_unit_test(test_uuid),
+	};
+
+	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}

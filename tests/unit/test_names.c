@@ -1,0 +1,95 @@
+/* Unit tests of local name validation and phone normalisation. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "accountdb.h"
+
+static void test_valid_names(void **state)
+{
+	static const char *const ok[] = {
+		"alice", "a",	 "bob.smith", "x_y-z",
+		"user1", "svc$", "A1",	      "a2345678901234567890123456789012"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_true(cb_valid_local_name(ok[i]));
+}
+
+static void test_invalid_names(void **state)
+{
+	static const char *const bad[] = {
+		"",	"-alice", ".",	   "..",
+		"a:b",	"a/b",	  "a,b",   "a b",
+		"a\tb", "a\nb",	  "a\x7f", "caf\xc3\xa9",
+		"1234", "0",	  "a\x01", "123456789012345678901234567890123"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (cb_valid_local_name(bad[i]))
+			fail_msg("accepted invalid name #%zu", i);
+	}
+	assert_false(cb_valid_local_name(NULL));
+	/* exactly 32 bytes is the limit */
+	assert_true(cb_valid_local_name("abcdefghijklmnopqrstuvwxyz012345"));
+	assert_false(cb_valid_local_name("abcdefghijklmnopqrstuvwxyz0123456"));
+}
+
+static void test_phone_accepted(void **state)
+{
+	static const char *const cases[][2] = {
+		{"+8613800000000", "+86 13800000000"},	  {"+86 13800000000", "+86 13800000000"},
+		{"+86-138 0000 0000", "+86 13800000000"}, {"+86 138-0000-0000", "+86 13800000000"},
+		{"13800000000", "+86 13800000000"},	  {"008613800000000", "+86 13800000000"},
+		{"+14155550123", "+1 4155550123"},	  {"+44 20 7946 0958", "+44 2079460958"},
+		{"+852 6123 4567", "+852 61234567"},
+	};
+	char out[24];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cb_normalize_phone(cases[i][0], out, sizeof(out)), CB_OK);
+		assert_string_equal(out, cases[i][1]);
+	}
+}
+
+static void test_phone_refused(void **state)
+{
+	static const char *const bad[] = {"",
+					  "+",
+					  "abc",
+					  "+86 1380000000", /* 10 digits */
+					  "+86 23800000000",
+					  /* not a mobile */ "+86 138000000001",
+					  "12345",
+					  "+0 123456",
+					  "+86 138x0000000",
+					  "+1 234",
+					  "+1234567890123456",
+					  "23800000000",
+					  "+86 13800000000\n"};
+	char out[24];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cb_normalize_phone(bad[i], out, sizeof(out)) != CB_ERR_PHONE_INVALID)
+			fail_msg("accepted invalid phone #%zu: %s", i, out);
+	/* the caller's buffer must hold 24 bytes */
+	assert_int_equal(cb_normalize_phone("+8613800000000", out, 10), CB_ERR_PHONE_INVALID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_names),
+		cmocka_unit_test(test_invalid_names),
+		cmocka_unit_test(test_phone_accepted),
+		cmocka_unit_test(test_phone_refused),
+	};
+
+	return cmocka_run_group_tests_name("names", tests, NULL, NULL);
+}
