@@ -200,10 +200,11 @@ class Result:
     def __init__(self, rc, out, elapsed, timed_out=False, prompts=()):
         self.rc, self.out, self.elapsed, self.timed_out = rc, out, elapsed, timed_out
         self.prompts = list(prompts)
+        self.unanswered = False  # a prompt came after the last answer
 
     def __repr__(self):
-        return "rc=%s elapsed=%.2fs timed_out=%s prompts=%r\n%s" % (
-            self.rc, self.elapsed, self.timed_out, self.prompts, self.out)
+        return "rc=%s elapsed=%.2fs timed_out=%s unanswered=%s prompts=%r\n%s" % (
+            self.rc, self.elapsed, self.timed_out, self.unanswered, self.prompts, self.out)
 
 
 # ---------------------------------------------------------------------------
@@ -285,7 +286,8 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
     outbox) typed at each prompt in turn. after: optional (regex, text) typed once regex shows up
     after the last answer (a shell prompt). The child is killed by PID if it
     outlives timeout. until: a regex that ends the run as soon as it shows
-    up (e.g. "Login incorrect": login would prompt again). Returns a Result;
+    up (e.g. "Login incorrect": login would prompt again). A prompt after
+    the last answer ends the run too (the user gives up; unanswered=True). Returns a Result;
     prompts lists the transcript offset at which each answer was typed."""
     import pexpect
     log = io.StringIO()
@@ -293,7 +295,7 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
     child = pexpect.spawn(argv[0], list(argv[1:]), timeout=timeout, encoding="utf-8",
                           codec_errors="replace", env=env, dimensions=(24, 200))
     child.logfile_read = log
-    offsets, timed_out = [], False
+    offsets, timed_out, unanswered = [], False, False
     try:
         pending = list(answers)
         while pending:
@@ -316,7 +318,18 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
                 ans = ans(asked)
             offsets.append(len(log.getvalue()))
             child.sendline(ans)
-        if after is not None:
+        if after is None:
+            # Another prompt after the last answer: the user gives up there.
+            while True:
+                remaining = max(0.1, timeout - (time.monotonic() - start))
+                i = child.expect([prompt, pexpect.EOF] + ([until] if until else []),
+                                 timeout=remaining)
+                if i != 0:
+                    break
+                if child.expect([r"[^\r\n]*\n", pexpect.TIMEOUT], timeout=QUIET) == 1:
+                    unanswered = True
+                    raise _Until()
+        else:
             remaining = max(0.1, timeout - (time.monotonic() - start))
             i = child.expect([after[0], pexpect.EOF] + ([until] if until else []),
                              timeout=remaining)
@@ -337,7 +350,9 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
                 os.kill(child.pid, signal.SIGKILL)
     child.close(force=True)
     rc = child.exitstatus if child.exitstatus is not None else -(child.signalstatus or 0)
-    return Result(rc, log.getvalue().replace("\r", ""), elapsed, timed_out, offsets)
+    res = Result(rc, log.getvalue().replace("\r", ""), elapsed, timed_out, offsets)
+    res.unanswered = unanswered
+    return res
 
 
 class _Until(Exception):
