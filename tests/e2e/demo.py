@@ -33,21 +33,25 @@ def show(text, prefix="         | "):
         print(prefix + line, flush=True)
 
 
-def transcript(r, secrets):
-    """What the user saw on the terminal, with the typed secrets as they
-    would have been (invisible) and a note of what was typed."""
-    out = r.out
-    for s in secrets:
-        out = out.replace(s, "")
-    return out
+def transcript(r, notes):
+    """What the user saw on the terminal, with a note where each answer was
+    typed (the answers themselves are not echoed)."""
+    out, last = [], 0
+    for i, off in enumerate(r.prompts):
+        out.append(r.out[last:off])
+        out.append("<typed: %s>" % (notes[i] if i < len(notes) else "?"))
+        last = off
+    out.append(r.out[last:])
+    return "".join(out)
 
 
-def ssh_login(w, answers, kbd, label, secrets):
+def ssh_login(w, answers, kbd, label, notes):
+    """notes() names what was typed at each prompt (called after the run)."""
     mark = (w.syslog.mark(), w.sshd_log_mark())
     say("$ ssh %salice@127.0.0.1 id%s" % ("-o PreferredAuthentications=keyboard-interactive "
                                          if kbd else "", "   # " + label))
     r = w.ssh("alice", answers, kbd=kbd)
-    show(transcript(r, secrets))
+    show(transcript(r, notes()))
     say("ssh exit status %s after %.2fs" % (r.rc, r.elapsed))
     line = w.sshd_log_wait(mark[1], r"(Accepted|Failed) \S+ for alice", timeout=1)
     if line:
@@ -82,18 +86,19 @@ def inner(work, builddir):
         w.start_sshd()
         say("sshd (the real /usr/sbin/sshd, PAM service sshd-cloudbase) on 127.0.0.1:%d"
             % w.sshd_port)
-        r = ssh_login(w, [ALICE_PW], False, "typing alice's CloudBase password", [ALICE_PW])
+        r = ssh_login(w, [ALICE_PW], False, "typing alice's CloudBase password",
+                      lambda: ["alice's CloudBase password"])
         ok_pw = r.rc == 0 and "uid=" in r.out
         w.write_config(method="sms")
         say("method = sms: the module sends a code; the demo reads it from the emulator's outbox")
         codes = []
 
         def code(prompt):
-            c = w.sms_code(ALICE_PHONE)
-            codes.append(c)
-            say("emulator outbox: SMS to %s: code %s  (typed at the prompt)" % (ALICE_PHONE, c))
-            return c
-        r = ssh_login(w, [code], True, "keyboard-interactive, SMS code", [])
+            codes.append(w.sms_code(ALICE_PHONE))
+            return codes[-1]
+        r = ssh_login(w, [code], True, "keyboard-interactive, SMS code",
+                      lambda: ["%s, the code in the emulator's SMS outbox for %s" % (c, ALICE_PHONE)
+                               for c in codes])
         ok_sms = r.rc == 0 and "uid=" in r.out
         w.write_config(method="password")
     say("cleaned up: sshd and the emulator ended by PID, namespace left (its mounts are gone)")

@@ -316,7 +316,7 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
             ans = pending.pop(0)
             if callable(ans):
                 ans = ans(asked)
-            offsets.append(len(log.getvalue()))
+            offsets.append(len(log.getvalue().replace("\r", "")))
             child.sendline(ans)
         if after is None:
             # Another prompt after the last answer: the user gives up there.
