@@ -256,16 +256,18 @@ static cb_status add_token(void *arg, char *tok)
 	}
 }
 
-/* Does the authority at host name a loopback address? */
-static bool is_loopback_host(const char *host)
+bool cb_url_is_loopback_http(const char *url)
 {
 	static const char *const loopback[] = {"127.0.0.1", "[::1]", "localhost"};
 
+	if (strncmp(url, "http://", 7) != 0)
+		return false;
+	url += 7;
 	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
 		size_t n = strlen(loopback[i]);
 
-		if (strncmp(host, loopback[i], n) == 0 &&
-		    (host[n] == ':' || host[n] == '/' || host[n] == '\0'))
+		if (strncmp(url, loopback[i], n) == 0 &&
+		    (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
 			return true;
 	}
 	return false;
@@ -283,7 +285,7 @@ static bool valid_url(const char *key, const char *v)
 		return false;
 	if (strcmp(key, "proxy") == 0)
 		return v[7] != '\0';
-	return is_loopback_host(v + 7);
+	return cb_url_is_loopback_http(v);
 }
 
 static cb_status set_string(char **slot, const char *v)

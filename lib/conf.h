@@ -121,6 +121,10 @@ char *cb_config_api_url(const struct cb_config *cfg);
 cb_status cb_config_load_secret(const struct cb_config *cfg, char **secret,
 				const struct cb_log *log);
 
+/* Is url http:// to 127.0.0.1, [::1] or localhost (the only plain-HTTP
+ * base_url accepted: local testing)? */
+bool cb_url_is_loopback_http(const char *url);
+
 /* The local group a CloudBase group maps to, or NULL. */
 const char *cb_config_map_group(const struct cb_config *cfg, const char *cloud_group);
 

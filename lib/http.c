@@ -179,21 +179,6 @@ const char *cb_http_last_request_id(const struct cb_http *h)
 	return h != NULL && h->last_id[0] != '\0' ? h->last_id : "-";
 }
 
-static bool is_loopback_http(const char *url)
-{
-	static const char *const prefixes[] = {"http://127.0.0.1", "http://[::1]",
-					       "http://localhost"};
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t n = strlen(prefixes[i]);
-
-		if (strncmp(url, prefixes[i], n) == 0 &&
-		    (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct body_buf *b = arg;
@@ -263,7 +248,7 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 
 static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h)
 {
-	const char *protos = is_loopback_http(h->base_url) ? "http,https" : "https";
+	const char *protos = cb_url_is_loopback_http(h->base_url) ? "http,https" : "https";
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
