@@ -42,7 +42,20 @@ import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PYTHON = "/usr/bin/python3"
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+
+def _system_libdir():
+    """Where this system's libc (and so libpam's security/ and the NSS
+    modules) lives: /usr/lib/x86_64-linux-gnu on Debian amd64."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            if re.search(r"/libc\.so\.6$", path):
+                return os.path.dirname(os.path.realpath(path))
+    return "/usr/lib/x86_64-linux-gnu"
+
+
+LIBDIR = _system_libdir()
 # The host files the suite must leave untouched.
 GUARDED = ["/etc/pam.d", "/etc/nsswitch.conf", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh",
            "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/cloudbase",
