@@ -294,14 +294,18 @@ QUIET = 0.15  # seconds of silence that tell a prompt from a line of text
 
 def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=None,
           until=None):
-    """Run argv on a pty. answers: strings or callables (called with the
-    prompt text when their prompt appears, e.g. to read an SMS code from the
-    outbox) typed at each prompt in turn. after: optional (regex, text) typed once regex shows up
-    after the last answer (a shell prompt). The child is killed by PID if it
-    outlives timeout. until: a regex that ends the run as soon as it shows
-    up (e.g. "Login incorrect": login would prompt again). A prompt after
-    the last answer ends the run too (the user gives up; unanswered=True). Returns a Result;
-    prompts lists the transcript offset at which each answer was typed."""
+    """Run argv on a pty and answer its prompts.
+
+    answers: strings or callables (called with the prompt text when their
+    prompt appears, e.g. to read an SMS code from the outbox), typed at each
+    prompt in turn. A prompt after the last answer ends the run: the user
+    gives up there (Result.unanswered).
+    after: optional (regex, text) typed once regex shows up after the last
+    answer (a shell prompt).
+    until: a regex that ends the run as soon as it shows up ("Login
+    incorrect": login would prompt again).
+    The child is killed by PID if it outlives timeout. Returns a Result
+    whose prompts are the transcript offsets where answers were typed."""
     import pexpect
     log = io.StringIO()
     start = time.monotonic()
@@ -337,8 +341,10 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
                 remaining = max(0.1, timeout - (time.monotonic() - start))
                 i = child.expect([prompt, pexpect.EOF] + ([until] if until else []),
                                  timeout=remaining)
-                if i != 0:
+                if i == 1:
                     break
+                if i == 2:
+                    raise _Until()
                 if child.expect([r"[^\r\n]*\n", pexpect.TIMEOUT], timeout=QUIET) == 1:
                     unanswered = True
                     raise _Until()

@@ -280,7 +280,7 @@ class Suite:
         r = w.ssh("alice", [ALICE_PW])
         t.ok(r.rc == 0, "bind: with the bound sub back, alice logs in again", diag=r)
 
-    def _sms_login(self, answers, desc, kbd=True):
+    def _sms_login(self, answers, kbd=True):
         """One SMS-flavoured ssh login; returns (result, todo reason or None)."""
         w = self.w
         w.emu.advance_clock(61)  # one SMS per number per 60 s
@@ -293,7 +293,7 @@ class Suite:
         w, t = self.w, self.t
         w.write_config(method="sms")
         try:
-            r, m, todo = self._sms_login([lambda prompt: w.sms_code(ALICE_PHONE)], "sms")
+            r, m, todo = self._sms_login([lambda prompt: w.sms_code(ALICE_PHONE)])
             t.ok(r.rc == 0 and re.search(self.id_re(), r.out) is not None,
                  "ssh sms: the code from the emulator's outbox typed at the prompt logs in",
                  diag=r, todo=todo)
@@ -307,7 +307,8 @@ class Suite:
             def wrong(prompt):
                 code = w.sms_code(ALICE_PHONE)
                 return "%06d" % ((int(code) + 1) % 1000000) if code.isdigit() else "000000"
-            r, m, todo = self._sms_login([wrong, lambda prompt: w.sms_code(ALICE_PHONE)], "sms retry")
+            right = lambda prompt: w.sms_code(ALICE_PHONE)  # noqa: E731
+            r, m, todo = self._sms_login([wrong, right])
             t.ok(r.rc == 0 and len(r.prompts) == 2 and
                  re.search(self.id_re(), r.out) is not None,
                  "ssh sms: a wrong code, then the right one, logs in", diag=r, todo=todo)
@@ -335,18 +336,18 @@ class Suite:
                     return ALICE_PW if password else ""
                 # the module may ask for the code again (otp_retries)
                 return [answer] * 6
-            r, m, todo = self._sms_login(factors(True, True), "2fa")
+            r, m, todo = self._sms_login(factors(True, True))
             t.ok(r.rc == 0 and len(r.prompts) == 2 and
                  re.search(self.id_re(), r.out) is not None,
                  "ssh password+sms: password and code log in", diag=r, todo=todo)
-            r, m, todo = self._sms_login(factors(True, False), "2fa no code")
+            r, m, todo = self._sms_login(factors(True, False))
             # Denials prove nothing while the method is refused outright.
             t.ok(r.rc == 255 and "uid=" not in r.out and "Permission denied" in r.out and
                  not todo,
                  "ssh password+sms: the password with empty codes is denied", diag=r, todo=todo)
             self.logline(m, OUTCOME % ("sshd-cloudbase", "alice", r"(?!ok )\S+"),
                          "ssh password+sms, no code", todo=todo, vacuous=True)
-            r, m, todo = self._sms_login(factors(False, True), "2fa no pw")
+            r, m, todo = self._sms_login(factors(False, True))
             t.ok(r.rc == 255 and "uid=" not in r.out and "Permission denied" in r.out and
                  not todo,
                  "ssh password+sms: codes without the password are denied", diag=r,
