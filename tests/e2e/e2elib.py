@@ -214,6 +214,7 @@ class Result:
         self.rc, self.out, self.elapsed, self.timed_out = rc, out, elapsed, timed_out
         self.prompts = list(prompts)
         self.unanswered = False  # a prompt came after the last answer
+        self.after_answer = elapsed  # seconds from the last answer to the end
 
     def __repr__(self):
         return "rc=%s elapsed=%.2fs timed_out=%s unanswered=%s prompts=%r\n%s" % (
@@ -313,6 +314,7 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
                           codec_errors="replace", env=env, dimensions=(24, 200))
     child.logfile_read = log
     offsets, timed_out, unanswered = [], False, False
+    answered = None
     try:
         pending = list(answers)
         while pending:
@@ -334,6 +336,7 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
             if callable(ans):
                 ans = ans(asked)
             offsets.append(len(log.getvalue().replace("\r", "")))
+            answered = time.monotonic()
             child.sendline(ans)
         if after is None:
             # Another prompt after the last answer: the user gives up there.
@@ -371,6 +374,8 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
     rc = child.exitstatus if child.exitstatus is not None else -(child.signalstatus or 0)
     res = Result(rc, log.getvalue().replace("\r", ""), elapsed, timed_out, offsets)
     res.unanswered = unanswered
+    # from the last answer to the end: the part the service's timeout bounds
+    res.after_answer = start + elapsed - answered if answered is not None else elapsed
     return res
 
 
