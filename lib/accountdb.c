@@ -135,6 +135,14 @@ cb_status cb_accountdb_check(const struct cb_config *cfg, size_t *n_records,
 	return rc;
 }
 
+int cb_local_user_exists(const char *name)
+{
+	uint32_t id;
+
+	/* an unreadable /etc/passwd answers yes: the caller refuses */
+	return cb_group_file_gid(PASSWD_FILE, name, &id) != CB_ERR_NOT_FOUND;
+}
+
 int cb_local_name_exists(const char *name)
 {
 	uint32_t id;

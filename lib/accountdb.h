@@ -98,6 +98,10 @@ const char *cb_accountdb_path(const struct cb_config *cfg);
  * directly)? A CloudBase account must never shadow a local one. */
 int cb_local_name_exists(const char *name);
 
+/* Is name a local user (/etc/passwd, read directly, never through NSS)?
+ * Also true when /etc/passwd cannot be read (fail closed). */
+int cb_local_user_exists(const char *name);
+
 /* Write a whole database at path atomically (lock, temp file, fsync,
  * rename, fsync of the directory), replacing what was there. Every record
  * needs its uid set (gid == uid); names and uids must be unique

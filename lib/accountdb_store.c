@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -507,6 +508,24 @@ static cb_status fsync_dir(const char *dir, const struct cb_log *log)
 }
 
 /* New file beside the old one, then rename(): readers see one or the other. */
+/* The caller of su or login sets the resource limits: with a file size
+ * limit below the new file, write(2) would raise SIGXFSZ and kill the
+ * whole process in the middle of the PAM stack (leaving a temp file).
+ * Refuse before writing instead. */
+static cb_status check_fsize_limit(size_t len, const struct cb_log *log)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)len)
+		return CB_OK;
+	cb_log(log, LOG_ERR,
+	       "the file size limit (%llu bytes) is below the account database's %zu bytes: not "
+	       "written",
+	       (unsigned long long)rl.rlim_cur, len);
+	return CB_ERR_SYSTEM;
+}
+
 static cb_status replace_file(const char *path, const unsigned char *buf, size_t len,
 			      const struct cb_log *log)
 {
@@ -514,6 +533,9 @@ static cb_status replace_file(const char *path, const unsigned char *buf, size_t
 	cb_status rc;
 	int fd = -1;
 
+	rc = check_fsize_limit(len, log);
+	if (rc != CB_OK)
+		return rc;
 	rc = dir_of(path, &dir);
 	if (rc == CB_OK && asprintf(&tmp, "%s" TEMP_INFIX "XXXXXX", path) < 0) {
 		tmp = NULL;

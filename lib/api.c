@@ -158,6 +158,52 @@ cb_status cb_api_map_error(const char *error)
 
 /* ---- strict JSON access ---------------------------------------------------- */
 
+/* Duplicate keys: json-c keeps the last value of a repeated key and drops
+ * the others without a word, while another reader of the same text (a
+ * gateway, a log pipeline, the service's own tests) may take the first. An
+ * answer that means two things is refused. Every ':' outside a string in
+ * valid JSON starts one member; json-c's tree has fewer members than the
+ * text exactly when some key was repeated (however it was escaped). */
+static size_t members_in_text(const char *s, size_t len)
+{
+	size_t n = 0;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = false;
+		} else if (s[i] == '"') {
+			in_string = true;
+		} else if (s[i] == ':') {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Bounded by CB_API_MAX_DEPTH, which the tokener enforced. */
+static size_t members_in_tree(struct json_object *o)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val)
+		{
+			(void)key;
+			n += 1 + members_in_tree(val);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t len = json_object_array_length(o);
+
+		for (size_t i = 0; i < len; i++)
+			n += members_in_tree(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
 cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **obj)
 {
 	struct json_tokener *tok;
@@ -181,7 +227,8 @@ cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **o
 	json_tokener_free(tok);
 	while (end < len && isspace((unsigned char)body[end]))
 		end++;
-	if (end != len || !json_object_is_type(o, json_type_object)) {
+	if (end != len || !json_object_is_type(o, json_type_object) ||
+	    members_in_text(body, len) != members_in_tree(o)) {
 		json_object_put(o);
 		return CB_ERR_PROTOCOL;
 	}
@@ -213,6 +260,16 @@ static cb_status get_str(struct json_object *obj, const char *key, size_t max, c
 	return *out != NULL ? CB_OK : CB_ERR_NOMEM;
 }
 
+/* No control bytes: the value is logged, compared and stored in the
+ * account database, which takes none. */
+static bool printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
 static cb_status need_str(struct json_object *obj, const char *key, size_t max, char **out)
 {
 	cb_status st = get_str(obj, key, max, out);
@@ -225,6 +282,21 @@ static cb_status opt_str(struct json_object *obj, const char *key, size_t max, c
 	cb_status st = get_str(obj, key, max, out);
 
 	return st == CB_ERR_NOT_FOUND ? CB_OK : st;
+}
+
+/* The user's stable id: required, printable, as long as the account
+ * database keeps (a sub the account phase could not bind is refused here,
+ * not after a successful authentication). */
+static cb_status need_sub(struct json_object *obj, char **out)
+{
+	cb_status st = need_str(obj, "sub", CB_API_MAX_SUB, out);
+
+	if (st == CB_OK && !printable(*out)) {
+		free(*out);
+		*out = NULL;
+		st = CB_ERR_PROTOCOL;
+	}
+	return st;
 }
 
 /* An integer member: json_type_int only (1.9 and "7200" are refused). */
@@ -270,19 +342,27 @@ static void free_list(char **list, size_t n)
 static cb_status group_name(struct json_object *item, bool objects, char **out)
 {
 	if (objects) {
+		cb_status st;
+
 		if (!json_object_is_type(item, json_type_object))
 			return CB_ERR_PROTOCOL;
-		return need_str(item, "id", CB_API_MAX_GROUP_NAME, out);
-	}
-	if (!json_object_is_type(item, json_type_string))
-		return CB_ERR_PROTOCOL;
-	{
+		st = need_str(item, "id", CB_API_MAX_GROUP_NAME, out);
+		if (st != CB_OK)
+			return st;
+	} else {
 		const char *s = json_object_get_string(item);
 		int len = json_object_get_string_len(item);
 
+		if (!json_object_is_type(item, json_type_string))
+			return CB_ERR_PROTOCOL;
 		if (len <= 0 || len > CB_API_MAX_GROUP_NAME || strlen(s) != (size_t)len)
 			return CB_ERR_PROTOCOL;
 		*out = strdup(s);
+	}
+	if (*out != NULL && !printable(*out)) {
+		free(*out);
+		*out = NULL;
+		return CB_ERR_PROTOCOL;
 	}
 	return *out != NULL ? CB_OK : CB_ERR_NOMEM;
 }
@@ -343,7 +423,7 @@ cb_status cb_api_parse_tokens(struct json_object *obj, struct cb_tokens *out)
 	memset(out, 0, sizeof(*out));
 	st = need_str(obj, "access_token", CB_API_MAX_TOKEN, &out->access_token);
 	if (st == CB_OK)
-		st = need_str(obj, "sub", CB_API_MAX_SHORT, &out->sub);
+		st = need_sub(obj, &out->sub);
 	if (st == CB_OK)
 		st = opt_str(obj, "token_type", CB_API_MAX_SHORT, &out->token_type);
 	if (st == CB_OK)
@@ -401,7 +481,7 @@ cb_status cb_api_parse_introspection(struct json_object *obj, struct cb_introspe
 	/* an inactive token answers {} with status 200 */
 	if (json_object_object_length(obj) == 0)
 		return CB_OK;
-	st = need_str(obj, "sub", CB_API_MAX_SHORT, &out->sub);
+	st = need_sub(obj, &out->sub);
 	if (st == CB_OK)
 		st = opt_str(obj, "scope", CB_API_MAX_SHORT, &out->scope);
 	if (st == CB_OK)
@@ -430,7 +510,7 @@ cb_status cb_api_parse_user(struct json_object *obj, struct cb_user *out)
 	cb_status st;
 
 	memset(out, 0, sizeof(*out));
-	st = need_str(obj, "sub", CB_API_MAX_SHORT, &out->sub);
+	st = need_sub(obj, &out->sub);
 	if (st == CB_OK)
 		st = opt_str(obj, "username", CB_API_MAX_SHORT, &out->username);
 	if (st == CB_OK)

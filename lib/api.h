@@ -18,7 +18,8 @@
 
 /* Field size limits: anything longer is a protocol error. */
 #define CB_API_MAX_TOKEN 8192 /* access/id tokens (JWT, documented up to 4096) */
-#define CB_API_MAX_SHORT 512 /* refresh token, sub, scope, ids */
+#define CB_API_MAX_SHORT 512 /* refresh token, scope, ids */
+#define CB_API_MAX_SUB 256 /* what the account database keeps (CB_DB_MAX_SUB) */
 #define CB_API_MAX_GROUPS 1024
 #define CB_API_MAX_GROUP_NAME 128
 #define CB_API_MAX_DEPTH 8 /* JSON nesting */

@@ -37,6 +37,7 @@ struct cb_http {
 	struct timespec deadline;
 	unsigned connect_timeout_ms;
 	char last_id[CB_UUID_LEN];
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -260,6 +261,7 @@ static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http 
 	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "pam_cloudbase/" PACKAGE_VERSION);
 	/* no .netrc, no cookies, no compression surprises */
 	rc |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	rc |= set_tls_and_proxy(c, cfg);
 	h->connect_timeout_ms = cfg->connect_timeout * 1000U;
 	return rc;
@@ -391,6 +393,9 @@ static cb_status map_curl(CURLcode rc, bool oversized)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return CB_ERR_CONFIG;
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+#endif
 	case CURLE_TOO_MANY_REDIRECTS:
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_BAD_CONTENT_ENCODING:
@@ -398,6 +403,22 @@ static cb_status map_curl(CURLcode rc, bool oversized)
 	default:
 		return CB_ERR_TRANSPORT;
 	}
+}
+
+/* Some libcurl codes mean "our side" in general but are also what a
+ * hostile answer produces: a header line over libcurl's 100 KiB limit is
+ * CURLE_OUT_OF_MEMORY (CURLE_TOO_LARGE since 8.6), a bogus status line
+ * CURLE_UNSUPPORTED_PROTOCOL. Once the server has sent header lines and no
+ * body yet, they are the answer's fault: malformed, not a local error. */
+static cb_status blame_server(struct cb_http *h, CURLcode rc, cb_status st, size_t body_len)
+{
+	long header_bytes = 0;
+
+	if (rc != CURLE_OUT_OF_MEMORY && st != CB_ERR_CONFIG)
+		return st;
+	if (curl_easy_getinfo(h->curl, CURLINFO_HEADER_SIZE, &header_bytes) != CURLE_OK)
+		return st;
+	return header_bytes > 0 && body_len == 0 ? CB_ERR_PROTOCOL : st;
 }
 
 static const char *method_name(enum cb_http_method m)
@@ -471,6 +492,7 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		free(url);
 		return CB_ERR_NOMEM;
 	}
+	h->errbuf[0] = '\0';
 	crc = set_request(h, req, url, hdrs, &b, remaining);
 	if (crc == CURLE_OK)
 		crc = curl_easy_perform(h->curl);
@@ -481,6 +503,8 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 	free_headers(hdrs);
 	free(url);
 	st = map_curl(crc, b.oversized);
+	if (st != CB_OK)
+		st = blame_server(h, crc, st, b.len);
 	if (st == CB_OK) {
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		resp->json = content_type_json(h->curl);
@@ -497,9 +521,10 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		cb_wipe(b.data, b.cap);
 		free(b.data);
 	}
-	cb_log(h->log, LOG_ERR, "%s %s request_id=%s failed: %s (%s)", method_name(req->method),
+	cb_log(h->log, LOG_ERR, "%s %s request_id=%s failed: %s (%s%s%s)", method_name(req->method),
 	       req->path, resp->request_id, cb_status_name(st),
-	       b.oversized ? "answer larger than 64 KiB" : curl_easy_strerror(crc));
+	       b.oversized ? "answer larger than 64 KiB" : curl_easy_strerror(crc),
+	       !b.oversized && h->errbuf[0] != '\0' ? ": " : "", b.oversized ? "" : h->errbuf);
 	return st;
 }
 

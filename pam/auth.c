@@ -131,6 +131,26 @@ static flow_fn flow_for(enum cb_method m)
 	}
 }
 
+void cb_pam_decoy_prompt(struct cb_pam *ctx)
+{
+	const void *item = NULL;
+	char *answer = NULL;
+
+	/* Whether a name is managed here must not show in the conversation:
+	 * a name the module refuses gets the prompt a managed user would get
+	 * (pam_unix prompts unknown users too), and the answer is wiped
+	 * unread. No prompt where a managed user would not get one either. */
+	if (ctx->cfg.use_first_pass)
+		return;
+	if (ctx->cfg.try_first_pass && pam_get_item(ctx->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS &&
+	    item != NULL)
+		return;
+	if (ctx->cfg.method != CB_METHOD_PASSWORD)
+		return; /* the other methods' flows decide their own first prompt */
+	if (cb_pam_prompt(ctx, "Password: ", false, &answer) == CB_OK)
+		cb_free_secret(answer);
+}
+
 int cb_pam_authenticate(struct cb_pam *ctx)
 {
 	flow_fn flow;
@@ -142,6 +162,8 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 		cb_log(&ctx->log, LOG_DEBUG, "%s: not managed here, ignored", ctx->user);
 		return PAM_IGNORE;
 	}
+	if (st == CB_ERR_NOT_FOUND)
+		cb_pam_decoy_prompt(ctx);
 	if (st == CB_OK) {
 		flow = flow_for(ctx->cfg.method);
 		if (flow == NULL) {

@@ -67,6 +67,18 @@ cb_status cb_pam_lookup(struct cb_pam *ctx)
 {
 	cb_status st = cb_accountdb_get(&ctx->cfg, ctx->user, &ctx->acct, &ctx->log);
 
+	/* A record named like a local account (root, daemon, or an account
+	 * created locally after the CloudBase one) would let a CloudBase
+	 * password open that account: files come first in nsswitch.conf, so
+	 * the login would be the local user's, uid 0 included. */
+	if (st == CB_OK && cb_local_user_exists(ctx->user)) {
+		cb_log(&ctx->log, LOG_ERR,
+		       "%s is a local account (/etc/passwd): its record in the account database is "
+		       "ignored",
+		       ctx->user);
+		cb_account_free(&ctx->acct);
+		return CB_ERR_NOT_FOUND;
+	}
 	ctx->have_acct = st == CB_OK;
 	if (st == CB_OK && (ctx->acct.login == NULL || ctx->acct.login[0] == '\0')) {
 		cb_log(&ctx->log, LOG_ERR, "account record of %s has no CloudBase login",

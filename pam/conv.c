@@ -50,6 +50,47 @@ void cb_pam_tell(struct cb_pam *ctx, bool error, const char *msg)
 	pam_prompt(ctx->pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO, NULL, "%s", msg);
 }
 
+/* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xbf;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return false;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k <= n; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return false;
+		i += n + 1;
+	}
+	return true;
+}
+
 cb_status cb_pam_check_input(const char *s)
 {
 	size_t len;
@@ -59,6 +100,10 @@ cb_status cb_pam_check_input(const char *s)
 	/* strnlen: an over-long reply is refused without reading it all */
 	len = strnlen(s, CB_PAM_MAX_INPUT + 1);
 	if (len == 0 || len > CB_PAM_MAX_INPUT)
+		return CB_ERR_INPUT;
+	/* JSON text is UTF-8: anything else would be a malformed request, and
+	 * the service keeps UTF-8 passwords, so no such input can match one */
+	if (!valid_utf8((const unsigned char *)s, len))
 		return CB_ERR_INPUT;
 	return CB_OK;
 }

@@ -78,6 +78,8 @@ const char *cb_pam_user_message(cb_status st);
 
 /* auth.c, account.c, session.c, password.c */
 int cb_pam_authenticate(struct cb_pam *ctx);
+/* Ask a name the module refuses what a managed user would be asked. */
+void cb_pam_decoy_prompt(struct cb_pam *ctx);
 int cb_pam_acct_mgmt(struct cb_pam *ctx);
 int cb_pam_setcred(struct cb_pam *ctx);
 int cb_pam_open_session(struct cb_pam *ctx);

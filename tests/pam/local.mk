@@ -21,3 +21,13 @@ pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 TESTS += pam/pam_tests.sh pam/test_symbols
 EXTRA_DIST += pam/pam_tests.sh
 
+
+# The bad-input matrix of docs/security.md (matrix_tests.sh starts the
+# emulator and runs test_matrix under ns-run).
+check_PROGRAMS += pam/test_matrix
+pam_test_matrix_SOURCES = pam/test_matrix.c
+pam_test_matrix_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_matrix_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS)
+TESTS += pam/matrix_tests.sh
+EXTRA_DIST += pam/matrix_tests.sh

@@ -579,7 +579,8 @@ static void test_unmanaged_local_user(void **state)
 
 	(void)state;
 	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
-	assert_string_equal(r.conv.prompts, ""); /* never asked */
+	/* asked as a managed user would be (the answer is never used) */
+	assert_string_equal(r.conv.prompts, "*Password: |");
 	assert_true(last_delay >= 1000000); /* the same delay as a wrong password */
 	/* a name no local account can have: never looked up, same answer */
 	last_delay = 0;

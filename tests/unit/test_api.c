@@ -61,6 +61,21 @@ static void test_json_strict(void **state)
 	for (int i = 0; i < 20; i++)
 		strcat(deep, "}");
 	assert_int_equal(cb_api_parse_json(deep, strlen(deep), &o), CB_ERR_PROTOCOL);
+	/* a repeated key, wherever and however spelt: json-c would keep the
+	 * last silently */
+	{
+		static const char *const dup[] = {"{\"a\":1,\"a\":1}", "{\"a\":1,\"\\u0061\":2}",
+						  "{\"x\":[{\"b\":{\"c\":1,\"c\":2}}]}"};
+
+		for (size_t i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+			assert_int_equal(cb_api_parse_json(dup[i], strlen(dup[i]), &o),
+					 CB_ERR_PROTOCOL);
+			assert_null(o);
+		}
+	}
+	/* ':' and '"' inside strings are not members */
+	o = parse_ok("{\"a\":\"x:y\\\":z\",\"b\":[{},{\"c\":null}]}");
+	json_object_put(o);
 }
 
 static void test_tokens(void **state)
@@ -115,6 +130,10 @@ static void test_tokens_refused(void **state)
 		"{\"access_token\":\"a\",\"sub\":\"s\",\"token_type\":\"mac\"}",
 		"{\"access_token\":\"a\",\"sub\":\"s\\u0000admin\"}", /* NUL inside */
 		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[\"ad\\u0000min\"]}",
+		/* control bytes: nothing the account database could keep */
+		"{\"access_token\":\"a\",\"sub\":\"s\\nadmin\"}",
+		"{\"access_token\":\"a\",\"sub\":\"s\\u007f\"}",
+		"{\"access_token\":\"a\",\"sub\":\"s\",\"groups\":[\"ad\\tmin\"]}",
 	};
 	struct cb_tokens t;
 	char *big;
