@@ -135,12 +135,11 @@ cb_status cb_accountdb_check(const struct cb_config *cfg, size_t *n_records,
 	return rc;
 }
 
-int cb_local_user_exists(const char *name)
+cb_status cb_local_user_lookup(const char *name)
 {
 	uint32_t id;
 
-	/* an unreadable /etc/passwd answers yes: the caller refuses */
-	return cb_group_file_gid(PASSWD_FILE, name, &id) != CB_ERR_NOT_FOUND;
+	return cb_group_file_gid(PASSWD_FILE, name, &id);
 }
 
 int cb_local_name_exists(const char *name)
@@ -196,7 +195,7 @@ static cb_status choose_uid(struct add_ctx *c, struct cb_account *a, size_t n_li
 		size_t i;
 
 		/* logins compare case-insensitively at the service */
-		for (i = 0; a->login[i] != '\0' && i < sizeof(key) - 1; i++)
+		for (i = 0; i < sizeof(key) - 1 && a->login[i] != '\0'; i++)
 			key[i] = (a->login[i] >= 'A' && a->login[i] <= 'Z')
 					 ? (char)(a->login[i] + 32)
 					 : a->login[i];

@@ -99,8 +99,9 @@ const char *cb_accountdb_path(const struct cb_config *cfg);
 int cb_local_name_exists(const char *name);
 
 /* Is name a local user (/etc/passwd, read directly, never through NSS)?
- * Also true when /etc/passwd cannot be read (fail closed). */
-int cb_local_user_exists(const char *name);
+ * CB_OK: yes; CB_ERR_NOT_FOUND: no; anything else: /etc/passwd could not be
+ * read, and the caller must refuse (neither "ours" nor "not ours"). */
+cb_status cb_local_user_lookup(const char *name);
 
 /* Write a whole database at path atomically (lock, temp file, fsync,
  * rename, fsync of the directory), replacing what was there. Every record

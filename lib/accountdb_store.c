@@ -49,7 +49,7 @@ void cb_account_free(struct cb_account *acct)
 	free(acct->login);
 	free(acct->phone);
 	free(acct->sub);
-	for (size_t i = 0; i < acct->n_groups; i++)
+	for (size_t i = 0; acct->groups != NULL && i < acct->n_groups; i++)
 		free(acct->groups[i]);
 	free(acct->groups);
 	memset(acct, 0, sizeof(*acct));

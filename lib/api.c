@@ -185,7 +185,7 @@ static size_t members_in_text(const char *s, size_t len)
 }
 
 /* Bounded by CB_API_MAX_DEPTH, which the tokener enforced. */
-static size_t members_in_tree(struct json_object *o)
+static size_t members_in_tree(struct json_object *o) /* NOLINT(misc-no-recursion) */
 {
 	size_t n = 0;
 
@@ -535,7 +535,7 @@ static void remember_error(struct cb_api *api, struct json_object *obj, const ch
 	struct json_object *d;
 	const char *desc = "";
 
-	snprintf(api->last_error, sizeof(api->last_error), "%s", error);
+	cb_sanitize(api->last_error, sizeof(api->last_error), error);
 	if (json_object_object_get_ex(obj, "error_description", &d) &&
 	    json_object_is_type(d, json_type_string))
 		desc = json_object_get_string(d);

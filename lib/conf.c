@@ -273,6 +273,13 @@ bool cb_url_is_loopback_http(const char *url)
 	return false;
 }
 
+/* Does an authority start here (a host name, an IPv4 or a [IPv6] address)?
+ * "https:////" would leave "https:" once the trailing slashes are cut. */
+static bool has_host(const char *host)
+{
+	return isalnum((unsigned char)host[0]) || host[0] == '[';
+}
+
 /* base_url: https:// anywhere, http:// only to a loopback host (local testing
  * against the emulator). proxy: an http:// or https:// proxy URL. */
 static bool valid_url(const char *key, const char *v)
@@ -280,11 +287,11 @@ static bool valid_url(const char *key, const char *v)
 	if (strchr(v, ' ') != NULL)
 		return false;
 	if (strncmp(v, "https://", 8) == 0)
-		return v[8] != '\0';
+		return has_host(v + 8);
 	if (strncmp(v, "http://", 7) != 0)
 		return false;
 	if (strcmp(key, "proxy") == 0)
-		return v[7] != '\0';
+		return has_host(v + 7);
 	return cb_url_is_loopback_http(v);
 }
 

@@ -145,6 +145,8 @@ static char *basic_header(const char *id, const char *secret)
 
 	if (pair == NULL)
 		return NULL;
+	/* ':', the secret and its NUL follow */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(pair, id, idlen);
 	pair[idlen] = ':';
 	memcpy(pair + idlen + 1, secret, slen + 1);

@@ -189,6 +189,9 @@ cb_status cb_group_file_gid(const char *path, const char *name, uint32_t *gid)
 			break;
 		}
 	}
+	/* a line that could not be read may have been the one: not "no such name" */
+	if (rc != CB_OK && !feof(f))
+		rc = CB_ERR_SYSTEM;
 	free(line);
 	fclose(f);
 	return rc;

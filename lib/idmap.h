@@ -52,7 +52,8 @@ cb_status cb_idset_add_passwd(struct cb_idset *s, const char *path, const struct
 cb_status cb_idset_add_group(struct cb_idset *s, const char *path, const struct cb_log *log);
 
 /* The gid of a group named name in a group(5) file, read directly.
- * CB_ERR_NOT_FOUND if absent (or the file is missing). */
+ * CB_ERR_NOT_FOUND if absent (or the file is missing), CB_ERR_SYSTEM if the
+ * file could not be read to its end. */
 cb_status cb_group_file_gid(const char *path, const char *name, uint32_t *gid);
 
 #endif

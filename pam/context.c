@@ -66,18 +66,27 @@ void cb_pam_end(struct cb_pam *ctx)
 cb_status cb_pam_lookup(struct cb_pam *ctx)
 {
 	cb_status st = cb_accountdb_get(&ctx->cfg, ctx->user, &ctx->acct, &ctx->log);
+	cb_status local = st == CB_OK ? cb_local_user_lookup(ctx->user) : CB_ERR_NOT_FOUND;
 
 	/* A record named like a local account (root, daemon, or an account
 	 * created locally after the CloudBase one) would let a CloudBase
 	 * password open that account: files come first in nsswitch.conf, so
 	 * the login would be the local user's, uid 0 included. */
-	if (st == CB_OK && cb_local_user_exists(ctx->user)) {
+	if (local == CB_OK) {
 		cb_log(&ctx->log, LOG_ERR,
 		       "%s is a local account (/etc/passwd): its record in the account database is "
 		       "ignored",
 		       ctx->user);
 		cb_account_free(&ctx->acct);
 		return CB_ERR_NOT_FOUND;
+	}
+	/* unreadable /etc/passwd: a denial, never "not ours" (PAM_IGNORE with
+	 * ignore_unknown_user would hand the decision to the rest of the stack) */
+	if (local != CB_ERR_NOT_FOUND) {
+		cb_log(&ctx->log, LOG_ERR, "cannot read /etc/passwd to check %s: refused",
+		       ctx->user);
+		cb_account_free(&ctx->acct);
+		return local;
 	}
 	ctx->have_acct = st == CB_OK;
 	if (st == CB_OK && (ctx->acct.login == NULL || ctx->acct.login[0] == '\0')) {

@@ -39,7 +39,7 @@ static cb_status get_new(struct cb_pam *ctx, char **new_pw)
 
 	if (ctx->cfg.use_first_pass || ctx->cfg.try_first_pass)
 		st = get_item_secret(ctx, PAM_AUTHTOK, new_pw);
-	if (st == CB_OK || (st != CB_ERR_NOT_FOUND) || ctx->cfg.use_first_pass)
+	if (st != CB_ERR_NOT_FOUND || ctx->cfg.use_first_pass)
 		return st == CB_OK ? cb_pam_check_input(*new_pw) : CB_ERR_INPUT;
 	st = cb_pam_prompt(ctx, "New CloudBase password: ", false, new_pw);
 	if (st == CB_OK)

@@ -197,8 +197,10 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 		cb_account_free(&a);
 		return r;
 	}
-	if ((a.name = strdup(argv[optind])) == NULL)
+	if ((a.name = strdup(argv[optind])) == NULL) {
+		cb_account_free(&a);
 		return EX_FAIL;
+	}
 	rc = cb_accountdb_add(cfg, &a, &tool_log);
 	if (rc == CB_OK)
 		printf("added %s (uid %u)\n", a.name, a.uid);

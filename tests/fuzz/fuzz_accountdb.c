@@ -1,7 +1,7 @@
 /* libFuzzer harness for the account database reader: any bytes, mapped as
  * a database, must give CB_ERR_CORRUPT or records that pass their own
  * checks; never a crash, a hang or an out-of-bounds read (ASan).
- * Build and run: tests/fuzz/run_fuzz_accountdb.sh BUILDDIR [SECONDS] */
+ * Build and run: tests/fuzz/run_fuzz.sh BUILDDIR [SECONDS] accountdb */
 #include "config.h"
 
 #include <stdint.h>

@@ -11,7 +11,3 @@ TESTS += nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh nss/nss_glibc.sh \
 	nss/cloudbasectl.sh nss/cloudbasectl_status.sh
 EXTRA_DIST += nss/nss-lib.sh nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh \
 	nss/nss_glibc.sh nss/cloudbasectl.sh nss/cloudbasectl_status.sh
-
-# libFuzzer harness of the database reader (clang; not part of make check):
-# tests/fuzz/run_fuzz_accountdb.sh BUILDDIR [SECONDS]
-EXTRA_DIST += fuzz/fuzz_accountdb.c fuzz/run_fuzz_accountdb.sh

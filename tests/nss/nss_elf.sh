@@ -17,6 +17,12 @@ case " $needed" in
 esac
 extra=$(printf '%s\n' $needed | grep -v -x -e 'libc.so.6' -e 'ld-linux-x86-64.so.2' \
 	-e 'ld-linux-aarch64.so.1' | tr '\n' ' ')
+# a sanitizer build adds its runtimes, and only them
+if [ -n "${CB_SAN_PRELOAD:-}" ]; then
+	extra=$(printf '%s\n' $extra | grep -v -e '^libasan\.so' -e '^libubsan\.so' | tr '\n' ' ')
+	LD_PRELOAD=$CB_SAN_PRELOAD ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-}
+	export LD_PRELOAD ASAN_OPTIONS
+fi
 if [ -z "$extra" ]; then ok "links nothing but libc"; else nok "also links: $extra"; fi
 exported=$(nm -D --defined-only "$so" | awk '{ print $3 }' | sort)
 bad=$(printf '%s\n' $exported | grep -v '^_nss_cloudbase_' | tr '\n' ' ')

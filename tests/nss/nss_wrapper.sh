@@ -19,7 +19,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\n' >"$T/passwd"
 printf 'root:x:0:\n' >"$T/group"
 
 run_id() {
-	in_ns env LD_PRELOAD="$wrapper" NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
+	in_ns env LD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD }$wrapper" NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
 		NSS_WRAPPER_MODULE_SO_PATH="$MODULE" NSS_WRAPPER_MODULE_FN_PREFIX=cloudbase id "$@"
 }
 # id uses getgrouplist(), which nss_wrapper answers from getgrent() member

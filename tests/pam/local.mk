@@ -22,6 +22,18 @@ TESTS += pam/pam_tests.sh pam/test_symbols
 EXTRA_DIST += pam/pam_tests.sh
 
 
+# pam_start/pam_end 1,000 times: no fd or heap growth (test_loadunload.c).
+check_PROGRAMS += pam/test_loadunload
+pam_test_loadunload_SOURCES = pam/test_loadunload.c
+pam_test_loadunload_LDADD = $(PAM_LIBS)
+TESTS += pam/test_loadunload
+if HAVE_VALGRIND
+if !SANITIZERS
+TESTS += pam/loadunload_valgrind.sh
+endif
+endif
+EXTRA_DIST += pam/loadunload_valgrind.sh
+
 # The bad-input matrix of docs/security.md (matrix_tests.sh starts the
 # emulator and runs test_matrix under ns-run).
 check_PROGRAMS += pam/test_matrix

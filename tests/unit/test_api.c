@@ -315,6 +315,27 @@ static void test_check_answer(void **state)
 	assert_int_equal(judge(401, true, "", true), CB_ERR_PROTOCOL);
 }
 
+/* The remembered error is sanitised like the description (api.h): a
+ * service cannot put a terminal escape into a message (fuzz_api). */
+static void test_error_text_sanitised(void **state)
+{
+	static const char body[] =
+		"{\"error\":\"x\\u001b[2Jy\\n\",\"error_description\":\"d\\u0007\"}";
+	struct cb_api api;
+	struct json_object *o = NULL;
+
+	(void)state;
+	memset(&api, 0, sizeof(api));
+	assert_int_equal(cb_api_check_answer(&api, 400, true, body, strlen(body), false, &o),
+			 CB_ERR_AUTH);
+	assert_null(o);
+	for (const char *p = api.last_error; *p != '\0'; p++)
+		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
+	for (const char *p = api.last_description; *p != '\0'; p++)
+		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
+	assert_non_null(strchr(api.last_error, 'y'));
+}
+
 static void test_uuid(void **state)
 {
 	char a[CB_UUID_LEN], b[CB_UUID_LEN];
@@ -333,10 +354,15 @@ static void test_uuid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_strict),    cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_tokens_refused), cmocka_unit_test(test_verification),
-		cmocka_unit_test(test_introspection),  cmocka_unit_test(test_user),
-		cmocka_unit_test(test_error_map),      cmocka_unit_test(test_check_answer),
+		cmocka_unit_test(test_json_strict),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_tokens_refused),
+		cmocka_unit_test(test_verification),
+		cmocka_unit_test(test_introspection),
+		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_error_map),
+		cmocka_unit_test(test_check_answer),
+		cmocka_unit_test(test_error_text_sanitised),
 		cmocka_unit_test(test_uuid),
 	};
 

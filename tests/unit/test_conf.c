@@ -157,6 +157,10 @@ static void test_bad_values(void **state)
 		"base_url = http://127.0.0.1.evil.com/auth/v1\n",
 		"base_url = ftp://127.0.0.1/\n",
 		"base_url = https://\n",
+		/* no host: the trailing slashes cut would leave "https:" (fuzz_conf) */
+		"base_url = https:////\n",
+		"base_url = https://:443/auth/v1\n",
+		"proxy = http:///\n",
 		"env = a/b\n",
 		"env = \n",
 		"env = a b\n",

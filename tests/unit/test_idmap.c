@@ -154,6 +154,10 @@ static void test_files_read_directly(void **state)
 	assert_int_equal(gid, 27);
 	assert_int_equal(cb_group_file_gid(gr, "sud", &gid), CB_ERR_NOT_FOUND);
 	assert_int_equal(cb_group_file_gid(gr, "nosuch", &gid), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_group_file_gid("/nonexistent/group", "sudo", &gid), CB_ERR_NOT_FOUND);
+	/* opened but unreadable (a directory: EISDIR on the first read): the name
+	 * may be there, so not CB_ERR_NOT_FOUND (test_failinject fails reads too) */
+	assert_int_equal(cb_group_file_gid(dir, "sudo", &gid), CB_ERR_SYSTEM);
 	cb_idset_free(&s);
 	free(pw);
 	free(gr);

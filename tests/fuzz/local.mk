@@ -1,0 +1,6 @@
+# libFuzzer targets (clang, ASan + UBSan), built and run by
+# fuzz/run_fuzz.sh: FUZZ_SECONDS (default 20) each in make check, longer
+# with `make fuzz` at the top. Seeds in fuzz/corpus/<target>/.
+TESTS += fuzz/fuzz.sh
+EXTRA_DIST += fuzz/fuzz.sh fuzz/run_fuzz.sh fuzz/fuzz_accountdb.c fuzz/fuzz_api.c \
+	fuzz/fuzz_conf.c fuzz/fuzz_names.c fuzz/corpus
