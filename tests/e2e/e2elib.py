@@ -215,6 +215,7 @@ class Result:
         self.prompts = list(prompts)
         self.unanswered = False  # a prompt came after the last answer
         self.after_answer = elapsed  # seconds from the last answer to the end
+        self.answered_at = time.monotonic() - elapsed  # when the last answer was given
 
     def __repr__(self):
         return "rc=%s elapsed=%.2fs timed_out=%s unanswered=%s prompts=%r\n%s" % (
@@ -229,6 +230,7 @@ class SyslogCollector:
     def __init__(self, path, logfile):
         self.path, self.logfile = path, logfile
         self.lines = []
+        self.times = []  # monotonic arrival time of each line
         self.lock = threading.Lock()
         if os.path.lexists(path):
             os.unlink(path)
@@ -253,6 +255,7 @@ class SyslogCollector:
             line = re.sub(r"^<\d+>", "", line)
             with self.lock:
                 self.lines.append(line)
+                self.times.append(time.monotonic())
             self.out.write(line + "\n")
 
     def mark(self):
@@ -266,14 +269,21 @@ class SyslogCollector:
     def wait_for(self, mark, regex, timeout=1.5):
         """The first line since mark matching regex, waiting a little for
         lines still on their way; None if there is none."""
+        return self.wait_for_timed(mark, regex, timeout)[1]
+
+    def wait_for_timed(self, mark, regex, timeout=1.5):
+        """(monotonic arrival time, line) of the first line since mark
+        matching regex, or (None, None)."""
         rx = re.compile(regex)
         deadline = time.monotonic() + timeout
         while True:
-            for line in self.since(mark):
-                if rx.search(line):
-                    return line
+            with self.lock:
+                found = [(t, l) for t, l in zip(self.times[mark:], self.lines[mark:])
+                         if rx.search(l)]
+            if found:
+                return found[0]
             if time.monotonic() > deadline:
-                return None
+                return None, None
             time.sleep(0.05)
 
     def stop(self):
@@ -375,7 +385,8 @@ def drive(argv, answers, timeout=CLIENT_TIMEOUT, prompt=PROMPT, after=None, env=
     res = Result(rc, log.getvalue().replace("\r", ""), elapsed, timed_out, offsets)
     res.unanswered = unanswered
     # from the last answer to the end: the part the service's timeout bounds
-    res.after_answer = start + elapsed - answered if answered is not None else elapsed
+    res.answered_at = answered if answered is not None else start
+    res.after_answer = start + elapsed - res.answered_at
     return res
 
 
