@@ -18,5 +18,13 @@ check_PROGRAMS += pam/test_symbols
 pam_test_symbols_SOURCES = pam/test_symbols.c
 pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 
-TESTS += pam/pam_tests.sh pam/test_symbols
-EXTRA_DIST += pam/pam_tests.sh
+# The SMS methods (sms, password+sms, password|sms): sms_tests.sh runs
+# test_sms through pam_tests.sh. harness.c is the shared fixture code.
+check_PROGRAMS += pam/test_sms
+pam_test_sms_SOURCES = pam/test_sms.c pam/harness.c pam/harness.h
+pam_test_sms_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_sms_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+
+TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/test_symbols
+EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh
