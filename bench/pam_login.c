@@ -17,7 +17,8 @@ static int answer(int n, const struct pam_message **msg, struct pam_response **r
 	if (r == NULL)
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++)
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
 			r[i].resp = strdup(arg);
 	*resp = r;
 	return PAM_SUCCESS;

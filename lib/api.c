@@ -573,9 +573,11 @@ static cb_status call(struct cb_api *api, enum cb_http_method method, const char
 		cb_log(api->log, LOG_ERR, "%s: unusable answer status=%ld (%s) request_id=%s", path,
 		       resp.status, cb_status_name(st), resp.request_id);
 	cb_http_response_free(&resp);
-	/* on the sign-in family a refused Basic credential is our client's
-	 * problem (wrong secret), not the user's */
-	if (auth == CB_HTTP_AUTH_BASIC && st == CB_ERR_TOKEN)
+	/* on the sign-in family "unauthenticated" refuses our Basic
+	 * credential (wrong secret): the client's problem, not the user's;
+	 * invalid_grant there is still about the user's token */
+	if (auth == CB_HTTP_AUTH_BASIC && st == CB_ERR_TOKEN &&
+	    strcmp(api->last_error, "unauthenticated") == 0)
 		st = CB_ERR_CLIENT;
 	return st;
 }

@@ -260,6 +260,7 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 	}
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	rc |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	/* An empty proxy disables the http_proxy/HTTPS_PROXY/ALL_PROXY lookup;
 	 * an explicit NOPROXY keeps NO_PROXY from the environment out too. */
 	rc |= curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");

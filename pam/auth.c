@@ -12,10 +12,6 @@
 #include "module.h"
 #include "secure.h"
 
-/* libpam sleeps this long (at most; the longest of the stack wins) after a
- * failed authentication, to slow down guessing. */
-#define FAIL_DELAY_USEC 2000000U
-
 /* The password: PAM_AUTHTOK from an earlier module (use_first_pass,
  * try_first_pass) or a prompt. *prompted tells whether it is ours to set. */
 static cb_status get_password(struct cb_pam *ctx, char **password, bool *prompted)
@@ -78,8 +74,8 @@ void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api)
 	cb_api_close(api);
 }
 
-static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api,
-				      const char *password, struct cb_tokens *tok)
+static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, const char *password,
+				      struct cb_tokens *tok)
 {
 	cb_status st = cb_pam_check_input(password);
 	struct timespec t0, t1;
@@ -104,6 +100,8 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 
 	memset(tok, 0, sizeof(*tok));
 	st = get_password(ctx, &password, &prompted);
+	/* the handle's time budget starts after the user has typed */
+	cb_api_restart_budget(api);
 	if (st == CB_OK)
 		st = signin_with_password(ctx, api, password, tok);
 	/* try_first_pass: the earlier module's password was not this one */
@@ -117,7 +115,8 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 		}
 	}
 	/* hand a prompted password on to later modules (try_first_pass there) */
-	if (st == CB_OK && prompted && pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
+	if (st == CB_OK && prompted &&
+	    pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
 		st = CB_ERR_NOMEM;
 	cb_free_secret(password);
 	if (st != CB_OK)
@@ -197,7 +196,7 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 	if (st != CB_OK) {
 		if (!ctx->told)
 			cb_pam_tell(ctx, true, cb_pam_user_message(shown));
-		pam_fail_delay(ctx->pamh, FAIL_DELAY_USEC);
+		pam_fail_delay(ctx->pamh, CB_PAM_FAIL_DELAY_USEC);
 	}
 	cb_pam_decision(ctx, st, rc, NULL);
 	return rc;

@@ -14,6 +14,10 @@
 #include "log.h"
 #include "status.h"
 
+/* libpam sleeps about this long (the longest of the stack wins) after a
+ * failed authentication, to slow down guessing. */
+#define CB_PAM_FAIL_DELAY_USEC 2000000U
+
 /* Longest password or code accepted; longer input is refused unsent. */
 #define CB_PAM_MAX_INPUT 512
 

@@ -4,6 +4,7 @@
  * return its PAM code. See pam_cloudbase(8). */
 #include "config.h"
 
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "module.h"
@@ -25,6 +26,9 @@ static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, const
 		rc = PAM_IGNORE; /* a name no account can have: not ours */
 	} else if (st != CB_OK) {
 		rc = cb_pam_code(st, phase);
+		/* the same delay as any failed authentication: no hint in the timing */
+		if (phase == CB_PHASE_AUTH && fn == cb_pam_authenticate)
+			pam_fail_delay(pamh, CB_PAM_FAIL_DELAY_USEC);
 		cb_pam_decision(&ctx, st, rc, NULL);
 	} else {
 		rc = fn(&ctx);

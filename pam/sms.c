@@ -114,8 +114,7 @@ static long elapsed_ms(const struct timespec *since)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - since->tv_sec) * 1000 +
-	       (now.tv_nsec - since->tv_nsec) / 1000000;
+	return (long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -340,8 +339,8 @@ static cb_status code_loop(struct code_step *cs, char **vtoken)
  * reason, which stays the outcome in the decision line. */
 static cb_status decoy(struct cb_pam *ctx, const char *prompt, long rtt_ms, cb_status real)
 {
-	struct code_step cs = {.ctx = ctx, .prompt = prompt, .expires_in = CB_SMS_LIFETIME,
-			       .pad_ms = rtt_ms};
+	struct code_step cs = {
+		.ctx = ctx, .prompt = prompt, .expires_in = CB_SMS_LIFETIME, .pad_ms = rtt_ms};
 	char *vtoken = NULL;
 	cb_status st;
 
@@ -369,8 +368,9 @@ static cb_status sms_signin(struct cb_pam *ctx, struct cb_api *api, const char *
 	if (st == CB_ERR_RATE_LIMITED) {
 		long wait = retry_after(api);
 
-		cb_log(&ctx->log, LOG_NOTICE, "sms: sending to %s for %s rate limited: retry after %ld s",
-		       masked, ctx->user, wait);
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "sms: sending to %s for %s rate limited: retry after %ld s", masked,
+		       ctx->user, wait);
 		tellf(ctx, MSG_WAIT, wait);
 		ctx->told = true;
 		return st;
@@ -473,15 +473,17 @@ static cb_status second_factor_phone(struct cb_pam *ctx, struct cb_api *api,
 	if (st != CB_OK)
 		return st;
 	if (strcmp(me.sub, tok->sub) != 0) {
-		cb_log(&ctx->log, LOG_ERR, "password+sms: /user/me is about another sub than the "
-					   "sign-in: refused");
+		cb_log(&ctx->log, LOG_ERR,
+		       "password+sms: /user/me is about another sub than the "
+		       "sign-in: refused");
 		cb_user_free(&me);
 		return CB_ERR_PROTOCOL;
 	}
 	have_s = me.phone_number != NULL;
 	if (have_s && cb_normalize_phone(me.phone_number, sphone, sizeof(sphone)) != CB_OK) {
-		cb_log(&ctx->log, LOG_WARNING, "password+sms: the service's phone number for %s is "
-					       "not usable",
+		cb_log(&ctx->log, LOG_WARNING,
+		       "password+sms: the service's phone number for %s is "
+		       "not usable",
 		       ctx->user);
 		have_s = false;
 		st = CB_ERR_DENIED;
@@ -509,8 +511,9 @@ static cb_status second_factor_phone(struct cb_pam *ctx, struct cb_api *api,
 		memcpy(phone, rphone, 24);
 		return CB_OK;
 	}
-	cb_log(&ctx->log, LOG_NOTICE, "password+sms: no phone number for %s, neither on record "
-				      "nor at the service",
+	cb_log(&ctx->log, LOG_NOTICE,
+	       "password+sms: no phone number for %s, neither on record "
+	       "nor at the service",
 	       ctx->user);
 	return CB_ERR_DENIED;
 }
@@ -528,8 +531,9 @@ static cb_status both_factors(struct cb_pam *ctx, struct cb_api *api, const char
 	st = cb_pam_password_factor(ctx, api, &pw);
 	rtt = ctx->signin_ms;
 	if (st == CB_ERR_AUTH || st == CB_ERR_INPUT) {
-		cb_log(&ctx->log, LOG_NOTICE, "password+sms: wrong password for %s: the code prompt "
-					      "follows, no SMS is sent",
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "password+sms: wrong password for %s: the code prompt "
+		       "follows, no SMS is sent",
 		       ctx->user);
 		return decoy(ctx, prompt, rtt, st);
 	}

@@ -3,7 +3,7 @@
 check_PROGRAMS += pam/test_pam
 pam_test_pam_SOURCES = pam/test_pam.c
 pam_test_pam_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
-pam_test_pam_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+pam_test_pam_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS)
 
 # A helper module that sets or checks PAM_AUTHTOK (use_first_pass tests).
@@ -23,7 +23,7 @@ pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 check_PROGRAMS += pam/test_sms
 pam_test_sms_SOURCES = pam/test_sms.c pam/harness.c pam/harness.h
 pam_test_sms_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
-pam_test_sms_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+pam_test_sms_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 
 TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/test_symbols

@@ -22,7 +22,9 @@
 #include <security/pam_appl.h>
 
 #include "accountdb.h"
+#include "api.h"
 #include "conf.h"
+#include "secure.h"
 #include "testutil.h"
 
 #define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
@@ -437,7 +439,7 @@ static int login_in_child(const char *user, const char *password, const char *ke
 }
 
 /* The same under valgrind: no invalid access, no leak. */
-static int login_in_valgrind(const char *user, const char *password)
+__attribute__((unused)) static int login_in_valgrind(const char *user, const char *password)
 {
 	char cmd[2048];
 	int rc;
@@ -456,9 +458,25 @@ static int login_once(char **argv)
 {
 	struct result r;
 
+	pam_handle_t *pamh;
+	int rc;
+
 	g.dir = argv[2];
-	login_svc("cb", argv[3], &r, DO_AUTH | DO_ACCT, argv[4], NULL);
-	return r.auth == PAM_SUCCESS ? r.acct : r.auth;
+	memset(&r, 0, sizeof(r));
+	r.conv.answers[0] = argv[4];
+	pamh = begin("cb", argv[3], &r);
+	rc = pam_authenticate(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, 0);
+	/* the whole life of a login: credentials, a session, its end (revoke) */
+	if (rc == PAM_SUCCESS)
+		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	if (rc == PAM_SUCCESS)
+		rc = pam_open_session(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_close_session(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
 }
 
 /* ---- the tests ------------------------------------------------------------ */
@@ -495,6 +513,20 @@ static void test_success(void **state)
 			memcpy(id, p + 11, 36);
 			id[36] = '\0';
 			assert_non_null(strstr(ctl_body, id));
+		}
+		/* Basic client authentication with the secret, and the device id */
+		assert_non_null(strstr(ctl_body, "\"basic_user\":\"test-env\""));
+		assert_non_null(strstr(ctl_body, "\"basic_secret_present\":true"));
+		{
+			char mid[64] = "", want[128];
+			FILE *f = fopen("/etc/machine-id", "r");
+
+			if (f != NULL && fscanf(f, "%63s", mid) == 1) {
+				snprintf(want, sizeof(want), "\"device_id\":\"%s\"", mid);
+				assert_non_null(strstr(ctl_body, want));
+			}
+			if (f != NULL)
+				fclose(f);
 		}
 	}
 	/* the account phase bound the sub on this first login */
@@ -548,10 +580,19 @@ static void test_unmanaged_local_user(void **state)
 	(void)state;
 	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
 	assert_string_equal(r.conv.prompts, ""); /* never asked */
+	assert_true(last_delay >= 1000000); /* the same delay as a wrong password */
+	/* a name no local account can have: never looked up, same answer */
+	last_delay = 0;
+	assert_int_equal(login("no:such/name", "pw", &r), PAM_USER_UNKNOWN);
+	assert_true(last_delay >= 1000000);
 	assert_int_equal(stat_of("requests"), 0);
 	/* the typed name may be a password: not logged without debug */
 	assert_log("user=(unknown)");
 	assert_false(log_has("cbstranger"));
+	write_config("debug = yes\n");
+	assert_int_equal(login("cbstranger", "pw", &r), PAM_USER_UNKNOWN);
+	assert_log("user=cbstranger"); /* with debug it is */
+	write_config("");
 
 	/* ignore_unknown_user: PAM_IGNORE, which this stack turns into a jump
 	 * over pam_deny (any other code would stop at it) */
@@ -675,9 +716,13 @@ static void test_first_pass(void **state)
 		 "auth required %s expect=" ALICE_PW "\n",
 		 g.helper_so, g.so, conf_path, g.helper_so);
 	write_service_text("cbtry", text);
+	ctl("POST", "/stats/reset", NULL);
 	login_svc("cbtry", "cbalice", &r, DO_AUTH, ALICE_PW, NULL);
 	assert_int_equal(r.auth, PAM_SUCCESS);
 	assert_string_equal(r.conv.prompts, "*Password: |");
+	/* both tries on one connection */
+	assert_int_equal(path_count("/auth/v1/signin"), 2);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
 
 	/* a prompted password is handed on in PAM_AUTHTOK */
 	snprintf(text, sizeof(text),
@@ -814,6 +859,27 @@ static void test_timeouts(void **state)
 		assert_log("outcome=timeout");
 	}
 	ctl("DELETE", "/faults", NULL);
+
+	/* the budget is per login, not per request: chauthtok's three requests
+	 * each 1.2 s slow run out of the 2 s together */
+	fault("{\"fault\":\"latency\",\"seconds\":1.2,\"count\":3}");
+	{
+		pam_handle_t *pamh;
+		double t0;
+
+		memset(&r, 0, sizeof(r));
+		r.conv.answers[0] = ALICE_PW;
+		r.conv.answers[1] = "New-Alice-Passw0rd9";
+		r.conv.answers[2] = "New-Alice-Passw0rd9";
+		pamh = begin("cb", "cbalice", &r);
+		t0 = now_s();
+		assert_int_equal(pam_chauthtok(pamh, 0), PAM_AUTHTOK_ERR);
+		r.seconds = now_s() - t0;
+		pam_end(pamh, PAM_SUCCESS);
+		assert_true(r.seconds < 3.0);
+		assert_log("outcome=timeout");
+	}
+	ctl("DELETE", "/faults", NULL);
 }
 
 static void test_tls_faults(void **state)
@@ -860,6 +926,12 @@ static void test_proxy_env_ignored(void **state)
 	snprintf(keylog, sizeof(keylog), "%s/keylog", g.dir);
 	assert_int_equal(login_in_child("cbalice", ALICE_PW, keylog), PAM_SUCCESS);
 	assert_int_equal(access(keylog, F_OK), -1);
+
+	/* the proxy key does take effect (a closed port: nothing gets through) */
+	write_config("proxy = http://127.0.0.1:9\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=transport");
+	write_config("");
 
 	/* and the CA from the environment is not trusted either: the config
 	 * names an empty CA directory, the environment the emulator's CA */
@@ -990,11 +1062,89 @@ static void test_chauthtok(void **state)
 	assert_log("error=weak_password");
 }
 
+/* The API calls the SMS flow and the session phases build on, one after the
+ * other on one handle: send a code, verify it, sign in with the
+ * verification token, introspect, /user/me, refresh, revoke. */
+static void test_api_calls(void **state)
+{
+	struct cb_config cfg;
+	struct cb_log log = {NULL, NULL, false};
+	struct cb_api api;
+	struct cb_verification v;
+	struct cb_tokens tok, tok2;
+	struct cb_introspection in;
+	struct cb_user me;
+	struct json_object *o, *code;
+	char *vtoken = NULL;
+
+	(void)state;
+	cb_config_init(&cfg);
+	assert_int_equal(cb_config_load_file(&cfg, conf_path, CB_CONF_STRICT, &log), CB_OK);
+	assert_int_equal(cb_api_open(&api, &cfg, &log), CB_OK);
+
+	assert_int_equal(cb_api_verification_send(&api, "+86 13800000001", &v), CB_OK);
+	assert_non_null(v.verification_id);
+	assert_true(v.is_user);
+	ctl("GET", "/outbox?phone=%2B86%2013800000001", NULL);
+	o = json_tokener_parse(ctl_body);
+	assert_true(json_object_object_get_ex(o, "code", &code));
+	/* a wrong code first: re-prompting is the flow's business */
+	assert_int_equal(cb_api_verification_verify(&api, v.verification_id, "000000", &vtoken),
+			 strcmp(json_object_get_string(code), "000000") == 0 ? CB_OK
+									     : CB_ERR_CODE_INVALID);
+	cb_free_secret(vtoken);
+	assert_int_equal(cb_api_verification_verify(&api, v.verification_id,
+						    json_object_get_string(code), &vtoken),
+			 CB_OK);
+	json_object_put(o);
+	cb_verification_free(&v);
+	assert_int_equal(cb_api_signin_verification_token(&api, vtoken, &tok), CB_OK);
+	assert_string_equal(tok.sub, ALICE_SUB);
+	assert_int_equal(tok.n_groups, 2);
+	/* single use */
+	assert_int_not_equal(cb_api_signin_verification_token(&api, vtoken, &tok2), CB_OK);
+	cb_free_secret(vtoken);
+
+	assert_int_equal(cb_api_introspect(&api, tok.access_token, &in), CB_OK);
+	assert_true(in.active);
+	assert_string_equal(in.sub, ALICE_SUB);
+	cb_introspection_free(&in);
+	assert_int_equal(cb_api_user_me(&api, tok.access_token, &me), CB_OK);
+	assert_string_equal(me.username, "alice");
+	assert_string_equal(me.status, "ACTIVE");
+	assert_int_equal(me.n_groups, 2);
+	cb_user_free(&me);
+
+	assert_int_equal(cb_api_token_refresh(&api, tok.refresh_token, &tok2), CB_OK);
+	assert_string_not_equal(tok2.refresh_token, tok.refresh_token);
+	/* the old refresh token stopped working */
+	{
+		struct cb_tokens t3;
+
+		assert_int_equal(cb_api_token_refresh(&api, tok.refresh_token, &t3), CB_ERR_TOKEN);
+	}
+	assert_int_equal(cb_api_revoke(&api, tok2.access_token), CB_OK);
+	assert_int_equal(cb_api_introspect(&api, tok2.access_token, &in), CB_OK);
+	assert_false(in.active);
+	assert_int_equal(cb_api_user_me(&api, tok2.access_token, &me), CB_ERR_TOKEN);
+	cb_tokens_free(&tok);
+	cb_tokens_free(&tok2);
+
+	/* every request of the handle over one TLS connection */
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	cb_api_close(&api);
+	cb_config_free(&cfg);
+}
+
+/* valgrind and ASan exclude each other: a sanitizer build leaves it out */
+#ifndef __SANITIZE_ADDRESS__
 static void test_valgrind(void **state)
 {
 	(void)state;
-	if (system("command -v valgrind >/dev/null") != 0)
-		skip();
+	if (system("command -v valgrind >/dev/null") != 0) {
+		fprintf(stderr, "# valgrind is missing (scripts/install-deps installs it)\n");
+		fail();
+	}
 	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_SUCCESS);
 	assert_int_equal(login_in_valgrind("cbalice", "wrong-pw"), PAM_AUTH_ERR);
 	fault("{\"fault\":\"oversized\"}");
@@ -1002,7 +1152,9 @@ static void test_valgrind(void **state)
 	fault("{\"fault\":\"malformed\"}");
 	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(login_in_valgrind("cbstranger", ALICE_PW), PAM_USER_UNKNOWN);
+	assert_int_equal(path_count("/auth/v1/revoke"), 1); /* the success ran to the end */
 }
+#endif
 
 /* Last: nothing secret reached syslog in the whole run, debug included. */
 static void test_no_secret_in_log(void **state)
@@ -1050,7 +1202,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_method_sms_no_phone, setup),
 		cmocka_unit_test_setup(test_session_and_setcred, setup),
 		cmocka_unit_test_setup(test_chauthtok, setup),
+		cmocka_unit_test_setup(test_api_calls, setup),
+#ifndef __SANITIZE_ADDRESS__
 		cmocka_unit_test_setup(test_valgrind, setup),
+#endif
 		cmocka_unit_test_setup(test_no_secret_in_log, setup),
 	};
 	char *p;
