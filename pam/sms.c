@@ -48,6 +48,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,7 @@ static void sleep_ms(long ms)
 		ms = CB_SMS_MAX_PAD_MS;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) != 0)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
 
@@ -248,7 +249,7 @@ struct code_step {
 	bool hinted;
 };
 
-static cb_status check_code(struct code_step *cs, const char *code, char **vtoken)
+static cb_status check_code(struct code_step *cs, const char *code, char **vtoken, bool *expired)
 {
 	cb_status st;
 
@@ -258,8 +259,8 @@ static cb_status check_code(struct code_step *cs, const char *code, char **vtoke
 	}
 	st = cb_api_verification_verify(cs->api, cs->verification_id, code, vtoken);
 	/* the service says "expired" only in its description */
-	if (st == CB_ERR_CODE_INVALID && strstr(cs->api->last_description, "expired") != NULL)
-		st = CB_ERR_TIMEOUT;
+	*expired =
+		st == CB_ERR_CODE_INVALID && strstr(cs->api->last_description, "expired") != NULL;
 	return st;
 }
 
@@ -278,6 +279,7 @@ static cb_status code_loop(struct code_step *cs, char **vtoken)
 	for (unsigned i = 1; i <= tries; i++) {
 		char *answer = NULL;
 		enum code_shape shape;
+		bool expired = false;
 
 		st = cb_pam_prompt(ctx, cs->prompt, ctx->cfg.otp_echo, &answer);
 		if (st != CB_OK) {
@@ -293,22 +295,23 @@ static cb_status code_loop(struct code_step *cs, char **vtoken)
 			return CB_ERR_INPUT;
 		}
 		if (elapsed_ms(&cs->sent) / 1000 >= cs->expires_in) {
-			st = CB_ERR_TIMEOUT;
+			expired = true;
 		} else if (shape == CODE_MALFORMED) {
 			sshd_hint(ctx, &cs->hinted, "an answer to the code prompt is not a code");
 			st = CB_ERR_INPUT;
 		} else {
-			st = check_code(cs, code, vtoken);
+			st = check_code(cs, code, vtoken, &expired);
 		}
 		cb_wipe(code, sizeof(code));
-		switch (st) {
-		case CB_OK:
-			return CB_OK;
-		case CB_ERR_TIMEOUT:
+		if (expired) {
 			cb_log(&ctx->log, LOG_NOTICE, "sms: code expired for %s", ctx->user);
 			cb_pam_tell(ctx, true, MSG_EXPIRED);
 			ctx->told = true;
 			return CB_ERR_CODE_INVALID;
+		}
+		switch (st) {
+		case CB_OK:
+			return CB_OK;
 		case CB_ERR_CODE_ABORTED:
 			cb_log(&ctx->log, LOG_NOTICE, "sms: too many wrong codes for %s (service)",
 			       ctx->user);

@@ -541,6 +541,17 @@ static void test_sms_service_faults(void **state)
 	      "\"{\\\"expires_in\\\": 600}\"}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
+	/* a verify that takes longer than the budget: unavailable, not an
+	 * "expired code" */
+	ctl("DELETE", "/faults", NULL);
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	write_config("method = sms\ntimeout = 1\n");
+	fault("{\"path\": \"/verification/verify\", \"fault\": \"latency\", \"seconds\": 2}");
+	log_reset();
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_transcript(&r, ALICE_PROMPT);
+	assert_log("outcome=timeout");
+	assert_no_log("expired");
 }
 
 /* A verification token is single use: the service refuses a replay, and
