@@ -756,6 +756,17 @@ static void test_pwsms_service_has_no_phone(void **state)
 	assert_log("gave another sub than the password: refused");
 	assert_log("outcome=sub_mismatch");
 	assert_int_equal(sent_count(BOB_PHONE), 1);
+	/* a /user/me without the number (an older gateway): the record's, and
+	 * the same person at both sign-ins: in */
+	ctl("POST", "/reset", NULL);
+	fault("{\"path\": \"/user/me\", \"fault\": \"raw\", \"status\": 200, \"headers\": "
+	      "{\"Content-Type\": \"application/json\"}, \"body\": \"{\\\"sub\\\": \\\"" ALICE_SUB
+	      "\\\", \\\"username\\\": \\\"alice\\\"}\"}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
+	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
+	assert_log("the service has no phone number for cbalice: using the record's");
+	ctl("DELETE", "/faults", NULL);
+	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"\"}");
 	/* neither has one: the decoy */
 	assert_int_equal(login("cbalice_nophone", NULL, &r, ANS(ALICE_PW, "1", "2", "3")),
 			 PAM_MAXTRIES);
