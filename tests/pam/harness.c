@@ -22,7 +22,7 @@
 
 struct harness g;
 
-static int read_int_file(const char *dir, const char *name)
+int read_int_file(const char *dir, const char *name)
 {
 	char path[512];
 	FILE *f;
@@ -124,6 +124,11 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
 
 long ctl_call(const char *method, const char *path, const char *json)
 {
+	return ctl_port_call(g.ctl_port, method, path, json);
+}
+
+long ctl_port_call(int port, const char *method, const char *path, const char *json)
+{
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	char url[512];
@@ -131,7 +136,7 @@ long ctl_call(const char *method, const char *path, const char *json)
 
 	g.ctl_body[0] = '\0';
 	g.ctl_len = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g.ctl_port, path);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -205,25 +210,31 @@ char *ctl_get_string(const char *path, const char *key)
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-void write_config(const char *extra)
+void write_config_for(const char *emu, int port, const char *extra)
 {
-	char text[4096];
+	char text[4096], ca[600];
 	char *p;
 
+	snprintf(ca, sizeof(ca), "ca_path = %s/capath\n", emu);
 	snprintf(text, sizeof(text),
 		 "# written by the pam tests\n"
 		 "base_url = https://127.0.0.1:%d/auth/v1\n"
 		 "client_id = test-env\n"
 		 "client_secret_file = %s/secret\n"
-		 "ca_path = %s/capath\n"
+		 "%s"
 		 "accounts_db = %s/accounts.db\n"
 		 "connect_timeout = 2\n"
 		 "%s%s",
-		 g.port, g.dir, g.emu, g.dir, strstr(extra, "timeout =") ? "" : "timeout = 5\n",
-		 extra);
+		 port, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
+		 strstr(extra, "timeout =") ? "" : "timeout = 5\n", extra);
 	p = test_write(g.dir, "cloudbase.conf", text, 0644);
 	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
 	free(p);
+}
+
+void write_config(const char *extra)
+{
+	write_config_for(g.emu, g.port, extra);
 }
 
 void write_service_text(const char *name, const char *text)
@@ -250,7 +261,7 @@ void write_service(const char *name, const char *args)
 	write_service_text(name, text);
 }
 
-void add_account(const char *name, const char *login, const char *phone, const char *sub)
+void add_record(const char *name, const char *login, const char *phone, const char *sub)
 {
 	struct cb_config cfg;
 	struct cb_account a = {0};
@@ -266,6 +277,22 @@ void add_account(const char *name, const char *login, const char *phone, const c
 	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
 	cb_account_free(&a);
 	cb_config_free(&cfg);
+}
+
+char *account_sub(const char *name)
+{
+	struct cb_config cfg;
+	struct cb_account a = {0};
+	char dbpath[512], *sub = NULL;
+
+	cb_config_init(&cfg);
+	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(dbpath);
+	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
+		sub = strdup(a.sub);
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+	return sub;
 }
 
 void remove_accounts(void)
@@ -284,6 +311,7 @@ bool harness_init(bool no_log)
 	g.logfd = -1;
 	g.emu = getenv("EMU_DIR");
 	g.so = getenv("PAM_CLOUDBASE_SO");
+	g.helper_so = getenv("PAM_CBTEST_SO");
 	if (g.emu == NULL || g.so == NULL)
 		return false;
 	g.port = read_int_file(g.emu, "port");

@@ -1,7 +1,6 @@
-/* The module-through-libpam harness: syslog capture on a private /dev/log
- * (under tests/ns-run), the emulator's control port, config, service and
- * account-database fixtures. Used by test_sms; test_pam keeps its own
- * copy of the same helpers for now (same names, same behaviour). */
+/* The module-through-libpam harness of test_pam and test_sms: syslog
+ * capture on a private /dev/log (under tests/ns-run), the emulator's
+ * control port, config, service and account-database fixtures. */
 #ifndef CB_TEST_PAM_HARNESS_H
 #define CB_TEST_PAM_HARNESS_H
 
@@ -12,6 +11,7 @@ struct harness {
 	char *dir; /* per-binary scratch: config, secret, service files, db */
 	const char *emu; /* state dir of the emulator */
 	const char *so; /* the module under test */
+	const char *helper_so; /* pam_cbtest_authtok.so (PAM_CBTEST_SO), or NULL */
 	int port, ctl_port;
 	int logfd;
 	char log[1 << 20]; /* every syslog line of the whole run */
@@ -25,7 +25,8 @@ struct harness {
 
 extern struct harness g;
 
-/* From the environment pam_tests.sh sets: EMU_DIR, PAM_CLOUDBASE_SO.
+/* From the environment pam_tests.sh sets: EMU_DIR, PAM_CLOUDBASE_SO
+ * (PAM_CBTEST_SO too, optional).
  * Makes the scratch dir, the client secret and pam.d/other (deny); binds
  * /dev/log unless no_log. Returns false when not run by pam_tests.sh. */
 bool harness_init(bool no_log);
@@ -51,6 +52,7 @@ bool log_has(const char *s);
 
 /* The control port: the HTTP status (0: no answer); the body in g.ctl_body. */
 long ctl_call(const char *method, const char *path, const char *json);
+long ctl_port_call(int port, const char *method, const char *path, const char *json);
 /* The same, failing the test unless 200. */
 void ctl(const char *method, const char *path, const char *json);
 void fault(const char *json);
@@ -60,13 +62,21 @@ long path_count(const char *path);
  * GET path, or NULL; malloc'd. */
 char *ctl_get_string(const char *path, const char *key);
 
-/* cloudbase.conf pointing at the emulator, plus extra lines. */
+/* The integer in dir/name (an emulator's port files), 0 if none. */
+int read_int_file(const char *dir, const char *name);
+
+/* cloudbase.conf pointing at the emulator, plus extra lines (which may
+ * set their own ca_path or timeout); g.conf_path names it. */
 void write_config(const char *extra);
+/* The same for the emulator on port, trusting the CA of the one in emu. */
+void write_config_for(const char *emu, int port, const char *extra);
 /* pam.d/<name>: auth, account, password, session lines for the module. */
 void write_service(const char *name, const char *args);
 void write_service_text(const char *name, const char *text);
 /* A record in the account database (phone and sub may be NULL). */
-void add_account(const char *name, const char *login, const char *phone, const char *sub);
+void add_record(const char *name, const char *login, const char *phone, const char *sub);
 void remove_accounts(void);
+/* The sub bound to a record, or NULL; malloc'd. */
+char *account_sub(const char *name);
 
 #endif

@@ -229,35 +229,19 @@ static long sent_count(const char *phone)
 	return n;
 }
 
-static char *account_sub(const char *name)
-{
-	struct cb_config cfg;
-	struct cb_account a = {0};
-	char dbpath[512], *sub = NULL;
-
-	cb_config_init(&cfg);
-	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
-	cfg.accounts_db = strdup(dbpath);
-	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
-		sub = strdup(a.sub);
-	cb_account_free(&a);
-	cb_config_free(&cfg);
-	return sub;
-}
-
 static int setup(void **state)
 {
 	(void)state;
 	ctl("POST", "/reset", NULL);
 	remove_accounts();
 	/* admins type numbers in many ways: the database normalises them */
-	add_account("cbalice", "alice", "+86 138-0000-0001", NULL);
-	add_account("cbbob", "bob", "+8613800000002", NULL);
-	add_account("cbbyphone", BOB_PHONE, NULL, NULL); /* the login is the number */
-	add_account("cbfrank", "frank", NULL, NULL); /* no phone anywhere */
-	add_account("cbghost", "nosuchuser", "+86 13900000099", NULL);
-	add_account("cbalice_nophone", "alice", NULL, NULL);
-	add_account("cbalice_bobphone", "alice", BOB_PHONE, NULL);
+	add_record("cbalice", "alice", "+86 138-0000-0001", NULL);
+	add_record("cbbob", "bob", "+8613800000002", NULL);
+	add_record("cbbyphone", BOB_PHONE, NULL, NULL); /* the login is the number */
+	add_record("cbfrank", "frank", NULL, NULL); /* no phone anywhere */
+	add_record("cbghost", "nosuchuser", "+86 13900000099", NULL);
+	add_record("cbalice_nophone", "alice", NULL, NULL);
+	add_record("cbalice_bobphone", "alice", BOB_PHONE, NULL);
 	write_config("method = sms\n");
 	write_service("cb", "");
 	log_reset();
@@ -470,8 +454,8 @@ static void test_sms_no_phone(void **state)
 		 "{\"username\": \"frank\", \"phone_number\": \"+86 13800000006\"}");
 	ctl("POST", "/users", text);
 	remove_accounts();
-	add_account("cbfrank", "frank", NULL, frank_sub);
-	add_account("cbalice", "alice", NULL, NULL);
+	add_record("cbfrank", "frank", NULL, frank_sub);
+	add_record("cbalice", "alice", NULL, NULL);
 	assert_int_equal(login("cbfrank", "+86 13800000006", &r, ANS("138 0000 0006", "@code")),
 			 PAM_SUCCESS);
 	assert_transcript(&r,
