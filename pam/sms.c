@@ -340,15 +340,16 @@ static cb_status code_loop(struct code_step *cs, char **vtoken)
 /* password+sms when there is nothing to send a code for: the same prompts,
  * messages and end as a run of wrong codes; the caller logged the real
  * reason, which stays the outcome in the decision line. */
-static cb_status decoy(struct cb_pam *ctx, const char *prompt, long rtt_ms, cb_status real)
+static cb_status decoy(struct cb_pam *ctx, const char *prompt, long rtt_ms, int round_trips,
+		       cb_status real)
 {
 	struct code_step cs = {
 		.ctx = ctx, .prompt = prompt, .expires_in = CB_SMS_LIFETIME, .pad_ms = rtt_ms};
 	char *vtoken = NULL;
 	cb_status st;
 
-	/* the real path makes two round trips here: /user/me, /verification */
-	sleep_ms(2 * rtt_ms);
+	/* the round trips the real path still makes before its prompt */
+	sleep_ms(round_trips * rtt_ms);
 	clock_gettime(CLOCK_MONOTONIC, &cs.sent);
 	st = code_loop(&cs, &vtoken);
 	cb_clear_secret(&vtoken);
@@ -521,7 +522,9 @@ static cb_status second_factor_phone(struct cb_pam *ctx, struct cb_api *api,
 	return CB_ERR_DENIED;
 }
 
-/* Both factors on one connection. */
+/* Both factors on one connection: password sign-in, /user/me, revoke of
+ * that first session (its token is not needed any more), /verification,
+ * the code, /verification/verify, /signin with the verification token. */
 static cb_status both_factors(struct cb_pam *ctx, struct cb_api *api, const char *rphone,
 			      const char *prompt, struct cb_tokens *tok)
 {
@@ -535,16 +538,18 @@ static cb_status both_factors(struct cb_pam *ctx, struct cb_api *api, const char
 	rtt = ctx->signin_ms;
 	if (st == CB_ERR_AUTH || st == CB_ERR_INPUT) {
 		cb_log(&ctx->log, LOG_NOTICE,
-		       "password+sms: wrong password for %s: the code prompt "
-		       "follows, no SMS is sent",
+		       "password+sms: wrong password for %s: the code prompt follows, no SMS is "
+		       "sent",
 		       ctx->user);
-		return decoy(ctx, prompt, rtt, st);
+		return decoy(ctx, prompt, rtt, 3, st);
 	}
 	if (st != CB_OK)
 		return st;
 	st = second_factor_phone(ctx, api, &pw, rphone, phone);
+	if (cb_api_revoke(api, pw.access_token) != CB_OK)
+		cb_log(&ctx->log, LOG_INFO, "password+sms: the password session was not revoked");
 	if (st == CB_ERR_DENIED)
-		st = decoy(ctx, prompt, rtt, st);
+		st = decoy(ctx, prompt, rtt, 1, st);
 	else if (st == CB_OK)
 		st = sms_signin(ctx, api, phone, prompt, tok);
 	if (st == CB_OK && strcmp(tok->sub, pw.sub) != 0) {
@@ -554,9 +559,6 @@ static cb_status both_factors(struct cb_pam *ctx, struct cb_api *api, const char
 		       ctx->user);
 		st = CB_ERR_SUB_MISMATCH;
 	}
-	/* one session is enough: end the password's (best effort) */
-	if (cb_api_revoke(api, pw.access_token) != CB_OK)
-		cb_log(&ctx->log, LOG_INFO, "password+sms: the password session was not revoked");
 	cb_tokens_free(&pw);
 	if (st != CB_OK)
 		cb_tokens_free(tok);

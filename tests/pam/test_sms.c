@@ -229,6 +229,40 @@ static long sent_count(const char *phone)
 	return n;
 }
 
+/* The API paths the emulator saw, in order, without /auth/v1/:
+ * "signin,user/me,..."; and whether they all came on one connection. */
+static void request_paths(char *out, size_t outsz, bool *one_connection)
+{
+	struct json_object *o, *list, *e, *v;
+	long conn = -1;
+
+	out[0] = '\0';
+	*one_connection = true;
+	ctl("GET", "/requests", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o == NULL || !json_object_object_get_ex(o, "requests", &list)) {
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		size_t l = strlen(out);
+		const char *path = "";
+
+		e = json_object_array_get_idx(list, i);
+		if (json_object_object_get_ex(e, "path", &v))
+			path = json_object_get_string(v);
+		if (strncmp(path, "/auth/v1/", 9) == 0)
+			path += 9;
+		snprintf(out + l, outsz - l, "%s%s", l > 0 ? "," : "", path);
+		if (json_object_object_get_ex(e, "connection", &v)) {
+			if (conn >= 0 && json_object_get_int64(v) != conn)
+				*one_connection = false;
+			conn = (long)json_object_get_int64(v);
+		}
+	}
+	json_object_put(o);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -269,6 +303,14 @@ static void test_sms_success(void **state)
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 	assert_int_equal(path_count("/auth/v1/signin"), 1);
 	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	{
+		char paths[256];
+		bool one;
+
+		request_paths(paths, sizeof(paths), &one);
+		assert_string_equal(paths, "verification,verification/verify,signin");
+		assert_true(one);
+	}
 	/* the service got the normalised number, target USER */
 	ctl("GET", "/requests", NULL);
 	assert_non_null(strstr(g.ctl_body, "\"phone_number\":\"" ALICE_PHONE "\""));
@@ -625,6 +667,16 @@ static void test_pwsms_success(void **state)
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 	assert_int_equal(path_count("/auth/v1/revoke"), 1);
 	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	{
+		char paths[512];
+		bool one;
+
+		/* the password's session ends once /user/me has answered */
+		request_paths(paths, sizeof(paths), &one);
+		assert_string_equal(paths, "signin,user/me,revoke,verification,verification/verify,"
+					   "signin");
+		assert_true(one);
+	}
 	assert_log("sms: code sent to +86 138****0001 for cbalice");
 	assert_log("outcome=ok");
 
