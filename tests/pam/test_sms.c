@@ -47,7 +47,17 @@ struct conv_data {
 	char transcript[2048]; /* "*prompt|" (echo off), "prompt|", "E:msg|", "I:msg|" */
 	char codes[MAX_ANSWERS][8]; /* the codes read from the outbox */
 	int n_codes;
+	double asked[MAX_ANSWERS + 1]; /* when each prompt came (monotonic s) */
+	int n_asked;
 };
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Every code seen in the whole run, for the log secrecy test. */
 static char seen_codes[256][8];
@@ -124,6 +134,8 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 			continue;
 		}
 		note(cd, style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
+		if (cd->n_asked <= MAX_ANSWERS)
+			cd->asked[cd->n_asked++] = now_s();
 		/* sshd's PasswordAuthentication: the password for every echo-off
 		 * prompt, failure for anything else */
 		if (cd->sshd_password) {
@@ -743,6 +755,38 @@ static void test_pwsms_wrong_password(void **state)
 	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
 }
 
+/* ... nor by its timing: with every request slowed down, the code prompt
+ * comes as late after a wrong password as after a right one, and so does
+ * each "wrong code" */
+static void test_pwsms_no_hurry(void **state)
+{
+	struct result right, wrong;
+	double gap_right, gap_wrong, retry_right, retry_wrong;
+
+	(void)state;
+	method("password+sms", NULL);
+	fault("{\"fault\": \"latency\", \"seconds\": 0.3}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &right, ANS(ALICE_PW, "@wrong", "")),
+			 PAM_AUTH_ERR);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &wrong, ANS("not-hers", "@wrong", "")),
+			 PAM_AUTH_ERR);
+	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
+	assert_int_equal(right.conv.n_asked, 3);
+	assert_int_equal(wrong.conv.n_asked, 3);
+	gap_right = right.conv.asked[1] - right.conv.asked[0];
+	gap_wrong = wrong.conv.asked[1] - wrong.conv.asked[0];
+	retry_right = right.conv.asked[2] - right.conv.asked[1];
+	retry_wrong = wrong.conv.asked[2] - wrong.conv.asked[1];
+	fprintf(stderr,
+		"# password to code prompt: right %.2f s, wrong %.2f s; retry %.2f / %.2f s\n",
+		gap_right, gap_wrong, retry_right, retry_wrong);
+	/* right: signin, user/me, revoke, verification = 4 x 0.3 s */
+	assert_true(gap_right > 1.1 && gap_right < 1.8);
+	assert_true(gap_wrong > 0.8 * gap_right && gap_wrong < 1.25 * gap_right);
+	assert_true(retry_right > 0.25 && retry_right < 0.6);
+	assert_true(retry_wrong > 0.8 * retry_right && retry_wrong < 1.25 * retry_right);
+}
+
 static void test_pwsms_phone_differs(void **state)
 {
 	struct result r;
@@ -1007,6 +1051,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_sms_replayed_token, setup),
 		cmocka_unit_test_setup(test_pwsms_success, setup),
 		cmocka_unit_test_setup(test_pwsms_wrong_password, setup),
+		cmocka_unit_test_setup(test_pwsms_no_hurry, setup),
 		cmocka_unit_test_setup(test_pwsms_phone_differs, setup),
 		cmocka_unit_test_setup(test_pwsms_service_has_no_phone, setup),
 		cmocka_unit_test_setup(test_pwsms_account_states, setup),
