@@ -18,7 +18,8 @@
  *   record's number is used only when the service has none; when both
  *   exist they must agree, else the login is refused (the record is the
  *   admin's statement of who may log in here; a changed number is for the
- *   admin to confirm). Both sign-ins must give the same sub.
+ *   admin to confirm). Both sign-ins must give the same sub; the password's
+ *   session is revoked as soon as /user/me has answered.
  * - No oracle in password+sms: the code prompt always follows the password
  *   prompt, with the same text (it shows the record's number, or no number
  *   when the record has none, never the service's). When the password was
@@ -44,6 +45,11 @@
  *   service's).
  * - Codes, verification ids and tokens are never logged; phone numbers
  *   only masked.
+ * - sshd: PasswordAuthentication answers every echo-off prompt with the one
+ *   password and fails echo-on ones, so SMS needs keyboard-interactive. The
+ *   module cannot tell which sshd method runs; under a service named sshd*
+ *   a code prompt answered with a non-code, or a menu left unanswered, logs
+ *   a hint naming KbdInteractiveAuthentication.
  */
 #include "config.h"
 
