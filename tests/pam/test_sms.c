@@ -350,6 +350,12 @@ static void test_sms_login_is_phone(void **state)
 	(void)state;
 	assert_int_equal(login("cbbyphone", BOB_PHONE, &r, ANS("@code")), PAM_SUCCESS);
 	assert_transcript(&r, "*SMS code sent to +86 138****0002: |");
+	/* other countries: the country code stays, the middle is masked */
+	ctl("POST", "/users", "{\"username\": \"bob\", \"phone_number\": \"+1 4155550123\"}");
+	remove_accounts();
+	add_record("cbbob", "bob", "+1 (415) 555-0123", NULL);
+	assert_int_equal(login("cbbob", "+1 4155550123", &r, ANS("@code")), PAM_SUCCESS);
+	assert_transcript(&r, "*SMS code sent to +1 415***0123: |");
 }
 
 static void test_sms_wrong_then_right(void **state)
