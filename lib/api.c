@@ -622,6 +622,11 @@ const char *cb_api_request_id(const struct cb_api *api)
 	return cb_http_last_request_id(api->http);
 }
 
+void cb_api_restart_budget(struct cb_api *api)
+{
+	cb_http_restart_budget(api->http);
+}
+
 /* One round trip: send, judge, hand back the JSON object. The body is
  * wiped here whatever happens (it may hold a password). */
 static cb_status call(struct cb_api *api, enum cb_http_method method, const char *path,

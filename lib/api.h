@@ -73,6 +73,8 @@ struct cb_user {
 cb_status cb_api_open(struct cb_api *api, const struct cb_config *cfg, const struct cb_log *log);
 void cb_api_close(struct cb_api *api);
 const char *cb_api_request_id(const struct cb_api *api);
+/* A fresh time budget after a prompt (cb_http_restart_budget). */
+void cb_api_restart_budget(struct cb_api *api);
 
 cb_status cb_api_signin_password(struct cb_api *api, const char *username, const char *password,
 				 struct cb_tokens *out);

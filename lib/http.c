@@ -35,6 +35,7 @@ struct cb_http {
 	char *basic; /* "Authorization: Basic base64(id:secret)", wiped on free */
 	char device_hdr[80];
 	struct timespec deadline;
+	unsigned timeout_s; /* the budget, for cb_http_restart_budget */
 	unsigned connect_timeout_ms;
 	char last_id[CB_UUID_LEN];
 	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
@@ -177,6 +178,12 @@ long cb_http_remaining_ms(const struct cb_http *h)
 	return ms > 0 ? ms : 0;
 }
 
+void cb_http_restart_budget(struct cb_http *h)
+{
+	if (h != NULL)
+		deadline_set(&h->deadline, h->timeout_s);
+}
+
 const char *cb_http_last_request_id(const struct cb_http *h)
 {
 	return h != NULL && h->last_id[0] != '\0' ? h->last_id : "-";
@@ -283,6 +290,7 @@ cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const 
 	if (h == NULL)
 		return CB_ERR_NOMEM;
 	h->log = log;
+	h->timeout_s = cfg->timeout;
 	deadline_set(&h->deadline, cfg->timeout);
 	h->base_url = cb_config_api_url(cfg);
 	h->basic = basic_header(client_id != NULL ? client_id : "",

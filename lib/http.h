@@ -69,6 +69,11 @@ const char *cb_http_last_request_id(const struct cb_http *h);
 /* Milliseconds left of the login's time budget (0 when spent). */
 long cb_http_remaining_ms(const struct cb_http *h);
 
+/* Give the service a fresh budget after the user was asked something:
+ * the time a person takes to read an SMS and type its code is not the
+ * service's (the SMS flows). The connection is kept. */
+void cb_http_restart_budget(struct cb_http *h);
+
 /* A fresh UUIDv4 from getrandom(2). */
 cb_status cb_uuid4(char out[CB_UUID_LEN]);
 

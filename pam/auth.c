@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -41,7 +42,7 @@ static cb_status get_password(struct cb_pam *ctx, char **password, bool *prompte
 
 /* A different person with the same login must never get in: the sub the
  * service returned has to be the one bound to this local account. */
-static cb_status check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
+cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
 {
 	if (ctx->acct.sub == NULL || ctx->acct.sub[0] == '\0')
 		return CB_OK;
@@ -53,79 +54,114 @@ static cb_status check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
 	return CB_ERR_SUB_MISMATCH;
 }
 
-/* One sign-in on the flow's handle, opened at the first request: the time
- * budget starts after the user has typed, not before. */
-static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, bool *opened,
-				      const char *password)
+cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api *api)
 {
-	struct cb_tokens tok;
-	cb_status st;
+	cb_status st = cb_api_open(api, &ctx->cfg, &ctx->log);
 
-	if (!*opened) {
-		st = cb_api_open(api, &ctx->cfg, &ctx->log);
-		*opened = true;
-		if (st != CB_OK)
-			return st;
-	}
-	st = cb_api_signin_password(api, ctx->acct.login, password, &tok);
-	/* the id lives in the handle: keep a copy for the decision line */
-	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s", cb_api_request_id(api));
-	ctx->request_id = ctx->request_id_buf;
-	if (st == CB_OK)
-		st = check_sub(ctx, &tok);
-	if (st == CB_OK)
-		st = cb_pam_state_store(ctx, &tok);
-	cb_log(&ctx->log, LOG_DEBUG, "signin for %s: %s request_id=%s", ctx->user,
-	       cb_status_name(st), ctx->request_id);
-	cb_tokens_free(&tok);
+	if (st != CB_OK)
+		cb_api_close(api);
 	return st;
 }
 
-static cb_status try_password(struct cb_pam *ctx, struct cb_api *api, bool *opened,
-			      const char *password)
+void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api)
 {
-	cb_status st = cb_pam_check_input(password);
-
-	return st == CB_OK ? signin_with_password(ctx, api, opened, password) : st;
+	/* the id lives in the handle freed below: keep a copy for the log line */
+	if (api->http != NULL) {
+		snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s",
+			 cb_api_request_id(api));
+		ctx->request_id = ctx->request_id_buf;
+	}
+	cb_api_close(api);
 }
 
-static cb_status password_flow(struct cb_pam *ctx)
+static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, const char *password,
+				      struct cb_tokens *tok)
 {
-	struct cb_api api;
-	bool opened = false;
+	cb_status st = cb_pam_check_input(password);
+	struct timespec t0, t1;
+
+	memset(tok, 0, sizeof(*tok));
+	if (st != CB_OK)
+		return st;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = cb_api_signin_password(api, ctx->acct.login, password, tok);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ctx->signin_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cb_log(&ctx->log, LOG_DEBUG, "signin for %s: %s request_id=%s", ctx->user,
+	       cb_status_name(st), cb_api_request_id(api));
+	return st;
+}
+
+cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok)
+{
 	char *password = NULL;
 	bool prompted;
 	cb_status st;
 
+	memset(tok, 0, sizeof(*tok));
 	st = get_password(ctx, &password, &prompted);
+	/* the handle's time budget starts after the user has typed */
+	cb_api_restart_budget(api);
 	if (st == CB_OK)
-		st = try_password(ctx, &api, &opened, password);
+		st = signin_with_password(ctx, api, password, tok);
 	/* try_first_pass: the earlier module's password was not this one */
 	if (!prompted && ctx->cfg.try_first_pass && (st == CB_ERR_AUTH || st == CB_ERR_INPUT)) {
 		cb_clear_secret(&password);
 		prompted = true;
 		st = cb_pam_prompt(ctx, "Password: ", false, &password);
-		if (st == CB_OK)
-			st = try_password(ctx, &api, &opened, password);
+		if (st == CB_OK) {
+			cb_api_restart_budget(api);
+			st = signin_with_password(ctx, api, password, tok);
+		}
 	}
 	/* hand a prompted password on to later modules (try_first_pass there) */
 	if (st == CB_OK && prompted &&
 	    pam_set_item(ctx->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
 		st = CB_ERR_NOMEM;
 	cb_free_secret(password);
-	if (opened)
-		cb_api_close(&api);
+	if (st != CB_OK)
+		cb_tokens_free(tok);
+	return st;
+}
+
+cb_status cb_pam_finish_signin(struct cb_pam *ctx, const struct cb_tokens *tok)
+{
+	cb_status st = cb_pam_check_sub(ctx, tok);
+
+	return st == CB_OK ? cb_pam_state_store(ctx, tok) : st;
+}
+
+cb_status cb_pam_password_flow(struct cb_pam *ctx)
+{
+	struct cb_api api;
+	struct cb_tokens tok;
+	cb_status st;
+
+	st = cb_pam_api_open(ctx, &api);
+	if (st != CB_OK)
+		return st;
+	st = cb_pam_password_factor(ctx, &api, &tok);
+	if (st == CB_OK)
+		st = cb_pam_finish_signin(ctx, &tok);
+	cb_tokens_free(&tok);
+	cb_pam_api_close(ctx, &api);
 	return st;
 }
 
 typedef cb_status (*flow_fn)(struct cb_pam *ctx);
 
-/* One flow per method. The SMS methods plug in here. */
+/* One flow per method. */
 static flow_fn flow_for(enum cb_method m)
 {
 	switch (m) {
 	case CB_METHOD_PASSWORD:
-		return password_flow;
+		return cb_pam_password_flow;
+	case CB_METHOD_SMS:
+		return cb_pam_sms_flow;
+	case CB_METHOD_PASSWORD_SMS:
+		return cb_pam_password_sms_flow;
+	case CB_METHOD_CHOICE:
+		return cb_pam_choice_flow;
 	default:
 		return NULL;
 	}
@@ -154,7 +190,7 @@ void cb_pam_decoy_prompt(struct cb_pam *ctx)
 int cb_pam_authenticate(struct cb_pam *ctx)
 {
 	flow_fn flow;
-	cb_status st;
+	cb_status st, shown;
 	int rc;
 
 	st = cb_pam_lookup(ctx);
@@ -174,9 +210,14 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 			st = flow(ctx);
 		}
 	}
-	rc = cb_pam_code(st, CB_PHASE_AUTH);
+	/* a flow may hide the real outcome from the user and the application
+	 * (password+sms: a wrong password ends like a run of wrong codes); the
+	 * log line below keeps the truth */
+	shown = st != CB_OK && ctx->shown != CB_OK ? ctx->shown : st;
+	rc = cb_pam_code(shown, CB_PHASE_AUTH);
 	if (st != CB_OK) {
-		cb_pam_tell(ctx, true, cb_pam_user_message(st));
+		if (!ctx->told)
+			cb_pam_tell(ctx, true, cb_pam_user_message(shown));
 		pam_fail_delay(ctx->pamh, CB_PAM_FAIL_DELAY_USEC);
 	}
 	cb_pam_decision(ctx, st, rc, NULL);

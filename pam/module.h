@@ -36,6 +36,13 @@ struct cb_pam {
 	bool have_acct;
 	const char *request_id; /* of the last request, "-" if none */
 	char request_id_buf[40];
+	/* set by a flow: the user was already told why it failed */
+	bool told;
+	/* set by a flow: what the user and the application see instead of
+	 * the real failure (no oracle); CB_OK means the real one */
+	cb_status shown;
+	/* how long the last password sign-in round trip took (ms) */
+	long signin_ms;
 };
 
 /* What authentication leaves for the later phases of the same
@@ -80,6 +87,23 @@ const char *cb_pam_user_message(cb_status st);
 int cb_pam_authenticate(struct cb_pam *ctx);
 /* Ask a name the module refuses what a managed user would be asked. */
 void cb_pam_decoy_prompt(struct cb_pam *ctx);
+/* One cb_api (one connection) for a whole flow; close keeps the last
+ * request id for the decision line. */
+cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api *api);
+void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api);
+/* The sub the service returned must be the one bound to the account. */
+cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok);
+/* check_sub, then keep the sign-in for the later phases. */
+cb_status cb_pam_finish_signin(struct cb_pam *ctx, const struct cb_tokens *tok);
+/* The password factor on api (PAM_AUTHTOK or a prompt; try_first_pass):
+ * *tok holds the sign-in on CB_OK, and is empty otherwise. */
+cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok);
+/* The flows, one per method. */
+cb_status cb_pam_password_flow(struct cb_pam *ctx);
+/* sms.c */
+cb_status cb_pam_sms_flow(struct cb_pam *ctx);
+cb_status cb_pam_password_sms_flow(struct cb_pam *ctx);
+cb_status cb_pam_choice_flow(struct cb_pam *ctx);
 int cb_pam_acct_mgmt(struct cb_pam *ctx);
 int cb_pam_setcred(struct cb_pam *ctx);
 int cb_pam_open_session(struct cb_pam *ctx);

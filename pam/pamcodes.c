@@ -86,6 +86,13 @@ const char *cb_pam_user_message(cb_status st)
 		return "This account must sign in with an SMS verification code.";
 	case CB_ERR_TWO_FACTOR:
 		return "This account needs a second factor that this host does not offer.";
+	case CB_ERR_CODE_ABORTED:
+		return "Too many wrong codes. Sign in again to get a new one.";
+	case CB_ERR_CODE_INVALID:
+		return "The code was not accepted.";
+	case CB_ERR_PHONE_INVALID:
+		return "The phone number on record cannot receive SMS codes. Contact your "
+		       "administrator.";
 	case CB_ERR_WEAK_PASSWORD:
 		return "The new password was refused: use 8 to 64 characters of mixed classes.";
 	default:

@@ -1,10 +1,10 @@
 # The PAM module through real libpam against the emulator (pam_tests.sh
 # starts the emulators and runs test_pam under ns-run).
 check_PROGRAMS += pam/test_pam
-pam_test_pam_SOURCES = pam/test_pam.c
+pam_test_pam_SOURCES = pam/test_pam.c pam/harness.c pam/harness.h
 pam_test_pam_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_pam_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
-	$(JSONC_LIBS) $(PAM_LIBS)
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 
 # A helper module that sets or checks PAM_AUTHTOK (use_first_pass tests).
 check_LTLIBRARIES = pam/pam_cbtest_authtok.la
@@ -18,9 +18,16 @@ check_PROGRAMS += pam/test_symbols
 pam_test_symbols_SOURCES = pam/test_symbols.c
 pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 
-TESTS += pam/pam_tests.sh pam/test_symbols
-EXTRA_DIST += pam/pam_tests.sh
+# The SMS methods (sms, password+sms, password|sms): sms_tests.sh runs
+# test_sms through pam_tests.sh. harness.c: the fixtures both share.
+check_PROGRAMS += pam/test_sms
+pam_test_sms_SOURCES = pam/test_sms.c pam/harness.c pam/harness.h
+pam_test_sms_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_sms_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 
+TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/test_symbols
+EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh
 
 # pam_start/pam_end 1,000 times: no fd or heap growth (test_loadunload.c).
 check_PROGRAMS += pam/test_loadunload

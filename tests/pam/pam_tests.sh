@@ -59,4 +59,5 @@ export ALL_PROXY=socks5://127.0.0.1:9 all_proxy=socks5://127.0.0.1:9 NO_PROXY= n
 export CURL_CA_BUNDLE=/nonexistent/ca.pem SSL_CERT_FILE=/nonexistent/ca.pem
 export SSL_CERT_DIR=/nonexistent
 
-${TEST_WRAPPER:-} "$top_srcdir/tests/ns-run" "$top_builddir/tests/pam/test_pam"
+# sms_tests.sh runs test_sms through this same script
+${TEST_WRAPPER:-} "$top_srcdir/tests/ns-run" "$top_builddir/tests/pam/${PAM_TEST_BINARY:-test_pam}"

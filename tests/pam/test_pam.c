@@ -11,9 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -25,6 +23,7 @@
 #include "api.h"
 #include "conf.h"
 #include "secure.h"
+#include "harness.h"
 #include "testutil.h"
 
 #define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
@@ -33,18 +32,9 @@
 #define SECRET "test-secret"
 #define RHOST "203.0.113.9"
 
-static struct {
-	char *dir; /* per-binary scratch: config, secret, service files, db */
-	const char *emu; /* state dir of the main emulator */
-	const char *so; /* the module under test */
-	const char *helper_so; /* pam_cbtest_authtok.so */
-	int port, ctl_port;
-	int logfd;
-	char log[1 << 20]; /* every syslog line of the whole run */
-	size_t loglen;
-	char testlog[1 << 16]; /* the lines of the current test */
-	size_t testloglen;
-} g;
+/* the harness's names as this file has always used them */
+#define conf_path g.conf_path
+#define ctl_body g.ctl_body
 
 /* ---- the conversation -------------------------------------------------- */
 
@@ -94,247 +84,11 @@ static void no_delay(int retval, unsigned usec_delay, void *arg)
 	last_delay = usec_delay; /* recorded, not slept: keeps the run short */
 }
 
-/* ---- syslog capture ------------------------------------------------------ */
-
-static void open_devlog(void)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
-
-	unlink("/dev/log");
-	g.logfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (g.logfd < 0 || bind(g.logfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "# cannot bind /dev/log (run under tests/ns-run)\n");
-		exit(99);
-	}
-}
-
-static void drain_log(void)
-{
-	char buf[4096];
-	ssize_t n;
-
-	if (g.logfd < 0)
-		return;
-	while ((n = recv(g.logfd, buf, sizeof(buf) - 1, 0)) > 0) {
-		buf[n] = '\0';
-		if (g.loglen + (size_t)n + 2 < sizeof(g.log)) {
-			memcpy(g.log + g.loglen, buf, (size_t)n);
-			g.loglen += (size_t)n;
-			g.log[g.loglen++] = '\n';
-			g.log[g.loglen] = '\0';
-		}
-		if (g.testloglen + (size_t)n + 2 < sizeof(g.testlog)) {
-			memcpy(g.testlog + g.testloglen, buf, (size_t)n);
-			g.testloglen += (size_t)n;
-			g.testlog[g.testloglen++] = '\n';
-			g.testlog[g.testloglen] = '\0';
-		}
-	}
-}
-
-static bool log_has(const char *s)
-{
-	drain_log();
-	return strstr(g.testlog, s) != NULL;
-}
-
-#define assert_log(s)                                                                              \
-	do {                                                                                       \
-		if (!log_has(s)) {                                                                 \
-			fprintf(stderr, "# log lacks \"%s\"; log:\n%s", s, g.testlog);             \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
-
-/* ---- the emulator's control port ---------------------------------------- */
-
-static char ctl_body[1 << 18];
-static size_t ctl_len;
-
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)arg;
-	if (ctl_len + sz * n < sizeof(ctl_body)) {
-		memcpy(ctl_body + ctl_len, p, sz * n);
-		ctl_len += sz * n;
-		ctl_body[ctl_len] = '\0';
-	}
-	return sz * n;
-}
-
-static long ctl_port_call(int port, const char *method, const char *path, const char *json)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	char url[256];
-	long status = 0;
-
-	ctl_body[0] = '\0';
-	ctl_len = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, ctl_body);
-	if (json != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
-}
-
-static void ctl(const char *method, const char *path, const char *json)
-{
-	long st = ctl_port_call(g.ctl_port, method, path, json);
-
-	if (st != 200) {
-		fprintf(stderr, "# control %s %s -> %ld %s\n", method, path, st, ctl_body);
-		fail();
-	}
-}
-
-static void fault(const char *json)
-{
-	ctl("POST", "/faults", json);
-}
-
-static long stat_of(const char *name)
-{
-	struct json_object *o, *v;
-	long n = -1;
-
-	ctl("GET", "/stats", NULL);
-	o = json_tokener_parse(ctl_body);
-	if (o != NULL && json_object_object_get_ex(o, name, &v))
-		n = (long)json_object_get_int64(v);
-	json_object_put(o);
-	return n;
-}
-
-static long path_count(const char *path)
-{
-	struct json_object *o, *bp, *v;
-	long n = 0;
-
-	ctl("GET", "/stats", NULL);
-	o = json_tokener_parse(ctl_body);
-	if (o != NULL && json_object_object_get_ex(o, "by_path", &bp) &&
-	    json_object_object_get_ex(bp, path, &v))
-		n = (long)json_object_get_int64(v);
-	json_object_put(o);
-	return n;
-}
-
-static int read_int_file(const char *dir, const char *name)
-{
-	char path[512];
-	FILE *f;
-	int v = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	if (f == NULL || fscanf(f, "%d", &v) != 1)
-		v = 0;
-	if (f != NULL)
-		fclose(f);
-	return v;
-}
-
 /* ---- fixtures ------------------------------------------------------------ */
-
-static char conf_path[256];
-
-/* The config every test starts from, plus extra lines. */
-static void write_config_for(const char *emu, int port, const char *extra)
-{
-	char text[4096], ca[600];
-	char *p;
-
-	snprintf(ca, sizeof(ca), "ca_path = %s/capath\n", emu);
-	snprintf(text, sizeof(text),
-		 "# written by test_pam\n"
-		 "base_url = https://127.0.0.1:%d/auth/v1\n"
-		 "client_id = test-env\n"
-		 "client_secret_file = %s/secret\n"
-		 "%s"
-		 "accounts_db = %s/accounts.db\n"
-		 "connect_timeout = 2\n"
-		 "%s%s",
-		 port, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
-		 strstr(extra, "timeout =") ? "" : "timeout = 5\n", extra);
-	p = test_write(g.dir, "cloudbase.conf", text, 0644);
-	snprintf(conf_path, sizeof(conf_path), "%s", p);
-	free(p);
-}
-
-static void write_config(const char *extra)
-{
-	write_config_for(g.emu, g.port, extra);
-}
-
-/* pam.d/<name> with auth+account+password+session lines for the module. */
-static void write_service(const char *name, const char *args)
-{
-	char text[4096], file[128];
-	char *p;
-
-	snprintf(text, sizeof(text),
-		 "auth     required %s conf=%s %s\n"
-		 "account  required %s conf=%s %s\n"
-		 "password required %s conf=%s %s\n"
-		 "session  required %s conf=%s %s\n",
-		 g.so, conf_path, args, g.so, conf_path, args, g.so, conf_path, args, g.so,
-		 conf_path, args);
-	snprintf(file, sizeof(file), "pam.d/%s", name);
-	p = test_write(g.dir, file, text, 0644);
-	free(p);
-}
-
-static void write_service_text(const char *name, const char *text)
-{
-	char file[128];
-	char *p;
-
-	snprintf(file, sizeof(file), "pam.d/%s", name);
-	p = test_write(g.dir, file, text, 0644);
-	free(p);
-}
 
 static void add_account(const char *name, const char *login, const char *sub)
 {
-	struct cb_config cfg;
-	struct cb_account a = {0};
-	char dbpath[512];
-
-	cb_config_init(&cfg);
-	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
-	cfg.accounts_db = strdup(dbpath);
-	a.name = strdup(name);
-	a.login = strdup(login);
-	a.sub = sub != NULL ? strdup(sub) : NULL;
-	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
-	cb_account_free(&a);
-	cb_config_free(&cfg);
-}
-
-static char *account_sub(const char *name)
-{
-	struct cb_config cfg;
-	struct cb_account a = {0};
-	char dbpath[512], *sub = NULL;
-
-	cb_config_init(&cfg);
-	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
-	cfg.accounts_db = strdup(dbpath);
-	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
-		sub = strdup(a.sub);
-	cb_account_free(&a);
-	cb_config_free(&cfg);
-	return sub;
+	add_record(name, login, NULL, sub);
 }
 
 static int setup(void **state)
@@ -353,9 +107,7 @@ static int setup(void **state)
 	add_account("cberin", "erin", NULL);
 	write_config("");
 	write_service("cb", "");
-	drain_log();
-	g.testloglen = 0;
-	g.testlog[0] = '\0';
+	log_reset();
 	last_delay = 0;
 	return 0;
 }
@@ -819,8 +571,7 @@ static void test_faults(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ctl("DELETE", "/faults", NULL);
-		g.testloglen = 0;
-		g.testlog[0] = '\0';
+		log_reset();
 		fault(cases[i].rule);
 		login("cbalice", ALICE_PW, &r);
 		if (r.auth != cases[i].expect || !log_has(cases[i].outcome)) {
@@ -993,14 +744,17 @@ static void test_input_limits(void **state)
 	assert_int_equal(stat_of("requests"), 1); /* 512 bytes are fine to send */
 }
 
-static void test_method_not_implemented(void **state)
+/* Every method is implemented now (test_sms covers the SMS ones); here:
+ * method=sms for a record without a phone number denies unasked. */
+static void test_method_sms_no_phone(void **state)
 {
 	struct result r;
 
 	(void)state;
 	write_config("method = sms\n");
-	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SERVICE_ERR);
-	assert_log("method sms not implemented");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_PERM_DENIED);
+	assert_log("sms: no phone number on record for cbalice");
+	assert_string_equal(r.conv.prompts, "");
 	assert_int_equal(stat_of("requests"), 0);
 }
 
@@ -1197,7 +951,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_proxy_env_ignored, setup),
 		cmocka_unit_test_setup(test_unsafe_files, setup),
 		cmocka_unit_test_setup(test_input_limits, setup),
-		cmocka_unit_test_setup(test_method_not_implemented, setup),
+		cmocka_unit_test_setup(test_method_sms_no_phone, setup),
 		cmocka_unit_test_setup(test_session_and_setcred, setup),
 		cmocka_unit_test_setup(test_chauthtok, setup),
 		cmocka_unit_test_setup(test_api_calls, setup),
@@ -1206,33 +960,20 @@ int main(int argc, char **argv)
 #endif
 		cmocka_unit_test_setup(test_no_secret_in_log, setup),
 	};
-	char *p;
 
 	self_exe = argv[0];
 	if (argc == 5 && strcmp(argv[1], "--login-once") == 0) {
 		g.logfd = -1;
 		return login_once(argv);
 	}
-	g.emu = getenv("EMU_DIR");
-	g.so = getenv("PAM_CLOUDBASE_SO");
-	g.helper_so = getenv("PAM_CBTEST_SO");
-	if (g.emu == NULL || g.so == NULL || g.helper_so == NULL) {
+	if (!harness_init(false) || g.helper_so == NULL) {
 		fprintf(stderr, "# run through pam_tests.sh\n");
 		return 99;
 	}
-	g.port = read_int_file(g.emu, "port");
-	g.ctl_port = read_int_file(g.emu, "control-port");
-	g.dir = test_tmpdir();
-	p = test_write(g.dir, "secret", SECRET "\n", 0600);
-	free(p);
-	mkdir(strcat(strcpy((char[600]){0}, g.dir), "/pam.d"), 0755);
-	write_service_text("other", "auth required pam_deny.so\naccount required pam_deny.so\n");
-	open_devlog();
 	{
 		int rc = cmocka_run_group_tests_name("pam", tests, NULL, NULL);
 
-		test_rmtree(g.dir);
-		free(g.dir);
+		harness_done();
 		return rc;
 	}
 }

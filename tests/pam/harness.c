@@ -1,0 +1,344 @@
+/* See harness.h. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "accountdb.h"
+#include "conf.h"
+#include "harness.h"
+#include "testutil.h"
+
+struct harness g;
+
+int read_int_file(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+	int v = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (f == NULL || fscanf(f, "%d", &v) != 1)
+		v = 0;
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+/* ---- syslog capture ------------------------------------------------------ */
+
+static void open_devlog(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+
+	unlink("/dev/log");
+	g.logfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (g.logfd < 0 || bind(g.logfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "# cannot bind /dev/log (run under tests/ns-run)\n");
+		exit(99);
+	}
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (*len + n + 2 < cap) {
+		memcpy(buf + *len, s, n);
+		*len += n;
+		buf[(*len)++] = '\n';
+		buf[*len] = '\0';
+	}
+}
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void drain_log(void)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (g.logfd < 0)
+		return;
+	pthread_mutex_lock(&log_lock);
+	while ((n = recv(g.logfd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		append(g.log, sizeof(g.log), &g.loglen, buf, (size_t)n);
+		append(g.testlog, sizeof(g.testlog), &g.testloglen, buf, (size_t)n);
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* A datagram socket queues only a few messages (net.unix.max_dgram_qlen,
+ * 10 by default) and syslog(3) blocks when it is full: one SMS login logs
+ * more than that, so a thread keeps reading. */
+static void *log_reader(void *arg)
+{
+	struct pollfd p = {.fd = g.logfd, .events = POLLIN};
+
+	(void)arg;
+	for (;;) {
+		if (poll(&p, 1, 200) > 0)
+			drain_log();
+	}
+	return NULL;
+}
+
+void log_reset(void)
+{
+	drain_log();
+	pthread_mutex_lock(&log_lock);
+	g.testloglen = 0;
+	g.testlog[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
+}
+
+bool log_has(const char *s)
+{
+	drain_log();
+	return strstr(g.testlog, s) != NULL;
+}
+
+/* ---- the emulator's control port ---------------------------------------- */
+
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)arg;
+	if (g.ctl_len + sz * n < sizeof(g.ctl_body)) {
+		memcpy(g.ctl_body + g.ctl_len, p, sz * n);
+		g.ctl_len += sz * n;
+		g.ctl_body[g.ctl_len] = '\0';
+	}
+	return sz * n;
+}
+
+long ctl_call(const char *method, const char *path, const char *json)
+{
+	return ctl_port_call(g.ctl_port, method, path, json);
+}
+
+long ctl_port_call(int port, const char *method, const char *path, const char *json)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char url[512];
+	long status = 0;
+
+	g.ctl_body[0] = '\0';
+	g.ctl_len = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	if (json != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+void ctl(const char *method, const char *path, const char *json)
+{
+	long st = ctl_call(method, path, json);
+
+	if (st != 200) {
+		fprintf(stderr, "# control %s %s -> %ld %s\n", method, path, st, g.ctl_body);
+		fail();
+	}
+}
+
+void fault(const char *json)
+{
+	ctl("POST", "/faults", json);
+}
+
+long stat_of(const char *name)
+{
+	struct json_object *o, *v;
+	long n = -1;
+
+	ctl("GET", "/stats", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, name, &v))
+		n = (long)json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
+long path_count(const char *path)
+{
+	struct json_object *o, *bp, *v;
+	long n = 0;
+
+	ctl("GET", "/stats", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, "by_path", &bp) &&
+	    json_object_object_get_ex(bp, path, &v))
+		n = (long)json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
+char *ctl_get_string(const char *path, const char *key)
+{
+	struct json_object *o, *v;
+	char *s = NULL;
+
+	if (ctl_call("GET", path, NULL) != 200)
+		return NULL;
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		s = strdup(json_object_get_string(v));
+	json_object_put(o);
+	return s;
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+void write_config_for(const char *emu, int port, const char *extra)
+{
+	char text[4096], ca[600];
+	char *p;
+
+	snprintf(ca, sizeof(ca), "ca_path = %s/capath\n", emu);
+	snprintf(text, sizeof(text),
+		 "# written by the pam tests\n"
+		 "base_url = https://127.0.0.1:%d/auth/v1\n"
+		 "client_id = test-env\n"
+		 "client_secret_file = %s/secret\n"
+		 "%s"
+		 "accounts_db = %s/accounts.db\n"
+		 "connect_timeout = 2\n"
+		 "%s%s",
+		 port, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
+		 strstr(extra, "timeout =") ? "" : "timeout = 5\n", extra);
+	p = test_write(g.dir, "cloudbase.conf", text, 0644);
+	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
+	free(p);
+}
+
+void write_config(const char *extra)
+{
+	write_config_for(g.emu, g.port, extra);
+}
+
+void write_service_text(const char *name, const char *text)
+{
+	char file[128];
+	char *p;
+
+	snprintf(file, sizeof(file), "pam.d/%s", name);
+	p = test_write(g.dir, file, text, 0644);
+	free(p);
+}
+
+void write_service(const char *name, const char *args)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "auth     required %s conf=%s %s\n"
+		 "account  required %s conf=%s %s\n"
+		 "password required %s conf=%s %s\n"
+		 "session  required %s conf=%s %s\n",
+		 g.so, g.conf_path, args, g.so, g.conf_path, args, g.so, g.conf_path, args, g.so,
+		 g.conf_path, args);
+	write_service_text(name, text);
+}
+
+void add_record(const char *name, const char *login, const char *phone, const char *sub)
+{
+	struct cb_config cfg;
+	struct cb_account a = {0};
+	char dbpath[512];
+
+	cb_config_init(&cfg);
+	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(dbpath);
+	a.name = strdup(name);
+	a.login = strdup(login);
+	a.phone = phone != NULL ? strdup(phone) : NULL;
+	a.sub = sub != NULL ? strdup(sub) : NULL;
+	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+}
+
+char *account_sub(const char *name)
+{
+	struct cb_config cfg;
+	struct cb_account a = {0};
+	char dbpath[512], *sub = NULL;
+
+	cb_config_init(&cfg);
+	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(dbpath);
+	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
+		sub = strdup(a.sub);
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+	return sub;
+}
+
+void remove_accounts(void)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/accounts.db", g.dir);
+	unlink(path);
+}
+
+bool harness_init(bool no_log)
+{
+	char path[600];
+	char *p;
+
+	g.logfd = -1;
+	g.emu = getenv("EMU_DIR");
+	g.so = getenv("PAM_CLOUDBASE_SO");
+	g.helper_so = getenv("PAM_CBTEST_SO");
+	if (g.emu == NULL || g.so == NULL)
+		return false;
+	g.port = read_int_file(g.emu, "port");
+	g.ctl_port = read_int_file(g.emu, "control-port");
+	if (no_log)
+		return true;
+	g.dir = test_tmpdir();
+	p = test_write(g.dir, "secret", "test-secret\n", 0600);
+	free(p);
+	snprintf(path, sizeof(path), "%s/pam.d", g.dir);
+	mkdir(path, 0755);
+	write_service_text("other", "auth required pam_deny.so\naccount required pam_deny.so\n");
+	open_devlog();
+	{
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, log_reader, NULL) != 0)
+			abort();
+		pthread_detach(t);
+	}
+	return true;
+}
+
+void harness_done(void)
+{
+	if (g.dir != NULL)
+		test_rmtree(g.dir);
+	free(g.dir);
+	g.dir = NULL;
+}

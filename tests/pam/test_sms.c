@@ -1,0 +1,1086 @@
+/* The SMS methods of pam_cloudbase.so (sms, password+sms, password|sms)
+ * through real libpam against the emulator. Run by sms_tests.sh (which is
+ * pam_tests.sh running this binary) under tests/ns-run.
+ *
+ * The conversation function reads the code the emulator "sent" from its
+ * outbox when an answer is "@code", and records every message in order, so
+ * the tests check prompt texts, their order and the messages between. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <security/pam_appl.h>
+
+#include "accountdb.h"
+#include "conf.h"
+#include "harness.h"
+#include "testutil.h"
+
+#define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
+#define ALICE_PW "Alice-Passw0rd"
+#define ALICE_PHONE "+86 13800000001"
+#define ALICE_PROMPT "*SMS code sent to +86 138****0001: |"
+#define BOB_PHONE "+86 13800000002"
+#define PW_PROMPT "*Password: |"
+#define MENU_PROMPT "Sign in with 1) password or 2) SMS code: |"
+#define WRONG "E:Wrong code. Try again.|"
+#define TOO_MANY "E:Too many wrong codes. Sign in again to get a new one.|"
+
+/* ---- the conversation -------------------------------------------------- */
+
+#define MAX_ANSWERS 12
+
+struct conv_data {
+	const char *answers[MAX_ANSWERS];
+	int next;
+	const char *phone; /* whose outbox "@code" reads */
+	bool sshd_password; /* answer like sshd's PasswordAuthentication */
+	char transcript[2048]; /* "*prompt|" (echo off), "prompt|", "E:msg|", "I:msg|" */
+	char codes[MAX_ANSWERS][8]; /* the codes read from the outbox */
+	int n_codes;
+	double asked[MAX_ANSWERS + 1]; /* when each prompt came (monotonic s) */
+	int n_asked;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every code seen in the whole run, for the log secrecy test. */
+static char seen_codes[256][8];
+static int n_seen_codes;
+
+/* The last code sent to phone, "" if none. */
+static void outbox_code(const char *phone, char out[8])
+{
+	char path[128], *code;
+	const char *p;
+	size_t n = 0;
+
+	n = (size_t)snprintf(path, sizeof(path), "/outbox?phone=");
+	for (p = phone; *p != '\0' && n + 4 < sizeof(path); p++)
+		n += (size_t)snprintf(path + n, sizeof(path) - n,
+				      *p == '+'	  ? "%%2B"
+				      : *p == ' ' ? "%%20"
+						  : "%c",
+				      *p);
+	code = ctl_get_string(path, "code");
+	snprintf(out, 8, "%s", code != NULL ? code : "");
+	free(code);
+	if (out[0] != '\0' && n_seen_codes < 256)
+		memcpy(seen_codes[n_seen_codes++], out, 8);
+}
+
+/* "@code": the code; "@wrong": a code that is not it; "@spaced": the code
+ * as " 12 34 56 "; "@expire": move the emulator's clock past the code's
+ * life, then the code; "@slow": the code after 1.5 s. */
+static char *answer_for(struct conv_data *cd, const char *a)
+{
+	char code[8], buf[32];
+
+	if (a[0] != '@')
+		return strdup(a);
+	if (strcmp(a, "@expire") == 0)
+		ctl("POST", "/clock", "{\"advance\": 601}");
+	if (strcmp(a, "@slow") == 0)
+		usleep(1500 * 1000);
+	outbox_code(cd->phone, code);
+	if (code[0] == '\0')
+		snprintf(code, sizeof(code), "123456"); /* nothing was sent */
+	if (cd->n_codes < MAX_ANSWERS)
+		memcpy(cd->codes[cd->n_codes++], code, 8);
+	if (strcmp(a, "@wrong") == 0)
+		for (int i = 0; code[i] != '\0'; i++)
+			code[i] = (char)('0' + (code[i] - '0' + 1) % 10);
+	if (strcmp(a, "@spaced") == 0) {
+		snprintf(buf, sizeof(buf), " %.2s %.2s %.2s ", code, code + 2, code + 4);
+		return strdup(buf);
+	}
+	return strdup(code);
+}
+
+static void note(struct conv_data *cd, const char *prefix, const char *text)
+{
+	size_t l = strlen(cd->transcript);
+
+	snprintf(cd->transcript + l, sizeof(cd->transcript) - l, "%s%s|", prefix, text);
+}
+
+static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+{
+	struct conv_data *cd = arg;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		int style = msg[i]->msg_style;
+
+		if (style == PAM_ERROR_MSG || style == PAM_TEXT_INFO) {
+			note(cd, style == PAM_ERROR_MSG ? "E:" : "I:", msg[i]->msg);
+			continue;
+		}
+		note(cd, style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
+		if (cd->n_asked <= MAX_ANSWERS)
+			cd->asked[cd->n_asked++] = now_s();
+		/* sshd's PasswordAuthentication: the password for every echo-off
+		 * prompt, failure for anything else */
+		if (cd->sshd_password) {
+			if (style != PAM_PROMPT_ECHO_OFF) {
+				free(r);
+				return PAM_CONV_ERR;
+			}
+			r[i].resp = strdup(cd->answers[0]);
+			continue;
+		}
+		if (cd->next >= MAX_ANSWERS || cd->answers[cd->next] == NULL) {
+			for (int j = 0; j < i; j++)
+				free(r[j].resp);
+			free(r);
+			return PAM_CONV_ERR;
+		}
+		r[i].resp = answer_for(cd, cd->answers[cd->next++]);
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static unsigned last_delay;
+
+static void no_delay(int retval, unsigned usec_delay, void *arg)
+{
+	(void)retval;
+	(void)arg;
+	last_delay = usec_delay;
+}
+
+/* ---- one transaction ----------------------------------------------------- */
+
+struct result {
+	int auth, acct;
+	struct conv_data conv;
+};
+
+/* pam_authenticate (+ pam_acct_mgmt after a success) for user on service,
+ * answering with the NULL-terminated list. */
+static int run(const char *service, const char *user, const char *phone, struct result *r,
+	       const char *const *answers)
+{
+	static struct pam_conv conv;
+	pam_handle_t *pamh = NULL;
+	char confdir[512];
+
+	memset(r, 0, sizeof(*r));
+	r->acct = -1;
+	r->conv.phone = phone;
+	for (int i = 0; answers != NULL && answers[i] != NULL && i < MAX_ANSWERS; i++)
+		r->conv.answers[i] = answers[i];
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
+	conv.conv = conv_fn;
+	conv.appdata_ptr = &r->conv;
+	assert_int_equal(pam_start_confdir(service, user, &conv, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, "203.0.113.9");
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	r->auth = pam_authenticate(pamh, 0);
+	if (r->auth == PAM_SUCCESS)
+		r->acct = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, r->auth);
+	drain_log();
+	return r->auth;
+}
+
+#define ANS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static int login(const char *user, const char *phone, struct result *r, const char *const *answers)
+{
+	return run("cb", user, phone, r, answers);
+}
+
+static void method(const char *m, const char *extra)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "method = %s\n%s", m, extra != NULL ? extra : "");
+	write_config(text);
+}
+
+#define assert_transcript(r, expected)                                                             \
+	do {                                                                                       \
+		if (strcmp((r)->conv.transcript, expected) != 0) {                                 \
+			fprintf(stderr, "# transcript:\n#   got  %s\n#   want %s\n",               \
+				(r)->conv.transcript, expected);                                   \
+			fail();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* How many codes the emulator sent to phone (0 if none). */
+static long sent_count(const char *phone)
+{
+	struct json_object *o, *e, *c;
+	long n = 0;
+
+	ctl("GET", "/outbox", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, phone, &e) &&
+	    json_object_object_get_ex(e, "count", &c))
+		n = (long)json_object_get_int64(c);
+	json_object_put(o);
+	return n;
+}
+
+/* The API paths the emulator saw, in order, without /auth/v1/:
+ * "signin,user/me,..."; and whether they all came on one connection. */
+static void request_paths(char *out, size_t outsz, bool *one_connection)
+{
+	struct json_object *o, *list, *e, *v;
+	long conn = -1;
+
+	out[0] = '\0';
+	*one_connection = true;
+	ctl("GET", "/requests", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o == NULL || !json_object_object_get_ex(o, "requests", &list)) {
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		size_t l = strlen(out);
+		const char *path = "";
+
+		e = json_object_array_get_idx(list, i);
+		if (json_object_object_get_ex(e, "path", &v))
+			path = json_object_get_string(v);
+		if (strncmp(path, "/auth/v1/", 9) == 0)
+			path += 9;
+		snprintf(out + l, outsz - l, "%s%s", l > 0 ? "," : "", path);
+		if (json_object_object_get_ex(e, "connection", &v)) {
+			if (conn >= 0 && json_object_get_int64(v) != conn)
+				*one_connection = false;
+			conn = (long)json_object_get_int64(v);
+		}
+	}
+	json_object_put(o);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ctl("POST", "/reset", NULL);
+	remove_accounts();
+	/* admins type numbers in many ways: the database normalises them */
+	add_record("cbalice", "alice", "+86 138-0000-0001", NULL);
+	add_record("cbbob", "bob", "+8613800000002", NULL);
+	add_record("cbbyphone", BOB_PHONE, NULL, NULL); /* the login is the number */
+	add_record("cbfrank", "frank", NULL, NULL); /* no phone anywhere */
+	add_record("cbghost", "nosuchuser", "+86 13900000099", NULL);
+	add_record("cbalice_nophone", "alice", NULL, NULL);
+	add_record("cbalice_bobphone", "alice", BOB_PHONE, NULL);
+	write_config("method = sms\n");
+	write_service("cb", "");
+	log_reset();
+	last_delay = 0;
+	return 0;
+}
+
+/* ---- method=sms ------------------------------------------------------------ */
+
+static void test_sms_success(void **state)
+{
+	struct result r;
+	char *sub;
+
+	(void)state;
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_SUCCESS);
+	/* the masked number is in the prompt itself (sshd shows info only
+	 * with the next prompt); echo off by default */
+	assert_transcript(&r, ALICE_PROMPT);
+	/* send, verify, sign in: one connection, one TLS handshake */
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	assert_int_equal(stat_of("connections"), 1);
+	assert_int_equal(path_count("/auth/v1/verification"), 1);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
+	assert_int_equal(path_count("/auth/v1/signin"), 1);
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	{
+		char paths[256];
+		bool one;
+
+		request_paths(paths, sizeof(paths), &one);
+		assert_string_equal(paths, "verification,verification/verify,signin");
+		assert_true(one);
+	}
+	/* the service got the normalised number, target USER */
+	ctl("GET", "/requests", NULL);
+	assert_non_null(strstr(g.ctl_body, "\"phone_number\":\"" ALICE_PHONE "\""));
+	assert_non_null(strstr(g.ctl_body, "\"target\":\"USER\""));
+	assert_log("sms: code sent to +86 138****0001 for cbalice request_id=");
+	assert_log("auth: user=cbalice service=cb");
+	assert_log("outcome=ok");
+	/* the account phase bound the sub, as after a password sign-in */
+	sub = account_sub("cbalice");
+	assert_non_null(sub);
+	assert_string_equal(sub, ALICE_SUB);
+	free(sub);
+
+	/* otp_echo shows the code as it is typed */
+	method("sms", "otp_echo = yes\n");
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_SUCCESS);
+	assert_transcript(&r, "SMS code sent to +86 138****0001: |");
+}
+
+static void test_sms_login_is_phone(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cbbyphone", BOB_PHONE, &r, ANS("@code")), PAM_SUCCESS);
+	assert_transcript(&r, "*SMS code sent to +86 138****0002: |");
+	/* other countries: the country code stays, the middle is masked */
+	ctl("POST", "/users", "{\"username\": \"bob\", \"phone_number\": \"+1 4155550123\"}");
+	remove_accounts();
+	add_record("cbbob", "bob", "+1 (415) 555-0123", NULL);
+	assert_int_equal(login("cbbob", "+1 4155550123", &r, ANS("@code")), PAM_SUCCESS);
+	assert_transcript(&r, "*SMS code sent to +1 415***0123: |");
+}
+
+static void test_sms_wrong_then_right(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong", "@code")), PAM_SUCCESS);
+	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT);
+	/* the same verification id: one SMS, two verifies, one connection */
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(path_count("/auth/v1/verification"), 1);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 2);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	assert_log("sms: wrong code for cbalice (1 of 3)");
+}
+
+static void test_sms_code_format(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* letters, too long, too short: refused before any request, each a
+	 * try; spaces are dropped */
+	write_config("method = sms\notp_retries = 5\n");
+	assert_int_equal(
+		login("cbalice", ALICE_PHONE, &r, ANS("12ab56", "1234567", "12345", "@spaced")),
+		PAM_SUCCESS);
+	assert_transcript(&r, ALICE_PROMPT
+			  "E:The code is the 6 digits from the SMS. Try again.|" ALICE_PROMPT
+			  "E:The code is the 6 digits from the SMS. Try again.|" ALICE_PROMPT
+			  "E:The code is the 6 digits from the SMS. Try again.|" ALICE_PROMPT);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
+	assert_log("malformed code for cbalice (3 of 5)");
+	/* malformed answers count: the limit ends them */
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	write_config("method = sms\notp_retries = 2\n");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("abcdef", "x", "@code")),
+			 PAM_MAXTRIES);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
+}
+
+static void test_sms_local_limit(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("method = sms\notp_retries = 2\n");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong", "@wrong", "@code")),
+			 PAM_MAXTRIES);
+	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 2);
+	assert_int_equal(path_count("/auth/v1/signin"), 0);
+	assert_true(last_delay > 0);
+	assert_log("too many wrong codes for cbalice (otp_retries=2)");
+	assert_log("outcome=code_aborted");
+}
+
+static void test_sms_service_aborted(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* the service gives up at its 5th wrong code, before our 10 */
+	write_config("method = sms\notp_retries = 10\n");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r,
+			       ANS("@wrong", "@wrong", "@wrong", "@wrong", "@wrong", "@code")),
+			 PAM_MAXTRIES);
+	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT
+				      WRONG ALICE_PROMPT TOO_MANY);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 5);
+	assert_int_equal(path_count("/auth/v1/verification"), 1); /* no resend */
+	assert_log("error=aborted");
+	assert_log("too many wrong codes for cbalice (service)");
+}
+
+static void test_sms_expired(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* the right code, after the service's clock moved 601 s on */
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@expire", "@code")), PAM_AUTH_ERR);
+	assert_transcript(&r,
+			  ALICE_PROMPT "E:The code has expired. Sign in again to get a new one.|");
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
+	assert_int_equal(path_count("/auth/v1/signin"), 0);
+	assert_log("verification code expired");
+	assert_log("sms: code expired for cbalice");
+}
+
+static void test_sms_rate_limited(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* a first attempt sends a code and is abandoned ... */
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("")), PAM_AUTH_ERR);
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	/* ... a second one within 60 s is refused by the service: say how
+	 * long to wait, no code prompt, no resend */
+	ctl("POST", "/clock", "{\"advance\": 17}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_MAXTRIES);
+	assert_transcript(&r, "E:A code was sent to this number moments ago. Wait 43 seconds and "
+			      "try again.|");
+	assert_int_equal(path_count("/auth/v1/verification"), 2);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_log("error=rate_limit_exceeded");
+	assert_log("rate limited: retry after 43 s");
+	assert_log("outcome=rate_limited");
+	/* resource_exhausted too, without a wait in its text: a minute */
+	fault("{\"path\": \"/verification\", \"fault\": \"status\", \"status\": 429, "
+	      "\"error\": \"resource_exhausted\", \"error_description\": \"quota\"}");
+	assert_int_equal(login("cbbob", BOB_PHONE, &r, ANS("@code")), PAM_MAXTRIES);
+	assert_transcript(&r, "E:A code was sent to this number moments ago. Wait 60 seconds and "
+			      "try again.|");
+}
+
+static void test_sms_unknown_phone(void **state)
+{
+	struct result r;
+
+	(void)state;
+	assert_int_equal(login("cbghost", "+86 13900000099", &r, ANS("@code")), PAM_USER_UNKNOWN);
+	assert_transcript(&r, "");
+	assert_log("error=user_not_found");
+	assert_int_equal(sent_count("+86 13900000099"), 0);
+}
+
+static void test_sms_no_phone(void **state)
+{
+	struct result r;
+	char *frank_sub;
+	char text[256];
+
+	(void)state;
+	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
+			 PAM_PERM_DENIED);
+	assert_transcript(&r, "E:No phone number is on record for this account, so no SMS code can "
+			      "be sent. Contact your administrator.|");
+	assert_int_equal(stat_of("requests"), 0);
+	assert_log("sms: no phone number on record for cbfrank");
+
+	/* sms_prompt_phone asks only for a record with a bound sub */
+	write_config("method = sms\nsms_prompt_phone = yes\n");
+	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
+			 PAM_PERM_DENIED);
+	assert_int_equal(stat_of("requests"), 0);
+	assert_log("sms_prompt_phone needs a bound sub");
+
+	/* bound: the typed number is normalised and used ... */
+	frank_sub = ctl_get_string("/users/frank", "sub");
+	assert_non_null(frank_sub);
+	snprintf(text, sizeof(text),
+		 "{\"username\": \"frank\", \"phone_number\": \"+86 13800000006\"}");
+	ctl("POST", "/users", text);
+	remove_accounts();
+	add_record("cbfrank", "frank", NULL, frank_sub);
+	add_record("cbalice", "alice", NULL, NULL);
+	assert_int_equal(login("cbfrank", "+86 13800000006", &r, ANS("138 0000 0006", "@code")),
+			 PAM_SUCCESS);
+	assert_transcript(&r,
+			  "Phone number for the SMS code: |*SMS code sent to +86 138****0006: |");
+	/* ... but someone else's number gives someone else's sub: refused */
+	assert_int_equal(login("cbfrank", ALICE_PHONE, &r, ANS(ALICE_PHONE, "@code")),
+			 PAM_AUTH_ERR);
+	assert_log("possible account takeover");
+	/* and what is no number is refused before any request */
+	ctl("POST", "/stats/reset", NULL);
+	assert_int_equal(login("cbfrank", NULL, &r, ANS("call me maybe", "@code")), PAM_AUTH_ERR);
+	assert_transcript(&r, "Phone number for the SMS code: |E:That is not a phone number.|");
+	assert_int_equal(stat_of("requests"), 0);
+	free(frank_sub);
+}
+
+static void test_sms_give_up(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* an empty answer gives up: no verify, no success */
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("")), PAM_AUTH_ERR);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
+	assert_log("empty code for cbalice");
+	/* the conversation fails (Ctrl-C, a closed client) */
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, NULL), PAM_CONV_ERR);
+	assert_transcript(&r, ALICE_PROMPT);
+	assert_int_equal(path_count("/auth/v1/signin"), 0);
+	/* ... also after a wrong code */
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong")), PAM_CONV_ERR);
+	assert_int_equal(path_count("/auth/v1/signin"), 0);
+}
+
+static void test_sms_slow_user(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* the time budget is the service's: a user who takes longer than it
+	 * to type the code still gets in, on the same connection */
+	write_config("method = sms\ntimeout = 1\n");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@slow")), PAM_SUCCESS);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+}
+
+static void test_sms_service_faults(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* the service fails while verifying: denied, never success */
+	fault("{\"path\": \"/verification/verify\", \"fault\": \"status\", \"status\": 503}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=service");
+	ctl("DELETE", "/faults", NULL);
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	fault("{\"path\": \"/verification/verify\", \"fault\": \"malformed\"}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	ctl("DELETE", "/faults", NULL);
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	/* a verify answer without a token */
+	fault("{\"path\": \"/verification/verify\", \"fault\": \"raw\", \"status\": 200, "
+	      "\"headers\": {\"Content-Type\": \"application/json\"}, \"body\": "
+	      "\"{\\\"expires_in\\\": 600}\"}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(path_count("/auth/v1/signin"), 0);
+	/* a verify that takes longer than the budget: unavailable, not an
+	 * "expired code" */
+	ctl("DELETE", "/faults", NULL);
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	write_config("method = sms\ntimeout = 1\n");
+	fault("{\"path\": \"/verification/verify\", \"fault\": \"latency\", \"seconds\": 2}");
+	log_reset();
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_transcript(&r, ALICE_PROMPT);
+	assert_log("outcome=timeout");
+	assert_no_log("expired");
+}
+
+/* A verification token is single use: the service refuses a replay, and
+ * the module handles that refusal as a denial (no resend, no success). */
+static void test_sms_replayed_token(void **state)
+{
+	struct result r;
+	struct json_object *o, *e, *b, *t;
+	char *token = NULL;
+	char url[256], body[512];
+	long status = 0;
+	CURL *c;
+	struct curl_slist *h;
+
+	(void)state;
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_SUCCESS);
+	/* the request log keeps what the module sent to /signin */
+	ctl("GET", "/requests", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "requests", &b));
+	for (size_t i = 0; i < json_object_array_length(b); i++) {
+		struct json_object *bd;
+
+		e = json_object_array_get_idx(b, i);
+		if (json_object_object_get_ex(e, "path", &t) &&
+		    strcmp(json_object_get_string(t), "/auth/v1/signin") == 0 &&
+		    json_object_object_get_ex(e, "body", &bd) &&
+		    json_object_object_get_ex(bd, "verification_token", &t))
+			token = strdup(json_object_get_string(t));
+	}
+	json_object_put(o);
+	assert_non_null(token);
+	/* replay it */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/auth/v1/signin", g.port);
+	snprintf(body, sizeof(body), "{\"verification_token\": \"%s\"}", token);
+	snprintf(g.ctl_body, 512, "%s/capath", g.emu);
+	c = curl_easy_init();
+	h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(c, CURLOPT_CAPATH, g.ctl_body);
+	curl_easy_setopt(c, CURLOPT_USERPWD, "test-env:test-secret");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fwrite);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, stderr);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	fprintf(stderr, "\n");
+	assert_int_equal(status, 400);
+	free(token);
+
+	/* the module meeting that refusal at its own /signin */
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	log_reset();
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 400, \"error\": "
+	      "\"invalid_argument\", \"error_description\": \"verification token invalid or "
+	      "already used\", \"count\": 1}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code", "@code")), PAM_AUTH_ERR);
+	assert_transcript(&r, ALICE_PROMPT);
+	assert_log("error=invalid_argument (verification token invalid or already used)");
+	assert_log("sms: signin with the verification token for cbalice: auth");
+	assert_int_equal(path_count("/auth/v1/verification"), 2); /* one per login */
+}
+
+/* ---- method=password+sms --------------------------------------------------- */
+
+static void test_pwsms_success(void **state)
+{
+	struct result r;
+
+	(void)state;
+	method("password+sms", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
+	assert_int_equal(r.acct, PAM_SUCCESS);
+	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
+	/* signin, user/me, verification, verify, signin, revoke of the
+	 * password's session: all on one TLS connection */
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	assert_int_equal(stat_of("connections"), 1);
+	assert_int_equal(path_count("/auth/v1/signin"), 2);
+	assert_int_equal(path_count("/auth/v1/user/me"), 1);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
+	assert_int_equal(path_count("/auth/v1/revoke"), 1);
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	{
+		char paths[512];
+		bool one;
+
+		/* the password's session ends once /user/me has answered */
+		request_paths(paths, sizeof(paths), &one);
+		assert_string_equal(paths, "signin,user/me,revoke,verification,verification/verify,"
+					   "signin");
+		assert_true(one);
+	}
+	assert_log("sms: code sent to +86 138****0001 for cbalice");
+	assert_log("outcome=ok");
+
+	/* wrong code, then right */
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@wrong", "@code")),
+			 PAM_SUCCESS);
+	assert_transcript(&r, PW_PROMPT ALICE_PROMPT WRONG ALICE_PROMPT);
+}
+
+/* No oracle: a wrong password ends exactly like a right one followed by
+ * wrong codes, and sends no SMS. */
+static void test_pwsms_wrong_password(void **state)
+{
+	struct result right, wrong;
+
+	(void)state;
+	method("password+sms", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &right,
+			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong", "@code")),
+			 PAM_MAXTRIES);
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	ctl("POST", "/reset", NULL);
+	log_reset();
+	assert_int_equal(login("cbalice", ALICE_PHONE, &wrong,
+			       ANS("not-her-password", "@wrong", "@wrong", "@wrong", "@code")),
+			 PAM_MAXTRIES);
+	assert_transcript(&right,
+			  PW_PROMPT ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
+	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
+	assert_true(last_delay > 0);
+	/* nothing sent, nothing verified; the log has the truth */
+	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_int_equal(path_count("/auth/v1/verification"), 0);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
+	assert_int_equal(path_count("/auth/v1/signin"), 1);
+	assert_log("error=invalid_password");
+	assert_log("password+sms: wrong password for cbalice: the code prompt follows, no SMS is "
+		   "sent");
+	assert_log("outcome=auth_failed pam=Have exhausted maximum number of retries for service");
+
+	/* malformed codes and giving up look the same too */
+	ctl("POST", "/reset", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &right, ANS(ALICE_PW, "12x", "")),
+			 PAM_AUTH_ERR);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &wrong, ANS("nope", "12x", "")),
+			 PAM_AUTH_ERR);
+	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &right, ANS(ALICE_PW)), PAM_CONV_ERR);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &wrong, ANS("nope")), PAM_CONV_ERR);
+	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
+	/* the decoy honours the service's limit of 5 like the real path */
+	write_config("method = password+sms\notp_retries = 10\n");
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(
+		login("cbalice", ALICE_PHONE, &right,
+		      ANS(ALICE_PW, "@wrong", "@wrong", "@wrong", "@wrong", "@wrong", "@code")),
+		PAM_MAXTRIES);
+	assert_int_equal(
+		login("cbalice", ALICE_PHONE, &wrong,
+		      ANS("nope", "@wrong", "@wrong", "@wrong", "@wrong", "@wrong", "@code")),
+		PAM_MAXTRIES);
+	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
+}
+
+/* ... nor by its timing: with every request slowed down, the code prompt
+ * comes as late after a wrong password as after a right one, and so does
+ * each "wrong code" */
+static void test_pwsms_no_hurry(void **state)
+{
+	struct result right, wrong;
+	double gap_right, gap_wrong, retry_right, retry_wrong;
+
+	(void)state;
+	method("password+sms", NULL);
+	fault("{\"fault\": \"latency\", \"seconds\": 0.3}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &right, ANS(ALICE_PW, "@wrong", "")),
+			 PAM_AUTH_ERR);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &wrong, ANS("not-hers", "@wrong", "")),
+			 PAM_AUTH_ERR);
+	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
+	assert_int_equal(right.conv.n_asked, 3);
+	assert_int_equal(wrong.conv.n_asked, 3);
+	gap_right = right.conv.asked[1] - right.conv.asked[0];
+	gap_wrong = wrong.conv.asked[1] - wrong.conv.asked[0];
+	retry_right = right.conv.asked[2] - right.conv.asked[1];
+	retry_wrong = wrong.conv.asked[2] - wrong.conv.asked[1];
+	fprintf(stderr,
+		"# password to code prompt: right %.2f s, wrong %.2f s; retry %.2f / %.2f s\n",
+		gap_right, gap_wrong, retry_right, retry_wrong);
+	/* right: signin, user/me, revoke, verification = 4 x 0.3 s; without
+	 * the decoy's waits the wrong one would take 0.3 s (bounds are loose:
+	 * make -j runs other suites, valgrind included, beside this one) */
+	assert_true(gap_right > 1.1 && gap_right < 3.0);
+	assert_true(gap_wrong > 0.6 * gap_right && gap_wrong < 1.6 * gap_right);
+	assert_true(retry_right > 0.25 && retry_right < 1.0);
+	assert_true(retry_wrong > 0.6 * retry_right && retry_wrong < 1.6 * retry_right);
+}
+
+static void test_pwsms_phone_differs(void **state)
+{
+	struct result r;
+
+	(void)state;
+	method("password+sms", NULL);
+	/* the record says bob's number, the service alice's: refused, like a
+	 * wrong password (the prompt shows the record's number; no SMS) */
+	assert_int_equal(login("cbalice_bobphone", BOB_PHONE, &r,
+			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong")),
+			 PAM_MAXTRIES);
+	assert_transcript(&r, PW_PROMPT "*SMS code sent to +86 138****0002: |" WRONG
+					"*SMS code sent to +86 138****0002: |" WRONG
+					"*SMS code sent to +86 138****0002: |" TOO_MANY);
+	assert_int_equal(sent_count(BOB_PHONE), 0);
+	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_log("the phone number on record for cbalice_bobphone (+86 138****0002) differs "
+		   "from the service's (+86 138****0001): refused");
+	assert_log("outcome=denied");
+
+	/* the service's number changed since the record was made: the same */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"+86 13900000011\"}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "1", "2", "3")),
+			 PAM_MAXTRIES);
+	assert_int_equal(sent_count("+86 13900000011"), 0);
+	assert_log("differs from the service's (+86 139****0011)");
+
+	/* no number on record: the service's, unnamed in the prompt */
+	assert_int_equal(login("cbalice_nophone", "+86 13900000011", &r, ANS(ALICE_PW, "@code")),
+			 PAM_SUCCESS);
+	assert_transcript(&r, PW_PROMPT "*SMS code sent to your phone: |");
+	assert_int_equal(sent_count("+86 13900000011"), 1);
+}
+
+static void test_pwsms_service_has_no_phone(void **state)
+{
+	struct result r;
+
+	(void)state;
+	method("password+sms", NULL);
+	/* the service has no number for alice: the record's is used, here
+	 * bob's, whose code signs bob in: both sign-ins must be one person */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"\"}");
+	assert_int_equal(login("cbalice_bobphone", BOB_PHONE, &r, ANS(ALICE_PW, "@code")),
+			 PAM_AUTH_ERR);
+	assert_log("the service has no phone number for cbalice_bobphone: using the record's");
+	assert_log("gave another sub than the password: refused");
+	assert_log("outcome=sub_mismatch");
+	assert_int_equal(sent_count(BOB_PHONE), 1);
+	/* a /user/me without the number (an older gateway): the record's, and
+	 * the same person at both sign-ins: in */
+	ctl("POST", "/reset", NULL);
+	fault("{\"path\": \"/user/me\", \"fault\": \"raw\", \"status\": 200, \"headers\": "
+	      "{\"Content-Type\": \"application/json\"}, \"body\": \"{\\\"sub\\\": \\\"" ALICE_SUB
+	      "\\\", \\\"username\\\": \\\"alice\\\"}\"}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
+	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
+	assert_log("the service has no phone number for cbalice: using the record's");
+	ctl("DELETE", "/faults", NULL);
+	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"\"}");
+	/* neither has one: the decoy */
+	assert_int_equal(login("cbalice_nophone", NULL, &r, ANS(ALICE_PW, "1", "2", "3")),
+			 PAM_MAXTRIES);
+	assert_log("no phone number for cbalice_nophone, neither on record nor at the service");
+}
+
+static void test_pwsms_account_states(void **state)
+{
+	struct result r;
+
+	(void)state;
+	method("password+sms", NULL);
+	/* what the service says after a right password is what the password
+	 * method says too (blocked), with no SMS sent */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
+			 PAM_PERM_DENIED);
+	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	/* /user/me failing: denied */
+	ctl("POST", "/reset", NULL);
+	fault("{\"path\": \"/user/me\", \"fault\": \"status\", \"status\": 500}");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(sent_count(ALICE_PHONE), 0);
+}
+
+static void test_pwsms_rate_limited(void **state)
+{
+	struct result r;
+
+	(void)state;
+	method("password+sms", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "")), PAM_AUTH_ERR);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_MAXTRIES);
+	assert_transcript(&r, PW_PROMPT "E:A code was sent to this number moments ago. Wait 60 "
+					"seconds and try again.|");
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+}
+
+/* ---- method=password|sms ---------------------------------------------------- */
+
+static void test_choice(void **state)
+{
+	struct result r;
+
+	(void)state;
+	method("password|sms", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("1", ALICE_PW)), PAM_SUCCESS);
+	assert_transcript(&r, MENU_PROMPT PW_PROMPT);
+	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	ctl("POST", "/stats/reset", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(" 2 ", "@code")), PAM_SUCCESS);
+	assert_transcript(&r, MENU_PROMPT ALICE_PROMPT);
+	assert_int_equal(stat_of("tls_handshakes"), 1);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("password", "wrong-one")),
+			 PAM_AUTH_ERR);
+	ctl("POST", "/stats/reset", NULL);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("3", ALICE_PW)), PAM_AUTH_ERR);
+	assert_transcript(&r, MENU_PROMPT "E:Answer 1 (password) or 2 (SMS code).|");
+	assert_int_equal(stat_of("requests"), 0);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, NULL), PAM_CONV_ERR);
+}
+
+/* ---- sshd ------------------------------------------------------------------- */
+
+static void test_sshd_password_authentication(void **state)
+{
+	struct result r;
+
+	(void)state;
+	/* sshd's PasswordAuthentication answers every echo-off prompt with
+	 * the password: the code prompt gets it, the log says what to do */
+	method("password+sms", NULL);
+	write_service("sshd-cb", "");
+	memset(&r, 0, sizeof(r));
+	{
+		static struct pam_conv conv;
+		pam_handle_t *pamh = NULL;
+		char confdir[512];
+
+		r.conv.answers[0] = ALICE_PW;
+		r.conv.sshd_password = true;
+		r.conv.phone = ALICE_PHONE;
+		snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
+		conv.conv = conv_fn;
+		conv.appdata_ptr = &r.conv;
+		assert_int_equal(pam_start_confdir("sshd-cb", "cbalice", &conv, confdir, &pamh),
+				 PAM_SUCCESS);
+		pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+		assert_int_equal(pam_authenticate(pamh, 0), PAM_MAXTRIES);
+		pam_end(pamh, PAM_SUCCESS);
+		drain_log();
+	}
+	assert_log("service sshd-cb: an answer to the code prompt is not a code for cbalice; SMS "
+		   "codes need sshd's keyboard-interactive authentication "
+		   "(KbdInteractiveAuthentication yes)");
+	/* the menu (echo on) fails under PasswordAuthentication */
+	method("password|sms", NULL);
+	log_reset();
+	assert_int_equal(run("sshd-cb", "cbalice", ALICE_PHONE, &r, NULL), PAM_CONV_ERR);
+	assert_log("the method menu got no answer for cbalice");
+	/* other services get no such hint */
+	log_reset();
+	assert_int_equal(run("cb", "cbalice", ALICE_PHONE, &r, NULL), PAM_CONV_ERR);
+	assert_no_log("KbdInteractiveAuthentication");
+}
+
+/* ---- leaks, secrecy ------------------------------------------------------------ */
+
+static const char *self_exe;
+
+/* One login in a fresh process under valgrind: no invalid access, no leak. */
+__attribute__((unused)) static int sms_in_valgrind(const char *user, const char *phone,
+						   const char *a0, const char *a1)
+{
+	char cmd[2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "valgrind -q --error-exitcode=42 --leak-check=full "
+		 "--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "
+		 "'%s' --login-once '%s' '%s' '%s' '%s' '%s' >&2",
+		 self_exe, g.dir, user, phone, a0, a1);
+	rc = system(cmd);
+	drain_log();
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int login_once(char **argv)
+{
+	struct result r;
+
+	if (!harness_init(true))
+		return 99;
+	g.dir = argv[2];
+	run("cb", argv[3], argv[4], &r, ANS(argv[5], argv[6]));
+	g.dir = NULL;
+	return r.auth == PAM_SUCCESS ? r.acct : r.auth;
+}
+
+/* valgrind and ASan exclude each other: a sanitizer build leaves it out */
+#ifndef __SANITIZE_ADDRESS__
+static void test_valgrind(void **state)
+{
+	(void)state;
+	if (system("command -v valgrind >/dev/null") != 0) {
+		fprintf(stderr, "# valgrind is missing (scripts/install-deps installs it)\n");
+		fail();
+	}
+	method("sms", "timeout = 30\notp_retries = 2\n");
+	assert_int_equal(sms_in_valgrind("cbalice", ALICE_PHONE, "@wrong", "@code"), PAM_SUCCESS);
+	assert_int_equal(sms_in_valgrind("cbbob", BOB_PHONE, "@wrong", "12x"), PAM_MAXTRIES);
+	method("password+sms", "timeout = 30\notp_retries = 2\n");
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	assert_int_equal(sms_in_valgrind("cbalice", ALICE_PHONE, ALICE_PW, "@code"), PAM_SUCCESS);
+	assert_int_equal(sms_in_valgrind("cbalice", ALICE_PHONE, "wrong-pw", "@code"),
+			 PAM_CONV_ERR);
+}
+#endif
+
+/* Last: no code, verification id or token in the whole run's log. */
+static void test_no_secret_in_log(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("method = sms\ndebug = yes\n");
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong", "@code")), PAM_SUCCESS);
+	assert_log("sms: code sent to +86 138****0001 for cbalice"); /* it did log */
+	drain_log();
+	assert_true(n_seen_codes > 20);
+	assert_true(g.loglen > 5000);
+	for (int i = 0; i < n_seen_codes; i++)
+		if (strstr(g.log, seen_codes[i]) != NULL) {
+			fprintf(stderr, "# code %s in the log\n", seen_codes[i]);
+			fail();
+		}
+	assert_null(strstr(g.log, "vid-")); /* the emulator's verification ids */
+	assert_null(strstr(g.log, "vt-")); /* and verification tokens */
+	assert_null(strstr(g.log, "eyJ")); /* no JWT */
+	assert_null(strstr(g.log, ALICE_PW));
+	assert_null(strstr(g.log, "13800000001")); /* numbers only masked */
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_sms_success, setup),
+		cmocka_unit_test_setup(test_sms_login_is_phone, setup),
+		cmocka_unit_test_setup(test_sms_wrong_then_right, setup),
+		cmocka_unit_test_setup(test_sms_code_format, setup),
+		cmocka_unit_test_setup(test_sms_local_limit, setup),
+		cmocka_unit_test_setup(test_sms_service_aborted, setup),
+		cmocka_unit_test_setup(test_sms_expired, setup),
+		cmocka_unit_test_setup(test_sms_rate_limited, setup),
+		cmocka_unit_test_setup(test_sms_unknown_phone, setup),
+		cmocka_unit_test_setup(test_sms_no_phone, setup),
+		cmocka_unit_test_setup(test_sms_give_up, setup),
+		cmocka_unit_test_setup(test_sms_slow_user, setup),
+		cmocka_unit_test_setup(test_sms_service_faults, setup),
+		cmocka_unit_test_setup(test_sms_replayed_token, setup),
+		cmocka_unit_test_setup(test_pwsms_success, setup),
+		cmocka_unit_test_setup(test_pwsms_wrong_password, setup),
+		cmocka_unit_test_setup(test_pwsms_no_hurry, setup),
+		cmocka_unit_test_setup(test_pwsms_phone_differs, setup),
+		cmocka_unit_test_setup(test_pwsms_service_has_no_phone, setup),
+		cmocka_unit_test_setup(test_pwsms_account_states, setup),
+		cmocka_unit_test_setup(test_pwsms_rate_limited, setup),
+		cmocka_unit_test_setup(test_choice, setup),
+		cmocka_unit_test_setup(test_sshd_password_authentication, setup),
+#ifndef __SANITIZE_ADDRESS__
+		cmocka_unit_test_setup(test_valgrind, setup),
+#endif
+		cmocka_unit_test_setup(test_no_secret_in_log, setup),
+	};
+	int rc;
+
+	self_exe = argv[0];
+	if (argc == 7 && strcmp(argv[1], "--login-once") == 0)
+		return login_once(argv);
+	if (!harness_init(false)) {
+		fprintf(stderr, "# run through sms_tests.sh\n");
+		return 99;
+	}
+	rc = cmocka_run_group_tests_name("sms", tests, NULL, NULL);
+	harness_done();
+	return rc;
+}
