@@ -2,10 +2,7 @@
 # pam/ linked in, every allocation, file, PAM, libcurl and json-c call it
 # makes wrapped): see failinject/test_failinject.c.
 check_PROGRAMS += failinject/test_failinject
-failinject_test_failinject_SOURCES = failinject/test_failinject.c \
-	$(top_srcdir)/pam/pam_cloudbase.c $(top_srcdir)/pam/context.c $(top_srcdir)/pam/conv.c \
-	$(top_srcdir)/pam/pamcodes.c $(top_srcdir)/pam/state.c $(top_srcdir)/pam/auth.c \
-	$(top_srcdir)/pam/account.c $(top_srcdir)/pam/session.c $(top_srcdir)/pam/password.c
+failinject_test_failinject_SOURCES = failinject/test_failinject.c
 failinject_test_failinject_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam
 failinject_test_failinject_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 failinject_test_failinject_LDFLAGS = $(AM_LDFLAGS) \
@@ -17,7 +14,8 @@ failinject_test_failinject_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=getline -Wl,--wrap=getdelim -Wl,--wrap=__getdelim -Wl,--wrap=getrandom \
 	-Wl,--wrap=pam_get_item -Wl,--wrap=pam_set_item -Wl,--wrap=pam_get_user -Wl,--wrap=pam_set_data \
 	-Wl,--wrap=curl_easy_init -Wl,--wrap=curl_easy_perform -Wl,--wrap=curl_slist_append -Wl,--wrap=json_tokener_new_ex
-failinject_test_failinject_LDADD = $(top_builddir)/lib/libcbnet.la $(CURL_LIBS) $(JSONC_LIBS) \
+failinject_test_failinject_LDADD = $(top_builddir)/pam/libcbpam.la \
+	$(top_builddir)/lib/libcbnet.la $(CURL_LIBS) $(JSONC_LIBS) \
 	$(PAM_LIBS)
 # the shim module finds cb_failinject_authenticate in the test binary
 failinject_test_failinject_LDFLAGS += -Wl,--export-dynamic-symbol=cb_failinject_authenticate \
