@@ -259,7 +259,8 @@ static cb_status check_code(struct code_step *cs, const char *code, char **vtoke
 {
 	cb_status st;
 
-	if (cs->verification_id == NULL) {
+	/* the decoy of password+sms: nothing was sent, there is no connection */
+	if (cs->verification_id == NULL || cs->api == NULL) {
 		sleep_ms(cs->pad_ms);
 		return CB_ERR_CODE_INVALID;
 	}
@@ -277,7 +278,7 @@ static cb_status code_loop(struct code_step *cs, char **vtoken)
 	struct cb_pam *ctx = cs->ctx;
 	unsigned tries = ctx->cfg.otp_retries;
 	char code[CB_SMS_CODE_LEN + 1];
-	cb_status st = CB_ERR_CODE_ABORTED;
+	cb_status st;
 
 	*vtoken = NULL;
 	if (cs->verification_id == NULL && tries > CB_SMS_SERVICE_TRIES)
