@@ -398,6 +398,49 @@ static void test_sms_code_format(void **state)
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 }
 
+/* The bad-input matrix of docs/security.md for the code prompt: every
+ * hostile answer is refused before any request (no verify), ends as a
+ * denial, and never becomes a success or PAM_IGNORE. */
+static void test_sms_code_matrix(void **state)
+{
+	static const size_t lengths[] = {1, 511, 512, 513, PAM_MAX_RESP_SIZE - 1,
+					 PAM_MAX_RESP_SIZE + 1, 1024 * 1024};
+	static const char *const odd[] = {
+		"12\xff\xfe" "56", /* invalid UTF-8 */
+		"12\"456",      "12\\456", "12&456", "12#456", "12%456", "12\n456",
+		"１２３４５６", /* full-width digits: not the ASCII the service wants */
+		"12\x00" "3456", /* an embedded NUL: the answer ends at it */
+	};
+	struct result r;
+	char *big;
+
+	(void)state;
+	write_config("method = sms\notp_retries = 1\n");
+	big = malloc(1024 * 1024 + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]) + sizeof(odd) / sizeof(odd[0]);
+	     i++) {
+		const char *answer = big;
+
+		if (i < sizeof(lengths) / sizeof(lengths[0])) {
+			memset(big, '1', lengths[i]);
+			big[lengths[i]] = '\0';
+		} else {
+			answer = odd[i - sizeof(lengths) / sizeof(lengths[0])];
+		}
+		ctl("POST", "/clock", "{\"advance\": 61}"); /* one SMS a minute */
+		login("cbalice", ALICE_PHONE, &r, ANS(answer));
+		if (r.auth != PAM_MAXTRIES && r.auth != PAM_AUTH_ERR)
+			fail_msg("code row %zu: pam %d", i, r.auth);
+		assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
+	}
+	/* positive control: the same setup takes a right code */
+	ctl("POST", "/clock", "{\"advance\": 61}");
+	free(big);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_SUCCESS);
+	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
+}
+
 static void test_sms_local_limit(void **state)
 {
 	struct result r;
@@ -1047,6 +1090,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_sms_login_is_phone, setup),
 		cmocka_unit_test_setup(test_sms_wrong_then_right, setup),
 		cmocka_unit_test_setup(test_sms_code_format, setup),
+		cmocka_unit_test_setup(test_sms_code_matrix, setup),
 		cmocka_unit_test_setup(test_sms_local_limit, setup),
 		cmocka_unit_test_setup(test_sms_service_aborted, setup),
 		cmocka_unit_test_setup(test_sms_expired, setup),
