@@ -311,71 +311,6 @@ static cb_status find_locked(enum key_kind kind, const char *name, uint32_t id, 
 					     : cb_dbmap_find_uid(&map, id, r));
 }
 
-static enum nss_status lookup_pw(enum key_kind kind, const char *name, uint32_t id,
-				 struct passwd *pw, char *buf, size_t len, int *errnop)
-{
-	int saved = errno;
-	struct cb_dbrec r;
-	cb_status rc;
-
-	if ((kind == BY_NAME && !cb_valid_local_name(name)) || (kind == BY_ID && id == 0))
-		return to_nss(CB_ERR_NOT_FOUND, saved, errnop);
-	refresh(false);
-	pthread_rwlock_rdlock(&map_lock);
-	rc = find_locked(kind, name, id, &r);
-	if (rc == CB_OK)
-		rc = fill_passwd(&r, pw, buf, len);
-	pthread_rwlock_unlock(&map_lock);
-	return to_nss(rc, saved, errnop);
-}
-
-static enum nss_status lookup_gr(enum key_kind kind, const char *name, uint32_t id,
-				 struct group *gr, char *buf, size_t len, int *errnop)
-{
-	int saved = errno;
-	struct cb_dbrec r;
-	cb_status rc;
-
-	if ((kind == BY_NAME && !cb_valid_local_name(name)) || (kind == BY_ID && id == 0))
-		return to_nss(CB_ERR_NOT_FOUND, saved, errnop);
-	refresh(false);
-	pthread_rwlock_rdlock(&map_lock);
-	rc = find_locked(kind, name, id, &r);
-	if (rc == CB_OK)
-		rc = fill_group(&r, gr, buf, len);
-	pthread_rwlock_unlock(&map_lock);
-	return to_nss(rc, saved, errnop);
-}
-
-enum nss_status _nss_cloudbase_getpwnam_r(const char *name, struct passwd *pw, char *buf,
-					  size_t len, int *errnop)
-{
-	return lookup_pw(BY_NAME, name, 0, pw, buf, len, errnop);
-}
-
-enum nss_status _nss_cloudbase_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len,
-					  int *errnop)
-{
-	return lookup_pw(BY_ID, NULL, (uint32_t)uid, pw, buf, len, errnop);
-}
-
-enum nss_status _nss_cloudbase_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
-					  int *errnop)
-{
-	return lookup_gr(BY_NAME, name, 0, gr, buf, len, errnop);
-}
-
-enum nss_status _nss_cloudbase_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len,
-					  int *errnop)
-{
-	return lookup_gr(BY_ID, NULL, (uint32_t)gid, gr, buf, len, errnop);
-}
-
-/* ---- enumeration: one cursor per database, advanced only after a copy
- * succeeded (an ERANGE retry gets the same record) ---- */
-
-static uint32_t pw_cursor, gr_cursor; /* under ent_lock */
-
 typedef cb_status (*fill_fn)(const struct cb_dbrec *r, void *ent, char *buf, size_t len);
 
 static cb_status fill_pw_ent(const struct cb_dbrec *r, void *ent, char *buf, size_t len)
@@ -387,6 +322,55 @@ static cb_status fill_gr_ent(const struct cb_dbrec *r, void *ent, char *buf, siz
 {
 	return fill_group(r, ent, buf, len);
 }
+
+/* One lookup by name or id, for passwd and group alike: fill decides the
+ * kind of entry copied into the caller's buffer. */
+static enum nss_status lookup(enum key_kind kind, const char *name, uint32_t id, fill_fn fill,
+			      void *ent, char *buf, size_t len, int *errnop)
+{
+	int saved = errno;
+	struct cb_dbrec r;
+	cb_status rc;
+
+	if ((kind == BY_NAME && !cb_valid_local_name(name)) || (kind == BY_ID && id == 0))
+		return to_nss(CB_ERR_NOT_FOUND, saved, errnop);
+	refresh(false);
+	pthread_rwlock_rdlock(&map_lock);
+	rc = find_locked(kind, name, id, &r);
+	if (rc == CB_OK)
+		rc = fill(&r, ent, buf, len);
+	pthread_rwlock_unlock(&map_lock);
+	return to_nss(rc, saved, errnop);
+}
+
+enum nss_status _nss_cloudbase_getpwnam_r(const char *name, struct passwd *pw, char *buf,
+					  size_t len, int *errnop)
+{
+	return lookup(BY_NAME, name, 0, fill_pw_ent, pw, buf, len, errnop);
+}
+
+enum nss_status _nss_cloudbase_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len,
+					  int *errnop)
+{
+	return lookup(BY_ID, NULL, (uint32_t)uid, fill_pw_ent, pw, buf, len, errnop);
+}
+
+enum nss_status _nss_cloudbase_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
+					  int *errnop)
+{
+	return lookup(BY_NAME, name, 0, fill_gr_ent, gr, buf, len, errnop);
+}
+
+enum nss_status _nss_cloudbase_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len,
+					  int *errnop)
+{
+	return lookup(BY_ID, NULL, (uint32_t)gid, fill_gr_ent, gr, buf, len, errnop);
+}
+
+/* ---- enumeration: one cursor per database, advanced only after a copy
+ * succeeded (an ERANGE retry gets the same record) ---- */
+
+static uint32_t pw_cursor, gr_cursor; /* under ent_lock */
 
 static enum nss_status next_ent(uint32_t *cursor, fill_fn fill, void *ent, char *buf, size_t len,
 				int *errnop)
