@@ -4,3 +4,9 @@
 TESTS += fuzz/fuzz.sh
 EXTRA_DIST += fuzz/fuzz.sh fuzz/run_fuzz.sh fuzz/fuzz_accountdb.c fuzz/fuzz_api.c \
 	fuzz/fuzz_conf.c fuzz/fuzz_names.c fuzz/corpus
+
+# what run_fuzz.sh builds and grows in the build tree
+clean-local: clean-fuzz
+.PHONY: clean-fuzz
+clean-fuzz:
+	rm -rf fuzz/bin fuzz/obj fuzz/work-corpus fuzz/fuzz_*.log

@@ -6,7 +6,7 @@
 #
 # Usage: run_fuzz.sh BUILDDIR [SECONDS] [TARGET...]
 #   BUILDDIR  a configured build tree (for config.h); fuzzers go to
-#             BUILDDIR/tests/fuzz/bin, the grown corpora to .../corpus.
+#             BUILDDIR/tests/fuzz/bin, the grown corpora to .../work-corpus.
 #   SECONDS   per target (default: $FUZZ_SECONDS or 20)
 #   TARGET    api conf accountdb names (default: all)
 # A crash leaves its input as BUILDDIR/tests/fuzz/crash-<target>-*; replay
@@ -71,7 +71,7 @@ for t in $targets; do
 		continue
 	fi
 	# a private working corpus: the checked-in seeds stay as they are
-	corpus=$out/corpus/$t
+	corpus=$out/work-corpus/$t
 	mkdir -p "$corpus"
 	start=$(date +%s)
 	"$bin" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=1024 \
