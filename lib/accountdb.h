@@ -18,7 +18,7 @@
 #include "log.h"
 #include "status.h"
 
-#define CB_NAME_MAX 32     /* local login name, bytes */
+#define CB_NAME_MAX 32 /* local login name, bytes */
 #define CB_MAX_GROUPS 1024 /* CloudBase groups kept per account */
 
 struct cb_account {
@@ -30,16 +30,16 @@ struct cb_account {
 	char *shell;
 	char *login; /* CloudBase login: username, email or "+86 138..." */
 	char *phone; /* "+86 13800000000" form, or NULL */
-	char *sub;   /* bound CloudBase sub, NULL until the first login */
+	char *sub; /* bound CloudBase sub, NULL until the first login */
 	char **groups; /* CloudBase groups seen at the last login */
 	size_t n_groups;
-	int64_t created;    /* seconds since the epoch */
+	int64_t created; /* seconds since the epoch */
 	int64_t last_login; /* 0: never */
-	uint32_t flags;     /* CB_ACCT_UID_*: how the uid was chosen (read only) */
+	uint32_t flags; /* CB_ACCT_UID_*: how the uid was chosen (read only) */
 };
 
 /* cb_account.flags */
-#define CB_ACCT_UID_PROBED 0x1u   /* the hashed uid was taken: probed onwards */
+#define CB_ACCT_UID_PROBED 0x1u /* the hashed uid was taken: probed onwards */
 #define CB_ACCT_UID_FROM_SUB 0x2u /* hashed from the sub (else from the login) */
 
 void cb_account_free(struct cb_account *acct);
@@ -48,8 +48,8 @@ void cb_account_free(struct cb_account *acct);
  * record; CB_ERR_UNSAFE_FILE / CB_ERR_CORRUPT when the file is not to be
  * trusted (logged once). The database missing altogether is
  * CB_ERR_NOT_FOUND too, with a log line. */
-cb_status cb_accountdb_get(const struct cb_config *cfg, const char *name,
-			   struct cb_account *out, const struct cb_log *log);
+cb_status cb_accountdb_get(const struct cb_config *cfg, const char *name, struct cb_account *out,
+			   const struct cb_log *log);
 
 /* Add a record (cloudbasectl user add). uid/gid are chosen by the id
  * mapping when acct->uid is 0; created is set. CB_ERR_EXISTS if the name is
@@ -68,13 +68,13 @@ cb_status cb_accountdb_unbind(const struct cb_config *cfg, const char *name,
 /* After a successful sign-in (PAM account phase): binds sub if the record
  * has none, refuses with CB_ERR_SUB_MISMATCH if it has another one (nothing
  * written), records the groups and the login time. Atomic, under the lock. */
-cb_status cb_accountdb_record_login(const struct cb_config *cfg, const char *name,
-				    const char *sub, const char *const *groups,
-				    size_t n_groups, const struct cb_log *log);
+cb_status cb_accountdb_record_login(const struct cb_config *cfg, const char *name, const char *sub,
+				    const char *const *groups, size_t n_groups,
+				    const struct cb_log *log);
 
 /* Every record, for cloudbasectl user list. Free with cb_account_list_free. */
-cb_status cb_accountdb_list(const struct cb_config *cfg, struct cb_account **out,
-			    size_t *n, const struct cb_log *log);
+cb_status cb_accountdb_list(const struct cb_config *cfg, struct cb_account **out, size_t *n,
+			    const struct cb_log *log);
 void cb_account_list_free(struct cb_account *list, size_t n);
 
 /* Is name a valid local login name (useradd's rules: 1-32 bytes, no ':',

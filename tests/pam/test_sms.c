@@ -403,13 +403,20 @@ static void test_sms_code_format(void **state)
  * denial, and never becomes a success or PAM_IGNORE. */
 static void test_sms_code_matrix(void **state)
 {
-	static const size_t lengths[] = {1, 511, 512, 513, PAM_MAX_RESP_SIZE - 1,
-					 PAM_MAX_RESP_SIZE + 1, 1024 * 1024};
+	static const size_t lengths[] = {
+		1, 511, 512, 513, PAM_MAX_RESP_SIZE - 1, PAM_MAX_RESP_SIZE + 1, 1024 * 1024};
 	static const char *const odd[] = {
-		"12\xff\xfe" "56", /* invalid UTF-8 */
-		"12\"456",      "12\\456", "12&456", "12#456", "12%456", "12\n456",
+		"12\xff\xfe"
+		"56", /* invalid UTF-8 */
+		"12\"456",
+		"12\\456",
+		"12&456",
+		"12#456",
+		"12%456",
+		"12\n456",
 		"１２３４５６", /* full-width digits: not the ASCII the service wants */
-		"12\x00" "3456", /* an embedded NUL: the answer ends at it */
+		"12\x00"
+		"3456", /* an embedded NUL: the answer ends at it */
 	};
 	struct result r;
 	char *big;
