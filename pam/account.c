@@ -68,10 +68,8 @@ int cb_pam_acct_mgmt(struct cb_pam *ctx)
 	int rc;
 
 	st = cb_pam_lookup(ctx);
-	if (st == CB_ERR_NOT_FOUND && ctx->cfg.ignore_unknown_user) {
-		cb_log(&ctx->log, LOG_DEBUG, "%s: not managed here, ignored", ctx->user);
+	if (cb_pam_not_ours(ctx, st))
 		return PAM_IGNORE;
-	}
 	if (st == CB_OK) {
 		state = cb_pam_get_state(ctx);
 		st = state != NULL ? after_our_auth(ctx, state) : without_our_auth(ctx);

@@ -194,10 +194,8 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 	int rc;
 
 	st = cb_pam_lookup(ctx);
-	if (st == CB_ERR_NOT_FOUND && ctx->cfg.ignore_unknown_user) {
-		cb_log(&ctx->log, LOG_DEBUG, "%s: not managed here, ignored", ctx->user);
+	if (cb_pam_not_ours(ctx, st))
 		return PAM_IGNORE;
-	}
 	if (st == CB_ERR_NOT_FOUND)
 		cb_pam_decoy_prompt(ctx);
 	if (st == CB_OK) {

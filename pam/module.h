@@ -65,6 +65,10 @@ cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int ar
 void cb_pam_end(struct cb_pam *ctx);
 /* Look the local user up in the account database. */
 cb_status cb_pam_lookup(struct cb_pam *ctx);
+/* After cb_pam_lookup: is this a user the module does not manage and was
+ * told to leave to the rest of the stack (ignore_unknown_user)? Logs it
+ * with debug. The caller then returns PAM_IGNORE. */
+bool cb_pam_not_ours(struct cb_pam *ctx, cb_status lookup_st);
 /* The one log line per decision. */
 void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail);
 struct cb_pam_state *cb_pam_get_state(struct cb_pam *ctx);

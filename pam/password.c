@@ -101,7 +101,7 @@ int cb_pam_chauthtok(struct cb_pam *ctx)
 	cb_status st = cb_pam_lookup(ctx);
 	int rc;
 
-	if (st == CB_ERR_NOT_FOUND && ctx->cfg.ignore_unknown_user)
+	if (cb_pam_not_ours(ctx, st))
 		return PAM_IGNORE;
 	/* the preliminary pass only checks that the user is ours */
 	if (st == CB_OK && !(ctx->flags & (int)PAM_PRELIM_CHECK))
