@@ -1,5 +1,5 @@
 /* The read side of the account database: see accountdb_map.h and the
- * format description at the top of accountdb.c.
+ * format, accountdb_format.h.
  *
  * Nothing here allocates, and nothing trusts the file: the header is
  * checked once at open (geometry, every section inside the file), and each
@@ -17,10 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "accountdb.h"
+#include "account.h"
 #include "accountdb_format.h"
 #include "accountdb_map.h"
 #include "fileutil.h"
+#include "names.h"
+#include "text.h"
 
 static const struct cb_db_header *header(const struct cb_dbmap *m)
 {
@@ -33,22 +35,34 @@ static bool section_ok(uint64_t off, uint64_t len, uint64_t size)
 	return off <= size && len <= size - off;
 }
 
-static cb_status check_header(struct cb_dbmap *m, const char *path, const struct cb_log *log)
+/* The header's own size: version 1 ended before base_generation. */
+static uint32_t header_size_of(uint32_t version)
+{
+	return version == CB_DB_VERSION_1 ? CB_DB_HEADER_V1_SIZE
+					  : (uint32_t)sizeof(struct cb_db_header);
+}
+
+static cb_status check_header(struct cb_dbmap *m, const char *path, uint32_t kind,
+			      const struct cb_log *log)
 {
 	const struct cb_db_header *h = header(m);
 	const char *why = NULL;
-	uint64_t rec_bytes, idx_bytes;
+	uint64_t rec_bytes, idx_bytes, hsize = 0;
 
-	if (m->size < sizeof(*h))
+	if (m->size < CB_DB_HEADER_V1_SIZE)
 		why = "shorter than its header";
 	else if (memcmp(h->magic, CB_DB_MAGIC, sizeof(h->magic)) != 0)
 		why = "bad magic";
-	else if (h->version != CB_DB_VERSION)
+	else if (h->version != CB_DB_VERSION && h->version != CB_DB_VERSION_1)
 		why = "unsupported format version";
 	else if (h->endian != CB_DB_ENDIAN)
 		why = "written on a host of another byte order";
-	else if (h->header_size != sizeof(*h) || h->record_size != sizeof(struct cb_db_record))
+	else if ((hsize = header_size_of(h->version)) > m->size)
+		why = "shorter than its header";
+	else if (h->header_size != hsize || h->record_size != sizeof(struct cb_db_record))
 		why = "unexpected header or record size";
+	else if (h->kind != kind || (kind == CB_DB_KIND_DELTA && h->version == CB_DB_VERSION_1))
+		why = kind == CB_DB_KIND_DELTA ? "not a delta" : "not a base file";
 	else if (h->file_size != m->size)
 		why = "size differs from its header (truncated?)";
 	else if (h->n_records > CB_DB_MAX_RECORDS)
@@ -64,8 +78,8 @@ static cb_status check_header(struct cb_dbmap *m, const char *path, const struct
 		if (h->records_off % 8 != 0 || h->name_index_off % 4 != 0 ||
 		    h->uid_index_off % 4 != 0)
 			why = "misaligned section";
-		else if (h->records_off < sizeof(*h) || h->name_index_off < sizeof(*h) ||
-			 h->uid_index_off < sizeof(*h) || h->strings_off < sizeof(*h))
+		else if (h->records_off < hsize || h->name_index_off < hsize ||
+			 h->uid_index_off < hsize || h->strings_off < hsize)
 			why = "section overlaps the header";
 		else if (!section_ok(h->records_off, rec_bytes, m->size) ||
 			 !section_ok(h->name_index_off, idx_bytes, m->size) ||
@@ -80,14 +94,18 @@ static cb_status check_header(struct cb_dbmap *m, const char *path, const struct
 		cb_log(log, LOG_ERR, "%s: corrupt account database: %s", path, why);
 		return CB_ERR_CORRUPT;
 	}
+	m->version = h->version;
+	m->kind = h->kind;
 	m->n_records = h->n_records;
 	m->n_slots = h->n_slots;
 	m->max_probe = h->max_probe;
 	m->generation = h->generation;
+	m->base_generation = h->version == CB_DB_VERSION_1 ? 0 : h->base_generation;
 	return CB_OK;
 }
 
-cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, const struct cb_log *log)
+cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, uint32_t kind,
+			   const struct cb_log *log)
 {
 	struct stat st;
 	void *p;
@@ -114,22 +132,23 @@ cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, const s
 	m->ino = st.st_ino;
 	m->mtime = st.st_mtim;
 	m->ctime = st.st_ctim;
-	rc = check_header(m, path, log);
+	rc = check_header(m, path, kind, log);
 	if (rc != CB_OK)
 		cb_dbmap_close(m);
 	return rc;
 }
 
-cb_status cb_dbmap_open(struct cb_dbmap *m, const char *path, const struct cb_log *log)
+cb_status cb_dbmap_open(struct cb_dbmap *m, const char *path, uint32_t kind,
+			const struct cb_log *log)
 {
 	cb_status rc;
 	int fd;
 
 	memset(m, 0, sizeof(*m));
-	rc = cb_open_trusted(path, 0, CB_DB_MAX_SIZE, &fd, NULL, log);
+	rc = cb_open_trusted(path, CB_TRUST_MAY_BE_ABSENT, CB_DB_MAX_SIZE, &fd, NULL, log);
 	if (rc != CB_OK)
 		return rc;
-	rc = cb_dbmap_open_fd(m, fd, path, log);
+	rc = cb_dbmap_open_fd(m, fd, path, kind, log);
 	close(fd); /* the mapping keeps the file */
 	return rc;
 }
@@ -150,22 +169,6 @@ bool cb_dbmap_stale(const struct cb_dbmap *m, const char *path)
 	return st.st_dev != m->dev || st.st_ino != m->ino || (size_t)st.st_size != m->size ||
 	       st.st_mtim.tv_sec != m->mtime.tv_sec || st.st_mtim.tv_nsec != m->mtime.tv_nsec ||
 	       st.st_ctim.tv_sec != m->ctime.tv_sec || st.st_ctim.tv_nsec != m->ctime.tv_nsec;
-}
-
-enum text_kind {
-	TEXT_ANY, /* printable, UTF-8 allowed */
-	TEXT_PASSWD, /* also no ':' (a passwd(5) field) */
-};
-
-static bool text_ok(const char *s, size_t len, enum text_kind kind)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || (kind == TEXT_PASSWD && c == ':'))
-			return false;
-	}
-	return true;
 }
 
 /* A string of the table: in bounds, NUL right after it and none inside. */
@@ -189,13 +192,13 @@ static bool groups_ok(const char *blob, size_t len, uint32_t n)
 	uint32_t seen = 0;
 	size_t start = 0;
 
-	if (n > CB_MAX_GROUPS)
+	if (n > CB_DB_MAX_GROUPS)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		if (blob[i] != '\0')
 			continue;
 		if (i == start || i - start > CB_DB_MAX_GROUP ||
-		    !text_ok(blob + start, i - start, TEXT_ANY))
+		    !cb_text_ok(blob + start, i - start, CB_TEXT_ANY))
 			return false;
 		seen++;
 		start = i + 1;
@@ -243,20 +246,25 @@ static cb_status view_record(const struct cb_dbmap *m, uint32_t idx, struct cb_d
 	/* uid 0 or a shared gid from a damaged file must never reach a caller */
 	if (r->uid == 0 || r->gid != r->uid || r->uid == UINT32_MAX || (r->flags & ~CB_DB_F_KNOWN))
 		return CB_ERR_CORRUPT;
+	if ((r->flags & CB_DB_F_DELETED) && m->kind != CB_DB_KIND_DELTA)
+		return CB_ERR_CORRUPT;
+	/* version 2 keeps login data in the state store, never here */
+	if (m->version != CB_DB_VERSION_1 && (d->last_login != 0 || d->sub.len != 0))
+		return CB_ERR_CORRUPT;
 	if (!get_str(m, d->name, CB_NAME_MAX, &r->name, &r->name_len) ||
 	    !name_ok(r->name, r->name_len) ||
 	    !get_str(m, d->gecos, CB_DB_MAX_GECOS, &r->gecos, &r->gecos_len) ||
-	    !text_ok(r->gecos, r->gecos_len, TEXT_PASSWD) ||
+	    !cb_text_ok(r->gecos, r->gecos_len, CB_TEXT_PASSWD) ||
 	    !get_str(m, d->home, CB_DB_MAX_PATH, &r->home, &r->home_len) ||
-	    !text_ok(r->home, r->home_len, TEXT_PASSWD) ||
+	    !cb_text_ok(r->home, r->home_len, CB_TEXT_PASSWD) ||
 	    !get_str(m, d->shell, CB_DB_MAX_PATH, &r->shell, &r->shell_len) ||
-	    !text_ok(r->shell, r->shell_len, TEXT_PASSWD) ||
+	    !cb_text_ok(r->shell, r->shell_len, CB_TEXT_PASSWD) ||
 	    !get_str(m, d->login, CB_DB_MAX_LOGIN, &r->login, &r->login_len) ||
-	    !text_ok(r->login, r->login_len, TEXT_ANY) ||
+	    !cb_text_ok(r->login, r->login_len, CB_TEXT_ANY) ||
 	    !get_str(m, d->phone, CB_DB_MAX_PHONE, &r->phone, &r->phone_len) ||
-	    !text_ok(r->phone, r->phone_len, TEXT_ANY) ||
+	    !cb_text_ok(r->phone, r->phone_len, CB_TEXT_ANY) ||
 	    !get_str(m, d->sub, CB_DB_MAX_SUB, &r->sub, &r->sub_len) ||
-	    !text_ok(r->sub, r->sub_len, TEXT_ANY) ||
+	    !cb_text_ok(r->sub, r->sub_len, CB_TEXT_ANY) ||
 	    !get_blob(m, d->groups, &r->groups, &r->groups_len) ||
 	    !groups_ok(r->groups, r->groups_len, r->n_groups))
 		return CB_ERR_CORRUPT;
@@ -393,4 +401,153 @@ const char *cb_dbrec_next_group(const struct cb_dbrec *r, size_t *pos)
 	g = r->groups + *pos;
 	*pos += strlen(g) + 1;
 	return g;
+}
+
+/* ---- the view: base + delta ---- */
+
+#define VIEW_OPEN_TRIES 4
+
+static bool delta_path(const char *path, char *out, size_t outsz)
+{
+	size_t n = strlen(path);
+
+	if (n + sizeof(CB_DB_DELTA_SUFFIX) > outsz)
+		return false;
+	memcpy(out, path, n);
+	memcpy(out + n, CB_DB_DELTA_SUFFIX, sizeof(CB_DB_DELTA_SUFFIX));
+	return true;
+}
+
+cb_status cb_dbview_open(struct cb_dbview *v, const char *path, const struct cb_log *log)
+{
+	char dpath[4096 + sizeof(CB_DB_DELTA_SUFFIX)];
+	cb_status rc = CB_ERR_CORRUPT;
+
+	memset(v, 0, sizeof(*v));
+	if (!delta_path(path, dpath, sizeof(dpath)))
+		return CB_ERR_CONFIG;
+	for (int i = 0; i < VIEW_OPEN_TRIES; i++) {
+		rc = cb_dbmap_open(&v->base, path, CB_DB_KIND_BASE, log);
+		if (rc != CB_OK)
+			return rc;
+		rc = cb_dbmap_open(&v->delta, dpath, CB_DB_KIND_DELTA, log);
+		if (rc == CB_ERR_NOT_FOUND) {
+			v->delta_absent = true;
+			return CB_OK;
+		}
+		if (rc != CB_OK)
+			break;
+		if (v->delta.base_generation <= v->base.generation) {
+			/* an older delta was folded into this base already */
+			v->use_delta = v->delta.base_generation == v->base.generation;
+			return CB_OK;
+		}
+		/* the base was replaced after we opened it: open it again */
+		cb_dbview_close(v);
+		rc = CB_ERR_CORRUPT;
+	}
+	cb_log(log, LOG_ERR, "%s: %s", path,
+	       rc == CB_ERR_CORRUPT ? "corrupt account database: delta of another base"
+				    : "the delta cannot be used");
+	cb_dbview_close(v);
+	return rc;
+}
+
+void cb_dbview_close(struct cb_dbview *v)
+{
+	cb_dbmap_close(&v->base);
+	cb_dbmap_close(&v->delta);
+	v->use_delta = false;
+	v->delta_absent = false;
+}
+
+bool cb_dbview_stale(const struct cb_dbview *v, const char *path)
+{
+	char dpath[4096 + sizeof(CB_DB_DELTA_SUFFIX)];
+	struct stat st;
+
+	if (cb_dbmap_stale(&v->base, path) || !delta_path(path, dpath, sizeof(dpath)))
+		return true;
+	if (v->delta_absent)
+		return stat(dpath, &st) == 0 || errno != ENOENT;
+	return cb_dbmap_stale(&v->delta, dpath);
+}
+
+/* What the delta says of a name: CB_OK with its record, CB_ERR_NOT_FOUND
+ * when it removes the name (*removed) or has nothing on it. */
+static cb_status delta_name(const struct cb_dbview *v, const char *name, struct cb_dbrec *out,
+			    bool *removed)
+{
+	cb_status rc;
+
+	*removed = false;
+	if (!v->use_delta)
+		return CB_ERR_NOT_FOUND;
+	rc = cb_dbmap_find_name(&v->delta, name, out);
+	if (rc == CB_OK && (out->flags & CB_DB_F_DELETED)) {
+		*removed = true;
+		return CB_ERR_NOT_FOUND;
+	}
+	return rc;
+}
+
+cb_status cb_dbview_find_name(const struct cb_dbview *v, const char *name, struct cb_dbrec *out)
+{
+	bool removed;
+	cb_status rc = delta_name(v, name, out, &removed);
+
+	if (rc != CB_ERR_NOT_FOUND || removed)
+		return rc;
+	return cb_dbmap_find_name(&v->base, name, out);
+}
+
+cb_status cb_dbview_find_uid(const struct cb_dbview *v, uint32_t uid, struct cb_dbrec *out)
+{
+	struct cb_dbrec d;
+	bool removed;
+	cb_status rc;
+
+	if (v->use_delta) {
+		rc = cb_dbmap_find_uid(&v->delta, uid, out);
+		if (rc == CB_OK)
+			return (out->flags & CB_DB_F_DELETED) ? CB_ERR_NOT_FOUND : CB_OK;
+		if (rc != CB_ERR_NOT_FOUND)
+			return rc;
+	}
+	rc = cb_dbmap_find_uid(&v->base, uid, out);
+	if (rc != CB_OK)
+		return rc;
+	/* the base's record may be replaced (same uid: found above) or removed */
+	rc = delta_name(v, out->name, &d, &removed);
+	if (rc == CB_ERR_NOT_FOUND)
+		return removed ? CB_ERR_NOT_FOUND : CB_OK;
+	return rc == CB_OK ? CB_ERR_CORRUPT : rc; /* a name may not change its uid */
+}
+
+uint64_t cb_dbview_positions(const struct cb_dbview *v)
+{
+	return (uint64_t)v->base.n_records + (v->use_delta ? v->delta.n_records : 0);
+}
+
+cb_status cb_dbview_get(const struct cb_dbview *v, uint64_t pos, struct cb_dbrec *out, bool *skip)
+{
+	struct cb_dbrec d;
+	bool removed;
+	cb_status rc;
+
+	*skip = false;
+	if (pos >= cb_dbview_positions(v))
+		return CB_ERR_NOT_FOUND;
+	if (pos >= v->base.n_records) {
+		rc = cb_dbmap_get(&v->delta, (uint32_t)(pos - v->base.n_records), out);
+		*skip = rc == CB_OK && (out->flags & CB_DB_F_DELETED);
+		return rc;
+	}
+	rc = cb_dbmap_get(&v->base, (uint32_t)pos, out);
+	if (rc != CB_OK)
+		return rc;
+	rc = delta_name(v, out->name, &d, &removed);
+	/* replaced or removed: the delta's own position gives the record */
+	*skip = rc == CB_OK || removed;
+	return rc == CB_ERR_NOT_FOUND || rc == CB_OK ? CB_OK : rc;
 }

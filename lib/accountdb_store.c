@@ -1,8 +1,5 @@
-/* Storage of the account database: records in memory, the file image,
- * and the one read-modify-write cycle every change goes through (lock,
- * read, edit, write a new file, fsync, rename, fsync the directory). The
- * format is described at the top of accountdb.c.
- */
+/* The write side of the account database: see accountdb_store.h; the
+ * format is accountdb_format.h. */
 #include "config.h"
 
 #include <dirent.h>
@@ -19,48 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accountdb.h"
 #include "accountdb_format.h"
 #include "accountdb_map.h"
 #include "accountdb_store.h"
+#include "fileutil.h"
 #include "idmap.h"
-
-#define LOCK_WAIT_MS 10000 /* a login waits this long for another writer */
-#define TEMP_INFIX ".tmp-" /* "<db>.tmp-XXXXXX": a write in progress */
-
-void (*cb_accountdb_test_hook)(const char *stage);
-
-static void hook(const char *stage)
-{
-	if (cb_accountdb_test_hook != NULL)
-		cb_accountdb_test_hook(stage);
-}
+#include "names.h"
+#include "text.h"
 
 /* ---- records in memory ---- */
-
-void cb_account_free(struct cb_account *acct)
-{
-	if (acct == NULL)
-		return;
-	free(acct->name);
-	free(acct->gecos);
-	free(acct->home);
-	free(acct->shell);
-	free(acct->login);
-	free(acct->phone);
-	free(acct->sub);
-	for (size_t i = 0; acct->groups != NULL && i < acct->n_groups; i++)
-		free(acct->groups[i]);
-	free(acct->groups);
-	memset(acct, 0, sizeof(*acct));
-}
-
-void cb_account_list_free(struct cb_account *list, size_t n)
-{
-	for (size_t i = 0; list != NULL && i < n; i++)
-		cb_account_free(&list[i]);
-	free(list);
-}
 
 static char *dup_or_null(const char *s, size_t len)
 {
@@ -75,19 +39,19 @@ cb_status cb_store_account_from_rec(const struct cb_dbrec *r, struct cb_account 
 	memset(a, 0, sizeof(*a));
 	a->uid = r->uid;
 	a->gid = r->gid;
-	a->flags = r->flags;
+	a->flags = r->flags; /* the same bits: CB_DB_F_* == CB_ACCT_* */
 	a->created = r->created;
-	a->last_login = r->last_login;
+	a->legacy_last_login = r->last_login;
 	a->name = strndup(r->name, r->name_len);
 	a->gecos = strndup(r->gecos, r->gecos_len);
 	a->home = strndup(r->home, r->home_len);
 	a->shell = strndup(r->shell, r->shell_len);
 	a->login = strndup(r->login, r->login_len);
 	a->phone = dup_or_null(r->phone, r->phone_len);
-	a->sub = dup_or_null(r->sub, r->sub_len);
+	a->legacy_sub = dup_or_null(r->sub, r->sub_len);
 	if (a->name == NULL || a->gecos == NULL || a->home == NULL || a->shell == NULL ||
 	    a->login == NULL || (r->phone_len && a->phone == NULL) ||
-	    (r->sub_len && a->sub == NULL))
+	    (r->sub_len && a->legacy_sub == NULL))
 		goto nomem;
 	if (r->n_groups > 0) {
 		a->groups = calloc(r->n_groups, sizeof(*a->groups));
@@ -108,29 +72,14 @@ nomem:
 
 /* ---- checks of what is written ---- */
 
-int cb_store_text_ok(const char *s, size_t max, int no_colon)
+static bool path_ok(const char *s)
 {
-	size_t len = strnlen(s, max + 1);
-
-	if (len > max)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || (no_colon && c == ':'))
-			return 0;
-	}
-	return 1;
+	return s != NULL && s[0] == '/' && cb_text_str_ok(s, CB_DB_MAX_PATH, CB_TEXT_PASSWD);
 }
 
-static int path_ok(const char *s)
+bool cb_store_group_name_ok(const char *g)
 {
-	return s != NULL && s[0] == '/' && cb_store_text_ok(s, CB_DB_MAX_PATH, 1);
-}
-
-int cb_store_group_name_ok(const char *g)
-{
-	return g != NULL && g[0] != '\0' && cb_store_text_ok(g, CB_DB_MAX_GROUP, 0);
+	return g != NULL && g[0] != '\0' && cb_text_str_ok(g, CB_DB_MAX_GROUP, CB_TEXT_ANY);
 }
 
 cb_status cb_store_check_account(const struct cb_account *a, const struct cb_log *log)
@@ -140,22 +89,22 @@ cb_status cb_store_check_account(const struct cb_account *a, const struct cb_log
 
 	if (!cb_valid_local_name(a->name))
 		bad = "name";
+	else if (a->uid == 0 || a->gid != a->uid || cb_idmap_reserved(a->uid))
+		bad = "uid";
+	else if (a->flags & CB_ACCT_DELETED)
+		return CB_OK; /* a removal: the name and the uid are all there is */
 	else if (a->login == NULL || a->login[0] == '\0' ||
-		 !cb_store_text_ok(a->login, CB_DB_MAX_LOGIN, 0))
+		 !cb_text_str_ok(a->login, CB_DB_MAX_LOGIN, CB_TEXT_ANY))
 		bad = "login";
-	else if (a->gecos != NULL && !cb_store_text_ok(a->gecos, CB_DB_MAX_GECOS, 1))
+	else if (a->gecos != NULL && !cb_text_str_ok(a->gecos, CB_DB_MAX_GECOS, CB_TEXT_PASSWD))
 		bad = "gecos";
 	else if (!path_ok(a->home))
 		bad = "home";
 	else if (!path_ok(a->shell))
 		bad = "shell";
-	else if (a->phone != NULL && !cb_store_text_ok(a->phone, CB_DB_MAX_PHONE, 0))
+	else if (a->phone != NULL && !cb_text_str_ok(a->phone, CB_DB_MAX_PHONE, CB_TEXT_ANY))
 		bad = "phone";
-	else if (a->sub != NULL && !cb_store_text_ok(a->sub, CB_DB_MAX_SUB, 0))
-		bad = "sub";
-	else if (a->uid == 0 || a->gid != a->uid || cb_idmap_reserved(a->uid))
-		bad = "uid";
-	else if (a->n_groups > CB_MAX_GROUPS)
+	else if (a->n_groups > CB_DB_MAX_GROUPS)
 		bad = "groups";
 	for (size_t i = 0; bad == NULL && i < a->n_groups; i++) {
 		if (!cb_store_group_name_ok(a->groups[i]))
@@ -241,20 +190,21 @@ static cb_status fill_record(struct strtab *t, const struct cb_account *a, struc
 {
 	cb_status rc;
 
+	/* version 2: last_login and sub stay empty (the state store has them) */
 	memset(d, 0, sizeof(*d));
 	d->created = a->created;
-	d->last_login = a->last_login;
 	d->uid = a->uid;
 	d->gid = a->gid;
 	d->flags = a->flags & CB_DB_F_KNOWN;
+	if (a->flags & CB_ACCT_DELETED)
+		return strtab_str(t, a->name, &d->name);
 	d->n_groups = (uint32_t)a->n_groups;
 	if ((rc = strtab_str(t, a->name, &d->name)) != CB_OK ||
 	    (rc = strtab_str(t, a->gecos, &d->gecos)) != CB_OK ||
 	    (rc = strtab_str(t, a->home, &d->home)) != CB_OK ||
 	    (rc = strtab_str(t, a->shell, &d->shell)) != CB_OK ||
 	    (rc = strtab_str(t, a->login, &d->login)) != CB_OK ||
-	    (rc = strtab_str(t, a->phone, &d->phone)) != CB_OK ||
-	    (rc = strtab_str(t, a->sub, &d->sub)) != CB_OK)
+	    (rc = strtab_str(t, a->phone, &d->phone)) != CB_OK)
 		return rc;
 	return put_groups(t, a, &d->groups);
 }
@@ -386,8 +336,15 @@ static cb_status image_indexes(struct image *im, const struct cb_log *log)
 }
 
 /* Header, records, name index, uid index, strings: one malloc'd buffer. */
-static cb_status image_assemble(const struct image *im, uint64_t generation, unsigned char **out,
-				size_t *outlen)
+/* What the header says of the file besides its contents. */
+struct file_id {
+	uint32_t kind; /* CB_DB_KIND_* */
+	uint64_t generation;
+	uint64_t base_generation; /* a delta's base */
+};
+
+static cb_status image_assemble(const struct image *im, const struct file_id *id,
+				unsigned char **out, size_t *outlen)
 {
 	const size_t idx_bytes = (size_t)im->slots * sizeof(uint32_t);
 	struct cb_db_header h;
@@ -402,13 +359,15 @@ static cb_status image_assemble(const struct image *im, uint64_t generation, uns
 	h.n_records = im->n;
 	h.n_slots = im->slots;
 	h.max_probe = im->max_probe;
+	h.kind = id->kind;
 	h.records_off = sizeof(h);
 	h.name_index_off = h.records_off + (uint64_t)im->n * sizeof(*im->recs);
 	h.uid_index_off = h.name_index_off + idx_bytes;
 	h.strings_off = h.uid_index_off + idx_bytes;
 	h.strings_size = im->t.len;
 	h.file_size = h.strings_off + im->t.len;
-	h.generation = generation;
+	h.generation = id->generation;
+	h.base_generation = id->base_generation;
 	buf = malloc((size_t)h.file_size);
 	if (buf == NULL)
 		return CB_ERR_NOMEM;
@@ -423,7 +382,7 @@ static cb_status image_assemble(const struct image *im, uint64_t generation, uns
 }
 
 /* The whole file image of accts in one malloc'd buffer. */
-static cb_status serialise(const struct cb_account *accts, size_t n, uint64_t generation,
+static cb_status serialise(const struct cb_account *accts, size_t n, const struct file_id *id,
 			   unsigned char **out, size_t *outlen, const struct cb_log *log)
 {
 	struct image im;
@@ -436,7 +395,7 @@ static cb_status serialise(const struct cb_account *accts, size_t n, uint64_t ge
 	if (rc == CB_OK)
 		rc = image_indexes(&im, log);
 	if (rc == CB_OK)
-		rc = image_assemble(&im, generation, out, outlen);
+		rc = image_assemble(&im, id, out, outlen);
 	image_free(&im);
 	return rc;
 }
@@ -455,128 +414,34 @@ static cb_status dir_of(const char *path, char **dir)
 	return *dir != NULL ? CB_OK : CB_ERR_NOMEM;
 }
 
-static cb_status ensure_dir(const char *dir, const struct cb_log *log)
+static char *suffixed(const char *path, const char *suffix)
 {
-	struct stat st;
+	char *p = NULL;
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		cb_log(log, LOG_ERR, "%s: cannot create: %s", dir, strerror(errno));
-		return CB_ERR_SYSTEM;
-	}
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cb_log(log, LOG_ERR, "%s: not a directory", dir);
-		return CB_ERR_UNSAFE_FILE;
-	}
-	/* someone else able to write here could swap the database */
-	if (st.st_uid != 0 || (st.st_mode & 022) != 0) {
-		cb_log(log, LOG_ERR, "%s: directory not owned by root or writable by others", dir);
-		return CB_ERR_UNSAFE_FILE;
-	}
-	return CB_OK;
+	return asprintf(&p, "%s%s", path, suffix) < 0 ? NULL : p;
 }
 
-static cb_status write_all(int fd, const unsigned char *buf, size_t len)
+/* Write one file of the database: the base at path, or its delta. */
+static cb_status write_file(const char *path, const char *suffix, const struct cb_account *accts,
+			    size_t n, const struct file_id *id, const struct cb_log *log)
 {
-	size_t done = 0;
+	char *target = suffixed(path, suffix), *prefix = suffixed(path, CB_DB_TEMP_INFIX);
+	unsigned char *img = NULL;
+	size_t len = 0;
+	cb_status rc = target != NULL && prefix != NULL ? CB_OK : CB_ERR_NOMEM;
 
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CB_ERR_SYSTEM;
-		done += (size_t)w;
-		if (done >= len / 2 && done - (size_t)w < len / 2)
-			hook("temp-partial");
-	}
-	return CB_OK;
-}
-
-static cb_status fsync_dir(const char *dir, const struct cb_log *log)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cb_status rc = CB_OK;
-
-	if (fd < 0 || fsync(fd) != 0) {
-		cb_log(log, LOG_ERR, "%s: fsync: %s", dir, strerror(errno));
-		rc = CB_ERR_SYSTEM;
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* New file beside the old one, then rename(): readers see one or the other. */
-/* The caller of su or login sets the resource limits: with a file size
- * limit below the new file, write(2) would raise SIGXFSZ and kill the
- * whole process in the middle of the PAM stack (leaving a temp file).
- * Refuse before writing instead. */
-static cb_status check_fsize_limit(size_t len, const struct cb_log *log)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur >= (rlim_t)len)
-		return CB_OK;
-	cb_log(log, LOG_ERR,
-	       "the file size limit (%llu bytes) is below the account database's %zu bytes: not "
-	       "written",
-	       (unsigned long long)rl.rlim_cur, len);
-	return CB_ERR_SYSTEM;
-}
-
-static cb_status replace_file(const char *path, const unsigned char *buf, size_t len,
-			      const struct cb_log *log)
-{
-	char *tmp = NULL, *dir = NULL;
-	cb_status rc;
-	int fd = -1;
-
-	rc = check_fsize_limit(len, log);
-	if (rc != CB_OK)
-		return rc;
-	rc = dir_of(path, &dir);
-	if (rc == CB_OK && asprintf(&tmp, "%s" TEMP_INFIX "XXXXXX", path) < 0) {
-		tmp = NULL;
-		rc = CB_ERR_NOMEM;
-	}
-	if (rc == CB_OK) {
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd < 0) {
-			cb_log(log, LOG_ERR, "%s: cannot create: %s", tmp, strerror(errno));
-			free(tmp);
-			tmp = NULL;
-			rc = CB_ERR_SYSTEM;
-		}
-	}
-	if (rc == CB_OK &&
-	    (fchmod(fd, 0644) != 0 || write_all(fd, buf, len) != CB_OK || fsync(fd) != 0)) {
-		cb_log(log, LOG_ERR, "%s: write: %s", tmp, strerror(errno));
-		rc = CB_ERR_SYSTEM;
-	}
-	if (fd >= 0 && close(fd) != 0 && rc == CB_OK)
-		rc = CB_ERR_SYSTEM;
-	if (rc == CB_OK) {
-		hook("temp-written");
-		if (rename(tmp, path) != 0) {
-			cb_log(log, LOG_ERR, "%s: rename: %s", path, strerror(errno));
-			rc = CB_ERR_SYSTEM;
-		}
-	}
-	if (rc != CB_OK && tmp != NULL)
-		unlink(tmp);
-	if (rc == CB_OK) {
-		hook("renamed");
-		rc = fsync_dir(dir, log);
-	}
-	free(tmp);
-	free(dir);
+	if (rc == CB_OK)
+		rc = serialise(accts, n, id, &img, &len, log);
+	if (rc == CB_OK)
+		rc = cb_replace_file(target, prefix, img, len, 0644, log);
+	free(img);
+	free(target);
+	free(prefix);
 	return rc;
 }
 
 /* Under the lock no other writer is running, so a "<db>.tmp-XXXXXX" left
- * in the directory is the temp file of a writer that was killed: remove it. */
+ * in the directory is the temporary file of a writer that was killed. */
 static void remove_stale_temps(const char *path)
 {
 	char *copy = strdup(path), *dir = NULL;
@@ -596,8 +461,8 @@ static void remove_stale_temps(const char *path)
 		const char *rest = e->d_name + blen;
 
 		if (strncmp(e->d_name, base, blen) == 0 &&
-		    strncmp(rest, TEMP_INFIX, strlen(TEMP_INFIX)) == 0 &&
-		    strlen(rest + strlen(TEMP_INFIX)) == 6) /* mkostemp's XXXXXX */
+		    strncmp(rest, CB_DB_TEMP_INFIX, strlen(CB_DB_TEMP_INFIX)) == 0 &&
+		    strlen(rest + strlen(CB_DB_TEMP_INFIX)) == 6) /* mkostemp's XXXXXX */
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
@@ -606,39 +471,25 @@ out:
 	free(dir);
 }
 
-/* flock on "<db>.lock", waiting at most LOCK_WAIT_MS. */
-static cb_status lock_db(const char *path, int *fdp, const struct cb_log *log)
+/* The directory (root's, 0755: every process reads the database), then the
+ * writers' lock "<db>.lock". */
+static cb_status lock_db(const char *path, unsigned wait_ms, int *fdp, const struct cb_log *log)
 {
-	char *lockpath = NULL;
-	struct timespec pause = {0, 2 * 1000 * 1000};
-	int fd;
+	char *dir = NULL, *lockpath = NULL;
+	cb_status rc = dir_of(path, &dir);
 
 	*fdp = -1;
-	if (asprintf(&lockpath, "%s.lock", path) < 0)
-		return CB_ERR_NOMEM;
-	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0) {
-		cb_log(log, LOG_ERR, "%s: %s", lockpath, strerror(errno));
-		free(lockpath);
-		return CB_ERR_SYSTEM;
-	}
-	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 2) {
-		int e = errno;
-
-		if ((e != EWOULDBLOCK && e != EINTR) || waited >= LOCK_WAIT_MS) {
-			cb_log(log, LOG_ERR, "%s: cannot lock: %s", lockpath,
-			       e == EWOULDBLOCK ? "held by another writer" : strerror(e));
-			close(fd);
-			free(lockpath);
-			return e == EWOULDBLOCK ? CB_ERR_BUSY : CB_ERR_SYSTEM;
-		}
-		nanosleep(&pause, NULL);
-	}
+	if (rc == CB_OK)
+		rc = cb_ensure_dir(dir, 0755, false, log);
+	if (rc == CB_OK && (lockpath = suffixed(path, CB_DB_LOCK_SUFFIX)) == NULL)
+		rc = CB_ERR_NOMEM;
+	if (rc == CB_OK)
+		rc = cb_lock_file(lockpath, wait_ms, fdp, log);
+	if (rc == CB_OK)
+		remove_stale_temps(path);
 	free(lockpath);
-	*fdp = fd;
-	hook("locked");
-	remove_stale_temps(path);
-	return CB_OK;
+	free(dir);
+	return rc;
 }
 
 static void unlock_db(int fd)
@@ -647,122 +498,362 @@ static void unlock_db(int fd)
 		close(fd); /* releases the flock */
 }
 
-/* Every record of the file at path; an absent file is an empty database. */
-cb_status cb_store_load(const char *path, struct cb_account **out, size_t *n, uint64_t *gen,
-			const struct cb_log *log)
+/* ---- reading whole lists ---- */
+
+static cb_status append_rec(struct cb_account **list, size_t *n, size_t *cap,
+			    const struct cb_dbrec *r)
 {
-	struct cb_dbmap m;
-	struct cb_account *list = NULL;
-	cb_status rc;
+	if (*n == *cap) {
+		size_t c = *cap != 0 ? *cap * 2 : 64;
+		struct cb_account *p = realloc(*list, c * sizeof(*p));
 
-	*out = NULL;
-	*n = 0;
-	*gen = 0;
-	/* no database yet is the normal start, not worth a log line */
-	if (lstat(path, &(struct stat){0}) != 0 && errno == ENOENT)
-		return CB_OK;
-	rc = cb_dbmap_open(&m, path, log);
-	if (rc == CB_ERR_NOT_FOUND)
-		return CB_OK;
-	if (rc != CB_OK)
-		return rc;
-	rc = cb_dbmap_verify(&m, log);
-	if (rc == CB_OK && m.n_records > 0) {
-		list = calloc(m.n_records, sizeof(*list));
-		if (list == NULL)
-			rc = CB_ERR_NOMEM;
+		if (p == NULL)
+			return CB_ERR_NOMEM;
+		*list = p;
+		*cap = c;
 	}
-	for (uint32_t i = 0; rc == CB_OK && i < m.n_records; i++) {
-		struct cb_dbrec r;
-
-		rc = cb_dbmap_get(&m, i, &r);
-		if (rc == CB_OK)
-			rc = cb_store_account_from_rec(&r, &list[i]);
-		if (rc == CB_OK)
-			*n = i + 1;
-	}
-	*gen = m.generation;
-	cb_dbmap_close(&m);
-	if (rc != CB_OK) {
-		cb_account_list_free(list, *n);
-		*n = 0;
-		return rc;
-	}
-	*out = list;
+	if (cb_store_account_from_rec(r, &(*list)[*n]) != CB_OK)
+		return CB_ERR_NOMEM;
+	(*n)++;
 	return CB_OK;
 }
 
-/* One read-modify-write under the lock: see accountdb_store.h. */
-cb_status cb_store_transact(const char *path, bool load, cb_store_edit_fn edit, void *arg,
-			    const struct cb_log *log)
+/* Every record of one mapped file (removals included, for a delta). */
+static cb_status load_map(const struct cb_dbmap *m, struct cb_account **out, size_t *n,
+			  const struct cb_log *log)
+{
+	size_t cap = 0;
+	cb_status rc = m->base != NULL ? cb_dbmap_verify(m, log) : CB_OK;
+
+	*out = NULL;
+	*n = 0;
+	for (uint32_t i = 0; rc == CB_OK && i < m->n_records; i++) {
+		struct cb_dbrec r;
+
+		rc = cb_dbmap_get(m, i, &r);
+		if (rc == CB_OK)
+			rc = append_rec(out, n, &cap, &r);
+	}
+	if (rc != CB_OK) {
+		cb_account_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* Every account the view shows, delta applied. */
+static cb_status load_view(const struct cb_dbview *v, struct cb_account **out, size_t *n,
+			   const struct cb_log *log)
+{
+	uint64_t end = cb_dbview_positions(v);
+	size_t cap = 0;
+	cb_status rc = CB_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (v->base.base != NULL)
+		rc = cb_dbmap_verify(&v->base, log);
+	if (rc == CB_OK && v->use_delta)
+		rc = cb_dbmap_verify(&v->delta, log);
+	for (uint64_t pos = 0; rc == CB_OK && pos < end; pos++) {
+		struct cb_dbrec r;
+		bool skip;
+
+		rc = cb_dbview_get(v, pos, &r, &skip);
+		if (rc == CB_OK && !skip)
+			rc = append_rec(out, n, &cap, &r);
+	}
+	if (rc != CB_OK) {
+		cb_account_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* The database at path; an absent base is an empty database of
+ * generation 0. */
+static cb_status open_view(const char *path, struct cb_dbview *v, const struct cb_log *log)
+{
+	cb_status rc = cb_dbview_open(v, path, log);
+
+	if (rc == CB_ERR_NOT_FOUND) {
+		memset(v, 0, sizeof(*v));
+		v->delta_absent = true;
+		return CB_OK;
+	}
+	return rc;
+}
+
+cb_status cb_store_load(const char *path, struct cb_account **out, size_t *n,
+			const struct cb_log *log)
+{
+	struct cb_dbview v;
+	cb_status rc = open_view(path, &v, log);
+
+	*out = NULL;
+	*n = 0;
+	if (rc == CB_OK)
+		rc = load_view(&v, out, n, log);
+	cb_dbview_close(&v);
+	return rc;
+}
+
+/* ---- the change transaction ---- */
+
+static struct cb_account *delta_find(struct cb_dbtx *tx, const char *name)
+{
+	for (size_t i = 0; i < tx->n_delta; i++)
+		if (strcmp(tx->delta[i].name, name) == 0)
+			return &tx->delta[i];
+	return NULL;
+}
+
+cb_status cb_dbtx_get(struct cb_dbtx *tx, const char *name, struct cb_account *out)
+{
+	const struct cb_account *d = delta_find(tx, name);
+	struct cb_dbrec r;
+	cb_status rc;
+
+	memset(out, 0, sizeof(*out));
+	if (d != NULL)
+		return (d->flags & CB_ACCT_DELETED) ? CB_ERR_NOT_FOUND : cb_account_copy(d, out);
+	rc = cb_dbmap_find_name(&tx->view.base, name, &r);
+	return rc == CB_OK ? cb_store_account_from_rec(&r, out) : rc;
+}
+
+bool cb_dbtx_uid_used(struct cb_dbtx *tx, uint32_t uid, const char *for_name)
+{
+	struct cb_dbrec r;
+	cb_status rc;
+
+	for (size_t i = 0; i < tx->n_delta; i++)
+		if (tx->delta[i].uid == uid)
+			return for_name == NULL || strcmp(tx->delta[i].name, for_name) != 0;
+	/* a corrupt slot counts as used: never hand out a doubtful uid */
+	rc = cb_dbmap_find_uid(&tx->view.base, uid, &r);
+	if (rc == CB_OK && for_name != NULL && strlen(for_name) == r.name_len &&
+	    memcmp(r.name, for_name, r.name_len) == 0)
+		return false;
+	return rc != CB_ERR_NOT_FOUND;
+}
+
+static cb_status delta_set(struct cb_dbtx *tx, const struct cb_account *a)
+{
+	struct cb_account *slot = delta_find(tx, a->name), copy;
+
+	if (cb_account_copy(a, &copy) != CB_OK)
+		return CB_ERR_NOMEM;
+	if (slot == NULL) {
+		struct cb_account *p = realloc(tx->delta, (tx->n_delta + 1) * sizeof(*p));
+
+		if (p == NULL) {
+			cb_account_free(&copy);
+			return CB_ERR_NOMEM;
+		}
+		tx->delta = p;
+		slot = &tx->delta[tx->n_delta++];
+	} else {
+		cb_account_free(slot);
+	}
+	*slot = copy;
+	tx->changed = true;
+	return CB_OK;
+}
+
+cb_status cb_dbtx_put(struct cb_dbtx *tx, const struct cb_account *a, const struct cb_log *log)
+{
+	struct cb_account cur;
+	cb_status rc = cb_store_check_account(a, log);
+
+	if (rc != CB_OK)
+		return rc;
+	/* a uid is never reassigned, and another account's uid never taken */
+	rc = cb_dbtx_get(tx, a->name, &cur);
+	if (rc == CB_OK && cur.uid != a->uid)
+		rc = CB_ERR_EXISTS;
+	else if (rc == CB_ERR_NOT_FOUND)
+		rc = cb_dbtx_uid_used(tx, a->uid, a->name) ? CB_ERR_EXISTS : CB_OK;
+	cb_account_free(&cur);
+	if (rc == CB_ERR_EXISTS)
+		cb_log(log, LOG_ERR, "account %s: uid %u is another account's", a->name, a->uid);
+	if (rc != CB_OK)
+		return rc;
+	return delta_set(tx, a);
+}
+
+cb_status cb_dbtx_remove(struct cb_dbtx *tx, const char *name)
+{
+	struct cb_account cur, gone;
+	struct cb_dbrec r;
+	cb_status rc = cb_dbtx_get(tx, name, &cur);
+
+	if (rc != CB_OK)
+		return rc;
+	memset(&gone, 0, sizeof(gone));
+	gone.name = cur.name;
+	gone.uid = gone.gid = cur.uid;
+	gone.flags = CB_ACCT_DELETED;
+	if (cb_dbmap_find_name(&tx->view.base, name, &r) == CB_OK) {
+		rc = delta_set(tx, &gone); /* the base has it: say it is gone */
+	} else {
+		/* added since the base: forgetting it is enough */
+		struct cb_account *d = delta_find(tx, name);
+
+		if (d != NULL) {
+			cb_account_free(d);
+			*d = tx->delta[--tx->n_delta];
+			tx->changed = true;
+		}
+	}
+	cb_account_free(&cur);
+	return rc;
+}
+
+static uint32_t delta_bound(uint32_t base_records)
+{
+	uint32_t b = base_records / 8;
+
+	return b < CB_DB_DELTA_MIN ? CB_DB_DELTA_MIN : b > CB_DB_DELTA_MAX ? CB_DB_DELTA_MAX : b;
+}
+
+/* Fold the view and the delta being built into a new base. */
+static cb_status write_base_from(const char *path, struct cb_dbtx *tx, const struct cb_log *log)
 {
 	struct cb_account *list = NULL;
-	unsigned char *img = NULL;
-	size_t n = 0, len = 0;
-	uint64_t gen = 0;
-	char *dir = NULL;
-	cb_status rc;
-	int lockfd = -1;
+	size_t n = 0, cap = 0;
+	struct file_id id = {CB_DB_KIND_BASE, tx->view.base.generation + 1, 0};
+	uint64_t end = tx->view.base.n_records;
+	cb_status rc = tx->view.base.base != NULL ? cb_dbmap_verify(&tx->view.base, log) : CB_OK;
 
-	rc = dir_of(path, &dir);
+	for (uint64_t pos = 0; rc == CB_OK && pos < end; pos++) {
+		struct cb_dbrec r;
+
+		rc = cb_dbmap_get(&tx->view.base, (uint32_t)pos, &r);
+		if (rc == CB_OK && delta_find(tx, r.name) == NULL)
+			rc = append_rec(&list, &n, &cap, &r);
+	}
+	for (size_t i = 0; rc == CB_OK && i < tx->n_delta; i++) {
+		if (tx->delta[i].flags & CB_ACCT_DELETED)
+			continue;
+		if (n == cap) {
+			struct cb_account *p = realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+
+			if (p == NULL) {
+				rc = CB_ERR_NOMEM;
+				break;
+			}
+			list = p;
+		}
+		rc = cb_account_copy(&tx->delta[i], &list[n]);
+		if (rc == CB_OK)
+			n++;
+	}
+	/* the old delta stays: its base generation is now older than the
+	 * base's, so readers ignore it (and one that still holds the old base
+	 * sees the pair it opened) */
 	if (rc == CB_OK)
-		rc = ensure_dir(dir, log);
-	free(dir);
-	if (rc == CB_OK)
-		rc = lock_db(path, &lockfd, log);
-	if (rc == CB_OK && load)
-		rc = cb_store_load(path, &list, &n, &gen, log);
-	if (rc == CB_OK)
-		rc = edit(&list, &n, arg, log);
-	if (rc == CB_OK)
-		rc = serialise(list, n, gen + 1, &img, &len, log);
-	if (rc == CB_OK)
-		rc = replace_file(path, img, len, log);
-	unlock_db(lockfd);
-	free(img);
+		rc = write_file(path, "", list, n, &id, log);
 	cb_account_list_free(list, n);
 	return rc;
 }
 
-static bool sdup(const char *s, char **out)
+static cb_status commit_change(const char *path, struct cb_dbtx *tx, const struct cb_log *log)
 {
-	*out = s != NULL ? strdup(s) : NULL;
-	return s == NULL || *out != NULL;
+	struct file_id id = {CB_DB_KIND_DELTA, 1, tx->view.base.generation};
+
+	if (tx->n_delta > delta_bound(tx->view.base.n_records))
+		return write_base_from(path, tx, log);
+	if (tx->view.use_delta)
+		id.generation = tx->view.delta.generation + 1;
+	return write_file(path, CB_DB_DELTA_SUFFIX, tx->delta, tx->n_delta, &id, log);
 }
 
-static cb_status copy_account(const struct cb_account *src, struct cb_account *dst)
+/* A version 1 base: its login data goes to the state store (ops->migrate),
+ * then it is rewritten as version 2. Runs under the lock. */
+static cb_status migrate_v1(const char *path, struct cb_dbview *v, const struct cb_store_ops *ops,
+			    const struct cb_log *log)
 {
-	*dst = *src;
-	dst->groups = NULL;
-	dst->n_groups = 0;
-	if (!sdup(src->name, &dst->name) | !sdup(src->gecos, &dst->gecos) |
-	    !sdup(src->home, &dst->home) | !sdup(src->shell, &dst->shell) |
-	    !sdup(src->login, &dst->login) | !sdup(src->phone, &dst->phone) |
-	    !sdup(src->sub, &dst->sub))
-		goto nomem;
-	if (src->n_groups > 0) {
-		dst->groups = calloc(src->n_groups, sizeof(char *));
-		if (dst->groups == NULL)
-			goto nomem;
-		for (; dst->n_groups < src->n_groups; dst->n_groups++)
-			if (!sdup(src->groups[dst->n_groups], &dst->groups[dst->n_groups]))
-				goto nomem;
+	struct cb_account *list = NULL;
+	size_t n = 0;
+	struct file_id id = {CB_DB_KIND_BASE, v->base.generation + 1, 0};
+	cb_status rc = load_view(v, &list, &n, log);
+
+	if (rc == CB_OK && ops != NULL && ops->migrate != NULL)
+		rc = ops->migrate(list, n, ops->arg, log);
+	if (rc == CB_OK)
+		rc = write_file(path, "", list, n, &id, log);
+	if (rc == CB_OK)
+		cb_log(log, LOG_NOTICE, "%s: %zu accounts moved to format version %u", path, n,
+		       CB_DB_VERSION);
+	cb_account_list_free(list, n);
+	cb_dbview_close(v);
+	return rc == CB_OK ? open_view(path, v, log) : rc;
+}
+
+/* Lock, open the view, migrate a version 1 base. */
+static cb_status begin(const char *path, unsigned wait_ms, const struct cb_store_ops *ops,
+		       struct cb_dbview *v, int *lockfd, const struct cb_log *log)
+{
+	cb_status rc = lock_db(path, wait_ms, lockfd, log);
+
+	memset(v, 0, sizeof(*v));
+	if (rc == CB_OK)
+		rc = open_view(path, v, log);
+	if (rc == CB_OK && v->base.base != NULL && v->base.version == CB_DB_VERSION_1)
+		rc = migrate_v1(path, v, ops, log);
+	return rc;
+}
+
+cb_status cb_store_change(const char *path, unsigned lock_wait_ms, cb_store_change_fn edit,
+			  void *arg, const struct cb_store_ops *ops, const struct cb_log *log)
+{
+	struct cb_dbtx tx;
+	int lockfd = -1;
+	cb_status rc;
+
+	memset(&tx, 0, sizeof(tx));
+	rc = begin(path, lock_wait_ms, ops, &tx.view, &lockfd, log);
+	if (rc == CB_OK && tx.view.use_delta)
+		rc = load_map(&tx.view.delta, &tx.delta, &tx.n_delta, log);
+	if (rc == CB_OK && ops != NULL && ops->pending != NULL)
+		rc = ops->pending(&tx, ops->arg, log);
+	if (rc == CB_OK)
+		rc = edit(&tx, arg, log);
+	if (rc == CB_OK && tx.changed)
+		rc = commit_change(path, &tx, log);
+	if (rc == CB_OK && ops != NULL && ops->committed != NULL)
+		ops->committed(ops->arg);
+	unlock_db(lockfd);
+	cb_account_list_free(tx.delta, tx.n_delta);
+	cb_dbview_close(&tx.view);
+	return rc;
+}
+
+cb_status cb_store_rewrite(const char *path, unsigned lock_wait_ms, bool load,
+			   cb_store_rewrite_fn edit, void *arg, const struct cb_store_ops *ops,
+			   const struct cb_log *log)
+{
+	struct cb_dbview v;
+	struct cb_account *list = NULL;
+	size_t n = 0;
+	struct file_id id = {CB_DB_KIND_BASE, 1, 0};
+	int lockfd = -1;
+	cb_status rc = begin(path, lock_wait_ms, ops, &v, &lockfd, log);
+
+	if (rc == CB_OK && load)
+		rc = load_view(&v, &list, &n, log);
+	if (rc == CB_OK)
+		rc = edit(&list, &n, arg, log);
+	if (rc == CB_OK) {
+		id.generation = v.base.generation + 1;
+		rc = write_file(path, "", list, n, &id, log);
 	}
-	return CB_OK;
-nomem:
-	cb_account_free(dst);
-	return CB_ERR_NOMEM;
-}
-
-cb_status cb_store_append(struct cb_account **list, size_t *n, const struct cb_account *a)
-{
-	struct cb_account *p = realloc(*list, (*n + 1) * sizeof(**list));
-
-	if (p == NULL)
-		return CB_ERR_NOMEM;
-	*list = p;
-	if (copy_account(a, &p[*n]) != CB_OK)
-		return CB_ERR_NOMEM;
-	(*n)++;
-	return CB_OK;
+	if (rc == CB_OK && ops != NULL && ops->committed != NULL)
+		ops->committed(ops->arg);
+	unlock_db(lockfd);
+	cb_account_list_free(list, n);
+	cb_dbview_close(&v);
+	return rc;
 }

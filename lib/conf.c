@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ static const struct key_def keys[] = {
 	K(use_first_pass, T_BOOL, S_ARG_ONLY),
 	K(try_first_pass, T_BOOL, S_ARG_ONLY),
 	K(accounts_db, T_PATH, S_ANY),
+	K(state_dir, T_PATH, S_ANY),
 	KU(uid_min, 1000, 4294967294UL),
 	KU(uid_max, 1000, 4294967294UL),
 	K(group_map, T_GROUPMAP, S_ANY),
@@ -576,4 +578,24 @@ const char *cb_config_map_group(const struct cb_config *cfg, const char *cloud_g
 		if (strcmp(cfg->group_map[i].cloud, cloud_group) == 0)
 			return cfg->group_map[i].local;
 	return NULL;
+}
+
+const char *cb_config_accounts_db(const struct cb_config *cfg)
+{
+	return cfg != NULL && cfg->accounts_db != NULL ? cfg->accounts_db : DEFAULT_ACCOUNTS_DB;
+}
+
+char *cb_config_state_dir(const struct cb_config *cfg)
+{
+	char *copy, *dir = NULL;
+
+	if (cfg->state_dir != NULL)
+		return strdup(cfg->state_dir);
+	copy = strdup(cb_config_accounts_db(cfg));
+	if (copy == NULL)
+		return NULL;
+	if (asprintf(&dir, "%s/state", dirname(copy)) < 0)
+		dir = NULL;
+	free(copy);
+	return dir;
 }

@@ -58,6 +58,7 @@ struct cb_config {
 
 	/* local accounts */
 	char *accounts_db;
+	char *state_dir;
 	uint32_t uid_min;
 	uint32_t uid_max;
 	struct cb_group_map group_map[CB_CONFIG_MAX_LIST];
@@ -114,6 +115,14 @@ cb_status cb_config_validate(const struct cb_config *cfg, const struct cb_log *l
  * https://ENV.ap-shanghai.tcb-api.tencentcloudapi.com/auth/v1
  * Returns a malloc'd string or NULL (no env and no base_url, or no memory). */
 char *cb_config_api_url(const struct cb_config *cfg);
+
+/* The account database: accounts_db, or the compiled-in
+ * $(localstatedir)/lib/cloudbase/accounts.db. */
+const char *cb_config_accounts_db(const struct cb_config *cfg);
+
+/* The state store's directory: state_dir, else "state" beside the account
+ * database. A malloc'd path, or NULL. */
+char *cb_config_state_dir(const struct cb_config *cfg);
 
 /* The client secret from client_secret_file (root-owned, mode 0600/0400).
  * No file configured gives an empty secret. Trailing newlines are dropped.

@@ -2,8 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileutil.h"
@@ -46,6 +51,8 @@ cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int
 	if (fd < 0) {
 		int e = errno;
 
+		if (e == ENOENT && (flags & CB_TRUST_MAY_BE_ABSENT))
+			return CB_ERR_NOT_FOUND;
 		cb_log(log, LOG_ERR, "%s: cannot open: %s%s", path, strerror(e),
 		       e == ELOOP ? " (symlinks are refused)" : "");
 		return e == ENOENT   ? CB_ERR_NOT_FOUND
@@ -124,5 +131,142 @@ cb_status cb_read_trusted(const char *path, unsigned flags, size_t max_size, cha
 	*out = buf;
 	if (lenp != NULL)
 		*lenp = len;
+	return CB_OK;
+}
+
+cb_status cb_ensure_dir(const char *dir, mode_t mode, bool mode_exact, const struct cb_log *log)
+{
+	struct stat st;
+	bool created = false;
+
+	if (mkdir(dir, mode) == 0)
+		created = true;
+	else if (errno != EEXIST) {
+		cb_log(log, LOG_ERR, "%s: cannot create: %s", dir, strerror(errno));
+		return CB_ERR_SYSTEM;
+	}
+	/* the umask may have taken bits off: set the mode we mean */
+	if (created && chmod(dir, mode) != 0) {
+		cb_log(log, LOG_ERR, "%s: chmod: %s", dir, strerror(errno));
+		return CB_ERR_SYSTEM;
+	}
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cb_log(log, LOG_ERR, "%s: not a directory", dir);
+		return CB_ERR_UNSAFE_FILE;
+	}
+	/* someone else able to write here could swap the files in it */
+	if (st.st_uid != 0 || (st.st_mode & 022) != 0 ||
+	    (mode_exact && (st.st_mode & 07777) != mode)) {
+		cb_log(log, LOG_ERR, "%s: directory not owned by root, or mode %04o is not %04o",
+		       dir, (unsigned)(st.st_mode & 07777), (unsigned)mode);
+		return CB_ERR_UNSAFE_FILE;
+	}
+	return CB_OK;
+}
+
+cb_status cb_fsync_dir(const char *dir, const struct cb_log *log)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cb_status rc = CB_OK;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		cb_log(log, LOG_ERR, "%s: fsync: %s", dir, strerror(errno));
+		rc = CB_ERR_SYSTEM;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static cb_status check_fsize_limit(const char *path, size_t len, const struct cb_log *log)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)len)
+		return CB_OK;
+	cb_log(log, LOG_ERR, "%s: the file size limit (%llu bytes) is below the %zu bytes to write",
+	       path, (unsigned long long)rl.rlim_cur, len);
+	return CB_ERR_SYSTEM;
+}
+
+static cb_status write_all(int fd, const unsigned char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return CB_ERR_SYSTEM;
+		done += (size_t)w;
+	}
+	return CB_OK;
+}
+
+cb_status cb_replace_file(const char *path, const char *tmp_prefix, const unsigned char *buf,
+			  size_t len, mode_t mode, const struct cb_log *log)
+{
+	char *tmp = NULL, *copy = NULL;
+	cb_status rc;
+	int fd = -1;
+
+	rc = check_fsize_limit(path, len, log);
+	if (rc != CB_OK)
+		return rc;
+	if (asprintf(&tmp, "%sXXXXXX", tmp_prefix) < 0)
+		return CB_ERR_NOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		cb_log(log, LOG_ERR, "%s: cannot create: %s", tmp, strerror(errno));
+		free(tmp);
+		return CB_ERR_SYSTEM;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, buf, len) != CB_OK || fsync(fd) != 0) {
+		cb_log(log, LOG_ERR, "%s: write: %s", tmp, strerror(errno));
+		rc = CB_ERR_SYSTEM;
+	}
+	if (close(fd) != 0 && rc == CB_OK)
+		rc = CB_ERR_SYSTEM;
+	if (rc == CB_OK && rename(tmp, path) != 0) {
+		cb_log(log, LOG_ERR, "%s: rename: %s", path, strerror(errno));
+		rc = CB_ERR_SYSTEM;
+	}
+	if (rc != CB_OK)
+		unlink(tmp);
+	free(tmp);
+	if (rc == CB_OK) {
+		copy = strdup(path);
+		rc = copy != NULL ? cb_fsync_dir(dirname(copy), log) : CB_ERR_NOMEM;
+		free(copy);
+	}
+	return rc;
+}
+
+cb_status cb_lock_file(const char *path, unsigned wait_ms, int *fdp, const struct cb_log *log)
+{
+	struct timespec pause = {0, 2 * 1000 * 1000};
+	int fd;
+
+	*fdp = -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
+		return CB_ERR_SYSTEM;
+	}
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 2) {
+		int e = errno;
+
+		if ((e != EWOULDBLOCK && e != EINTR) || waited >= wait_ms) {
+			cb_log(log, LOG_ERR, "%s: cannot lock: %s", path,
+			       e == EWOULDBLOCK ? "held by another writer" : strerror(e));
+			close(fd);
+			return e == EWOULDBLOCK ? CB_ERR_BUSY : CB_ERR_SYSTEM;
+		}
+		nanosleep(&pause, NULL);
+	}
+	*fdp = fd;
 	return CB_OK;
 }

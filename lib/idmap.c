@@ -1,23 +1,9 @@
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idmap.h"
-
-uint64_t cb_fnv1a64(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 uint32_t cb_idmap_hash(const char *key, uint32_t uid_min, uint32_t uid_max)
 {
@@ -55,144 +41,65 @@ cb_status cb_idmap_pick(const char *key, uint32_t uid_min, uint32_t uid_max, cb_
 
 void cb_idset_free(struct cb_idset *s)
 {
-	free(s->ids);
+	free(s->slots);
 	memset(s, 0, sizeof(*s));
+}
+
+static size_t slot_of(uint32_t id, size_t cap)
+{
+	return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+static void insert(uint32_t *slots, size_t cap, uint32_t id)
+{
+	size_t i = slot_of(id, cap);
+
+	while (slots[i] != 0 && slots[i] != id)
+		i = (i + 1) & (cap - 1);
+	slots[i] = id;
+}
+
+static cb_status grow(struct cb_idset *s)
+{
+	size_t cap = s->cap != 0 ? s->cap * 2 : 64;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (slots == NULL)
+		return CB_ERR_NOMEM;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i] != 0)
+			insert(slots, cap, s->slots[i]);
+	free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+	return CB_OK;
 }
 
 cb_status cb_idset_add(struct cb_idset *s, uint32_t id)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint32_t *p = realloc(s->ids, cap * sizeof(*p));
-
-		if (p == NULL)
-			return CB_ERR_NOMEM;
-		s->ids = p;
-		s->cap = cap;
+	if (id == 0) {
+		s->has_zero = true;
+		return CB_OK;
 	}
-	s->ids[s->n++] = id;
-	s->sorted = false;
+	if (cb_idset_has(s, id))
+		return CB_OK;
+	if ((s->n + 1) * 2 > s->cap && grow(s) != CB_OK)
+		return CB_ERR_NOMEM;
+	insert(s->slots, s->cap, id);
+	s->n++;
 	return CB_OK;
 }
 
-static int cmp_u32(const void *a, const void *b)
+bool cb_idset_has(const struct cb_idset *s, uint32_t id)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-bool cb_idset_has(struct cb_idset *s, uint32_t id)
-{
-	if (s->n == 0)
+	if (id == 0)
+		return s->has_zero;
+	if (s->cap == 0)
 		return false;
-	if (!s->sorted) {
-		qsort(s->ids, s->n, sizeof(*s->ids), cmp_u32);
-		s->sorted = true;
-	}
-	return bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
-}
-
-/* Field number field (0-based) of a ':'-separated line as an id. */
-static bool line_id(const char *line, int field, uint32_t *id)
-{
-	const char *p = line;
-	unsigned long v;
-	char *end;
-
-	for (int i = 0; i < field; i++) {
-		p = strchr(p, ':');
-		if (p == NULL)
+	for (size_t i = slot_of(id, s->cap);; i = (i + 1) & (s->cap - 1)) {
+		if (s->slots[i] == id)
+			return true;
+		if (s->slots[i] == 0)
 			return false;
-		p++;
 	}
-	if (*p < '0' || *p > '9')
-		return false;
-	errno = 0;
-	v = strtoul(p, &end, 10);
-	if (errno != 0 || (*end != ':' && *end != '\n' && *end != '\0') || v > UINT32_MAX)
-		return false;
-	*id = (uint32_t)v;
-	return true;
-}
-
-typedef cb_status (*line_fn)(void *arg, const char *line);
-
-static cb_status each_line(const char *path, line_fn fn, void *arg, const struct cb_log *log)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	cb_status rc = CB_OK;
-	FILE *f = fopen(path, "re");
-
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return CB_OK;
-		cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
-		return CB_ERR_SYSTEM;
-	}
-	while (rc == CB_OK && getline(&line, &cap, f) > 0)
-		if (line[0] != '#' && line[0] != '+' && line[0] != '-') /* NIS compat */
-			rc = fn(arg, line);
-	if (rc == CB_OK && ferror(f)) {
-		cb_log(log, LOG_ERR, "%s: read error", path);
-		rc = CB_ERR_SYSTEM;
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
-static cb_status add_passwd_line(void *arg, const char *line)
-{
-	struct cb_idset *s = arg;
-	uint32_t id;
-	cb_status rc = CB_OK;
-
-	if (line_id(line, 2, &id))
-		rc = cb_idset_add(s, id);
-	if (rc == CB_OK && line_id(line, 3, &id))
-		rc = cb_idset_add(s, id);
-	return rc;
-}
-
-static cb_status add_group_line(void *arg, const char *line)
-{
-	uint32_t id;
-
-	return line_id(line, 2, &id) ? cb_idset_add(arg, id) : CB_OK;
-}
-
-cb_status cb_idset_add_passwd(struct cb_idset *s, const char *path, const struct cb_log *log)
-{
-	return each_line(path, add_passwd_line, s, log);
-}
-
-cb_status cb_idset_add_group(struct cb_idset *s, const char *path, const struct cb_log *log)
-{
-	return each_line(path, add_group_line, s, log);
-}
-
-cb_status cb_group_file_gid(const char *path, const char *name, uint32_t *gid)
-{
-	size_t len = strlen(name);
-	char *line = NULL;
-	size_t cap = 0;
-	cb_status rc = CB_ERR_NOT_FOUND;
-	FILE *f = fopen(path, "re");
-
-	if (f == NULL)
-		return errno == ENOENT ? CB_ERR_NOT_FOUND : CB_ERR_SYSTEM;
-	while (getline(&line, &cap, f) > 0) {
-		if (strncmp(line, name, len) == 0 && line[len] == ':' && line_id(line, 2, gid)) {
-			rc = CB_OK;
-			break;
-		}
-	}
-	/* a line that could not be read may have been the one: not "no such name" */
-	if (rc != CB_OK && !feof(f))
-		rc = CB_ERR_SYSTEM;
-	free(line);
-	fclose(f);
-	return rc;
 }

@@ -1,6 +1,6 @@
 /* uid allocation for CloudBase accounts.
  *
- * A uid is FNV-1a 64 of a stable key (the CloudBase sub when known at
+ * A uid is FNV-1a 64 (hash.h) of a stable key (the CloudBase sub when known at
  * creation, else the CloudBase login folded to ASCII lower case), reduced
  * into [uid_min, uid_max]: the same person gets the same uid on every host
  * of a fleet. A taken id probes upwards (wrapping to uid_min) to the next
@@ -14,10 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "log.h"
+#include "hash.h"
 #include "status.h"
-
-uint64_t cb_fnv1a64(const void *data, size_t len);
 
 /* The home slot of key in the range, before any probing. */
 uint32_t cb_idmap_hash(const char *key, uint32_t uid_min, uint32_t uid_max);
@@ -34,26 +32,16 @@ typedef bool (*cb_id_taken_fn)(void *arg, uint32_t id);
 cb_status cb_idmap_pick(const char *key, uint32_t uid_min, uint32_t uid_max, cb_id_taken_fn taken,
 			void *arg, uint32_t *id, uint32_t *probes);
 
-/* A sorted set of ids. */
+/* A set of ids: open addressing, at most half full, so adding and asking
+ * are O(1) whatever the number of ids (a bulk import asks a million times). */
 struct cb_idset {
-	uint32_t *ids;
-	size_t n, cap;
-	bool sorted;
+	uint32_t *slots; /* 0: empty (id 0 is kept in has_zero) */
+	size_t n, cap; /* cap: a power of two, or 0 */
+	bool has_zero;
 };
 
 void cb_idset_free(struct cb_idset *s);
 cb_status cb_idset_add(struct cb_idset *s, uint32_t id);
-bool cb_idset_has(struct cb_idset *s, uint32_t id);
-
-/* Add the ids of a passwd(5) file (uid and gid fields) or a group(5) file
- * (gid field), read directly: never through NSS, which could recurse into
- * this very module. A missing file adds nothing. */
-cb_status cb_idset_add_passwd(struct cb_idset *s, const char *path, const struct cb_log *log);
-cb_status cb_idset_add_group(struct cb_idset *s, const char *path, const struct cb_log *log);
-
-/* The gid of a group named name in a group(5) file, read directly.
- * CB_ERR_NOT_FOUND if absent (or the file is missing), CB_ERR_SYSTEM if the
- * file could not be read to its end. */
-cb_status cb_group_file_gid(const char *path, const char *name, uint32_t *gid);
+bool cb_idset_has(const struct cb_idset *s, uint32_t id);
 
 #endif

@@ -17,6 +17,7 @@ static const char *const names[CB_STATUS_MAX_] = {
 	[CB_ERR_CORRUPT] = "corrupt_database",
 	[CB_ERR_RANGE] = "buffer_too_small",
 	[CB_ERR_BUSY] = "busy",
+	[CB_ERR_CONFLICT] = "conflict",
 	[CB_ERR_TRANSPORT] = "transport_error",
 	[CB_ERR_TIMEOUT] = "timeout",
 	[CB_ERR_TLS] = "tls_error",

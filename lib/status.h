@@ -22,6 +22,7 @@ typedef enum cb_status {
 	CB_ERR_CORRUPT, /* a local database is malformed */
 	CB_ERR_RANGE, /* a caller's buffer is too small (NSS ERANGE) */
 	CB_ERR_BUSY, /* a lock could not be taken in time */
+	CB_ERR_CONFLICT, /* a record kept changing while it was being written */
 
 	/* the service could not be asked or did not answer sensibly */
 	CB_ERR_TRANSPORT, /* connect/read/write failed, DNS, refused */

@@ -1,5 +1,5 @@
 /* libnss_cloudbase.so.2: passwd and group entries for CloudBase accounts,
- * served from the account database (see accountdb.c, nss_cloudbase(8)).
+ * served from the account database (accountdb_format.h, nss_cloudbase(8)).
  *
  * Every process on the host may load this module, so it never touches the
  * network, never allocates on a lookup (initgroups_dyn excepted: its API
@@ -8,11 +8,15 @@
  * problem per process.
  *
  * State per process: the config (read once, retried at most once a second
- * while it fails) and one read-only mapping of the database behind a
- * rwlock. Lookups take the read side. At most once a second (the coarse
+ * while it fails) and one read-only view of the database (the base and its
+ * delta, each mapped) behind a rwlock. Lookups take the read side. At most once a second (the coarse
  * monotonic clock, a vDSO read, gates it) one caller takes the write side,
- * stat()s the path and remaps when the file was replaced, so a rename()
- * by a writer is seen within a second without a stat() per lookup.
+ * stat()s both files and remaps when one was replaced, so a rename() by a
+ * writer is seen within a second without a stat() per lookup.
+ *
+ * A record named like a local account (/etc/passwd) gives that account
+ * nothing: its private group and mapped groups are not served (the PAM
+ * module ignores such a record too; files answer the passwd lookups first).
  * Every function leaves its locks through one exit path.
  */
 #include "config.h"
@@ -34,9 +38,7 @@
 #include "accountdb.h"
 #include "accountdb_map.h"
 #include "conf.h"
-#include "idmap.h"
-
-#define GROUP_FILE "/etc/group"
+#include "localfiles.h"
 
 /* the entry points (exported by the version script) */
 enum nss_status _nss_cloudbase_getpwnam_r(const char *name, struct passwd *pw, char *buf,
@@ -103,7 +105,7 @@ static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZE
 static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER; /* enumeration */
 static struct cb_config cfg; /* written under the write lock, once */
 static bool cfg_loaded;
-static struct cb_dbmap map; /* under map_lock */
+static struct cb_dbview view; /* under map_lock */
 static cb_status map_status = CB_ERR_CONFIG; /* why map is closed */
 static atomic_llong next_check; /* coarse monotonic second of the next stat() */
 
@@ -134,16 +136,16 @@ static void reopen_map(void)
 {
 	struct first_msg f = {{0}};
 	struct cb_log log = {keep_first, &f, false};
-	struct cb_dbmap fresh;
+	struct cb_dbview fresh;
 	cb_status rc;
 
-	rc = cb_dbmap_open(&fresh, cb_accountdb_path(&cfg), &log);
+	rc = cb_dbview_open(&fresh, cb_accountdb_path(&cfg), &log);
 	/* keep serving the old mapping if the new file cannot be used? No:
 	 * it was replaced on purpose (or damaged); fail closed */
-	cb_dbmap_close(&map);
+	cb_dbview_close(&view);
 	map_status = rc;
 	if (rc == CB_OK)
-		map = fresh;
+		view = fresh;
 	else if (rc != CB_ERR_NOT_FOUND) /* no database yet is normal: quiet */
 		log_once(P_DB_OPEN, f.text[0] ? f.text : "cannot open the account database");
 }
@@ -200,7 +202,7 @@ static void refresh(bool force)
 			load_config();
 		if (!cfg_loaded)
 			map_status = CB_ERR_CONFIG;
-		else if (map.base == NULL || cb_dbmap_stale(&map, cb_accountdb_path(&cfg)))
+		else if (view.base.base == NULL || cb_dbview_stale(&view, cb_accountdb_path(&cfg)))
 			reopen_map();
 		atomic_store_explicit(&next_check, now + 1, memory_order_relaxed);
 	}
@@ -305,10 +307,24 @@ enum key_kind { BY_NAME, BY_ID };
 
 static cb_status find_locked(enum key_kind kind, const char *name, uint32_t id, struct cb_dbrec *r)
 {
-	if (map.base == NULL)
+	if (view.base.base == NULL)
 		return closed_status();
-	return record_status(kind == BY_NAME ? cb_dbmap_find_name(&map, name, r)
-					     : cb_dbmap_find_uid(&map, id, r));
+	return record_status(kind == BY_NAME ? cb_dbview_find_name(&view, name, r)
+					     : cb_dbview_find_uid(&view, id, r));
+}
+
+/* A record named like a local account is not that account's: no private
+ * group, no mapped groups for it. CB_ERR_NOT_FOUND then; an unreadable
+ * /etc/passwd fails closed. */
+static cb_status not_local(const struct cb_dbrec *r)
+{
+	char name[CB_NAME_MAX + 1];
+	cb_status rc;
+
+	memcpy(name, r->name, r->name_len);
+	name[r->name_len] = '\0';
+	rc = cb_local_user_lookup(name);
+	return rc == CB_OK ? CB_ERR_NOT_FOUND : rc == CB_ERR_NOT_FOUND ? CB_OK : rc;
 }
 
 typedef cb_status (*fill_fn)(const struct cb_dbrec *r, void *ent, char *buf, size_t len);
@@ -320,7 +336,9 @@ static cb_status fill_pw_ent(const struct cb_dbrec *r, void *ent, char *buf, siz
 
 static cb_status fill_gr_ent(const struct cb_dbrec *r, void *ent, char *buf, size_t len)
 {
-	return fill_group(r, ent, buf, len);
+	cb_status rc = not_local(r);
+
+	return rc == CB_OK ? fill_group(r, ent, buf, len) : rc;
 }
 
 /* One lookup by name or id, for passwd and group alike: fill decides the
@@ -370,29 +388,35 @@ enum nss_status _nss_cloudbase_getgrgid_r(gid_t gid, struct group *gr, char *buf
 /* ---- enumeration: one cursor per database, advanced only after a copy
  * succeeded (an ERANGE retry gets the same record) ---- */
 
-static uint32_t pw_cursor, gr_cursor; /* under ent_lock */
+static uint64_t pw_cursor, gr_cursor; /* under ent_lock */
 
-static enum nss_status next_ent(uint32_t *cursor, fill_fn fill, void *ent, char *buf, size_t len,
+static enum nss_status next_ent(uint64_t *cursor, fill_fn fill, void *ent, char *buf, size_t len,
 				int *errnop)
 {
 	int saved = errno;
 	struct cb_dbrec r;
+	bool skip = false;
 	cb_status rc;
 
 	refresh(false);
 	pthread_mutex_lock(&ent_lock);
 	pthread_rwlock_rdlock(&map_lock);
-	if (map.base == NULL) {
+	if (view.base.base == NULL) {
 		rc = closed_status();
 	} else {
-		/* a corrupt record is skipped (and logged), never served */
+		/* a corrupt record is skipped (and logged), never served; so are
+		 * positions the delta replaces, and group entries of records named
+		 * like local accounts */
 		do {
-			rc = record_status(cb_dbmap_get(&map, *cursor, &r));
-			if (rc == CB_ERR_CORRUPT)
+			rc = record_status(cb_dbview_get(&view, *cursor, &r, &skip));
+			if (rc == CB_OK && !skip)
+				rc = fill(&r, ent, buf, len);
+			if (rc == CB_ERR_CORRUPT || (rc == CB_ERR_NOT_FOUND && !skip &&
+						     *cursor < cb_dbview_positions(&view)))
+				skip = true;
+			if (skip)
 				(*cursor)++;
-		} while (rc == CB_ERR_CORRUPT);
-		if (rc == CB_OK)
-			rc = fill(&r, ent, buf, len);
+		} while (skip);
 		if (rc == CB_OK)
 			(*cursor)++;
 	}
@@ -401,7 +425,7 @@ static enum nss_status next_ent(uint32_t *cursor, fill_fn fill, void *ent, char 
 	return to_nss(rc, saved, errnop);
 }
 
-static enum nss_status reset_ent(uint32_t *cursor)
+static enum nss_status reset_ent(uint64_t *cursor)
 {
 	pthread_mutex_lock(&ent_lock);
 	*cursor = 0;
@@ -460,6 +484,8 @@ static cb_status wanted_groups(const char *user, struct wanted *w)
 	size_t pos = 0;
 	cb_status rc = find_locked(BY_NAME, user, 0, &r);
 
+	if (rc == CB_OK)
+		rc = not_local(&r);
 	if (rc != CB_OK)
 		return rc;
 	w->private_gid = r.gid;
@@ -510,7 +536,7 @@ static cb_status add_mapped(const struct wanted *w, gid_t skip, long int *start,
 
 		if (!(w->entries & ((uint64_t)1 << i)))
 			continue;
-		if (cb_group_file_gid(GROUP_FILE, cfg.group_map[i].local, &gid) != CB_OK) {
+		if (cb_local_group_gid(cfg.group_map[i].local, &gid) != CB_OK) {
 			snprintf(msg, sizeof(msg), "group_map: local group %s does not exist",
 				 cfg.group_map[i].local);
 			log_once_in(&logged_map, (unsigned)i, msg);

@@ -28,27 +28,21 @@ static cb_status check_groups(struct cb_pam *ctx, char *const *groups, size_t n)
 	return CB_ERR_DENIED;
 }
 
+/* The sign-in of this transaction was recorded by the auth phase (the sub
+ * bound, the groups and the session in the state store): only the local
+ * policy is left. A sign-in refused here is revoked at the service. */
 static cb_status after_our_auth(struct cb_pam *ctx, const struct cb_pam_state *state)
 {
 	cb_status st = check_groups(ctx, state->groups, state->n_groups);
 
 	if (st != CB_OK)
-		return st;
-	/* binds the sub on the first login; refuses another person's */
-	st = cb_accountdb_record_login(&ctx->cfg, ctx->user, state->sub,
-				       (const char *const *)state->groups, state->n_groups,
-				       &ctx->log);
-	if (st == CB_ERR_SUB_MISMATCH)
-		cb_log(&ctx->log, LOG_ALERT,
-		       "user %s: signed in as CloudBase sub %s, not the bound one: possible "
-		       "account takeover, refused",
-		       ctx->user, state->sub);
+		cb_pam_drop_session(ctx, state->session_id);
 	return st;
 }
 
 /* No sign-in through this module in this transaction (e.g. an SSH public
- * key): allowed only with acct_without_auth, and then by the groups seen
- * at the last login. */
+ * key): allowed only with acct_without_auth, and then by the groups of the
+ * last sign-in on this host (the state store). */
 static cb_status without_our_auth(struct cb_pam *ctx)
 {
 	if (!ctx->cfg.acct_without_auth) {
@@ -58,7 +52,11 @@ static cb_status without_our_auth(struct cb_pam *ctx)
 		       ctx->user);
 		return CB_ERR_DENIED;
 	}
-	return check_groups(ctx, ctx->acct.groups, ctx->acct.n_groups);
+	if (ctx->st.generation == 0) {
+		cb_log(&ctx->log, LOG_NOTICE, "user %s has never signed in on this host", ctx->user);
+		return CB_ERR_DENIED;
+	}
+	return check_groups(ctx, ctx->st.groups, ctx->st.n_groups);
 }
 
 int cb_pam_acct_mgmt(struct cb_pam *ctx)

@@ -44,13 +44,11 @@ static cb_status get_password(struct cb_pam *ctx, char **password, bool *prompte
  * service returned has to be the one bound to this local account. */
 cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
 {
-	if (ctx->acct.sub == NULL || ctx->acct.sub[0] == '\0')
-		return CB_OK;
-	if (strcmp(ctx->acct.sub, tok->sub) == 0)
+	if (ctx->bound_sub == NULL || strcmp(ctx->bound_sub, tok->sub) == 0)
 		return CB_OK;
 	cb_log(&ctx->log, LOG_ALERT,
 	       "user %s: CloudBase sub %s is not the bound %s: possible account takeover, refused",
-	       ctx->user, tok->sub, ctx->acct.sub);
+	       ctx->user, tok->sub, ctx->bound_sub);
 	return CB_ERR_SUB_MISMATCH;
 }
 
@@ -124,11 +122,16 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 	return st;
 }
 
-cb_status cb_pam_finish_signin(struct cb_pam *ctx, const struct cb_tokens *tok)
+cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api,
+			       const struct cb_tokens *tok)
 {
 	cb_status st = cb_pam_check_sub(ctx, tok);
 
-	return st == CB_OK ? cb_pam_state_store(ctx, tok) : st;
+	if (st == CB_OK)
+		return cb_pam_record_signin(ctx, api, tok);
+	/* the service accepted it, the host does not: end it there too */
+	cb_api_revoke(api, tok->access_token);
+	return st;
 }
 
 cb_status cb_pam_password_flow(struct cb_pam *ctx)
@@ -142,7 +145,7 @@ cb_status cb_pam_password_flow(struct cb_pam *ctx)
 		return st;
 	st = cb_pam_password_factor(ctx, &api, &tok);
 	if (st == CB_OK)
-		st = cb_pam_finish_signin(ctx, &tok);
+		st = cb_pam_finish_signin(ctx, &api, &tok);
 	cb_tokens_free(&tok);
 	cb_pam_api_close(ctx, &api);
 	return st;
@@ -224,6 +227,14 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 
 int cb_pam_setcred(struct cb_pam *ctx)
 {
-	/* nothing to establish; success only for a user we authenticated */
-	return cb_pam_get_state(ctx) != NULL ? PAM_SUCCESS : PAM_IGNORE;
+	cb_status st = cb_pam_lookup(ctx);
+
+	/* Nothing to establish. Success for every user the module manages,
+	 * whether or not this process signed them in: sshd calls setcred in
+	 * its monitor after a keyboard-interactive sign-in in a child, and
+	 * libpam fails setcred when every module of the stack ignores it (sshd
+	 * then stops with "fatal"). */
+	if (cb_pam_not_ours(ctx, st) || st == CB_ERR_NOT_FOUND)
+		return PAM_IGNORE;
+	return st == CB_OK ? PAM_SUCCESS : cb_pam_code(st, CB_PHASE_AUTH);
 }

@@ -7,6 +7,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "localfiles.h"
 #include "module.h"
 
 static void pam_sink(void *arg, int priority, const char *msg)
@@ -55,12 +56,31 @@ cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int ar
 
 void cb_pam_end(struct cb_pam *ctx)
 {
+	cb_state_free(&ctx->st);
+	ctx->bound_sub = NULL;
 	if (ctx->have_acct)
 		cb_account_free(&ctx->acct);
 	if (ctx->cfg_loaded)
 		cb_config_free(&ctx->cfg);
 	ctx->have_acct = false;
 	ctx->cfg_loaded = false;
+}
+
+/* The user's state record: none yet is an unbound account (or one a
+ * version 1 database binds); one that cannot be trusted refuses the user. */
+static cb_status load_state(struct cb_pam *ctx)
+{
+	cb_status st = cb_state_load(&ctx->cfg, ctx->user, &ctx->st, &ctx->log);
+
+	if (st == CB_ERR_NOT_FOUND)
+		st = CB_OK;
+	if (st != CB_OK) {
+		cb_log(&ctx->log, LOG_ERR, "the state record of %s cannot be used: refused",
+		       ctx->user);
+		return st;
+	}
+	ctx->bound_sub = ctx->st.sub != NULL ? ctx->st.sub : ctx->acct.legacy_sub;
+	return CB_OK;
 }
 
 cb_status cb_pam_lookup(struct cb_pam *ctx)
@@ -94,7 +114,7 @@ cb_status cb_pam_lookup(struct cb_pam *ctx)
 		       ctx->user);
 		return CB_ERR_CORRUPT;
 	}
-	return st;
+	return st == CB_OK ? load_state(ctx) : st;
 }
 
 void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail)

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "conf.h"
 #include "log.h"
+#include "state.h"
 #include "status.h"
 
 /* libpam sleeps about this long (the longest of the stack wins) after a
@@ -34,6 +35,11 @@ struct cb_pam {
 	const char *rhost;
 	struct cb_account acct;
 	bool have_acct;
+	/* the user's record in the state store (empty when there is none) */
+	struct cb_state st;
+	/* the sub this account is bound to: the state store's, or a version 1
+	 * database's before its migration; NULL when unbound */
+	const char *bound_sub;
 	const char *request_id; /* of the last request, "-" if none */
 	char request_id_buf[40];
 	/* set by a flow: the user was already told why it failed */
@@ -46,15 +52,15 @@ struct cb_pam {
 };
 
 /* What authentication leaves for the later phases of the same
- * transaction (pam_set_data); wiped by its cleanup function. */
+ * transaction (pam_set_data); wiped by its cleanup function. The state
+ * store has the same sign-in for other processes (sshd's monitor after a
+ * keyboard-interactive sign-in in its child). */
 struct cb_pam_state {
 	char *user; /* the local user it was obtained for */
 	char *sub;
 	char **groups;
 	size_t n_groups;
-	char *access_token;
-	char *refresh_token;
-	bool session_open;
+	char session_id[CB_STATE_ID_LEN + 1]; /* its entry in the state store */
 };
 
 #define CB_PAM_STATE_KEY "pam_cloudbase_state"
@@ -63,7 +69,8 @@ struct cb_pam_state {
 cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int argc,
 		       const char **argv, const char *phase);
 void cb_pam_end(struct cb_pam *ctx);
-/* Look the local user up in the account database. */
+/* Look the local user up in the account database, then read their state
+ * record (a record that cannot be trusted fails the lookup). */
 cb_status cb_pam_lookup(struct cb_pam *ctx);
 /* After cb_pam_lookup: is this a user the module does not manage and was
  * told to leave to the rest of the stack (ignore_unknown_user)? Logs it
@@ -97,8 +104,11 @@ cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api *api);
 void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api);
 /* The sub the service returned must be the one bound to the account. */
 cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok);
-/* check_sub, then keep the sign-in for the later phases. */
-cb_status cb_pam_finish_signin(struct cb_pam *ctx, const struct cb_tokens *tok);
+/* check_sub, then record the sign-in (state store, NSS's mapped groups)
+ * and keep it for the later phases; a sign-in refused here is revoked on
+ * api first. */
+cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api,
+			       const struct cb_tokens *tok);
 /* The password factor on api (PAM_AUTHTOK or a prompt; try_first_pass):
  * *tok holds the sign-in on CB_OK, and is empty otherwise. */
 cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok);
@@ -114,8 +124,16 @@ int cb_pam_open_session(struct cb_pam *ctx);
 int cb_pam_close_session(struct cb_pam *ctx);
 int cb_pam_chauthtok(struct cb_pam *ctx);
 
-/* state.c */
-cb_status cb_pam_state_store(struct cb_pam *ctx, const struct cb_tokens *tok);
+/* state.c: a sign-in recorded (state store, NSS) and kept (pam_set_data) */
+cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api,
+			       const struct cb_tokens *tok);
 void cb_pam_state_free(struct cb_pam_state *st);
+/* Revoke a session on api (its refresh token first trades an expired
+ * access token for one that can be revoked). Logged; best effort. */
+cb_status cb_pam_revoke(struct cb_pam *ctx, struct cb_api *api,
+			const struct cb_state_session *s);
+/* Take the session id out of the user's state record and revoke it (a
+ * sign-in the host refused after the service accepted it). */
+void cb_pam_drop_session(struct cb_pam *ctx, const char *id);
 
 #endif

@@ -1,6 +1,9 @@
 /* pam_sm_chauthtok: change the CloudBase password. The service wants a
  * fresh sudo token for it: sign in with the old password, trade it for a
- * sudo token (/user/sudo), then PATCH /user/password, all on one handle. */
+ * sudo token (/user/sudo), then PATCH /user/password, all on one handle.
+ * The sign-in was only for the change: its session is revoked at the end.
+ * The service signs the user's other sessions out when the password
+ * changes, so the state store forgets the ones this host held. */
 #include "config.h"
 
 #include <stdio.h>
@@ -54,28 +57,45 @@ static cb_status get_new(struct cb_pam *ctx, char **new_pw)
 	return st;
 }
 
+static cb_status edit_forget_sessions(struct cb_state *st, void *arg, bool *write)
+{
+	(void)arg;
+	for (size_t i = 0; i < st->n_sessions; i++)
+		cb_state_session_free(&st->sessions[i]);
+	*write = st->n_sessions > 0;
+	st->n_sessions = 0;
+	return CB_OK;
+}
+
 static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
 {
 	struct cb_api api;
 	struct cb_tokens tok = {0};
 	char *sudo = NULL;
-	cb_status st = cb_api_open(&api, &ctx->cfg, &ctx->log);
+	bool signed_in;
+	cb_status st = cb_pam_api_open(ctx, &api);
 
+	if (st != CB_OK)
+		return st;
+	st = cb_api_signin_password(&api, ctx->acct.login, old, &tok);
+	signed_in = st == CB_OK;
 	if (st == CB_OK)
-		st = cb_api_signin_password(&api, ctx->acct.login, old, &tok);
-	if (st == CB_OK && ctx->acct.sub != NULL && ctx->acct.sub[0] != '\0' &&
-	    strcmp(ctx->acct.sub, tok.sub) != 0)
-		st = CB_ERR_SUB_MISMATCH;
+		st = cb_pam_check_sub(ctx, &tok);
 	if (st == CB_OK)
 		st = cb_api_user_sudo(&api, tok.access_token, old, &sudo);
 	if (st == CB_OK)
 		st = cb_api_user_password_patch(&api, tok.access_token, sudo, old, new_pw);
-	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s",
-		 api.http != NULL ? cb_api_request_id(&api) : "-");
-	ctx->request_id = ctx->request_id_buf;
+	if (signed_in && cb_api_revoke(&api, tok.access_token) != CB_OK)
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "password: the session of the change was not revoked (it expires on its "
+		       "own)");
+	cb_pam_api_close(ctx, &api);
+	if (st == CB_OK &&
+	    cb_state_update(&ctx->cfg, ctx->user, edit_forget_sessions, NULL, &ctx->log) != CB_OK)
+		cb_log(&ctx->log, LOG_WARNING,
+		       "password: the sessions signed out by the change stay in the state store");
 	cb_free_secret(sudo);
 	cb_tokens_free(&tok);
-	cb_api_close(&api);
 	return st;
 }
 

@@ -1,48 +1,113 @@
-/* pam_sm_open_session / pam_sm_close_session: the session's tokens stay in
- * the PAM transaction; closing the session revokes the access token, so a
- * token that leaked from the session dies with it. */
+/* pam_sm_open_session / pam_sm_close_session.
+ *
+ * The session of a login is its sign-in's CloudBase session, found in this
+ * transaction (pam_set_data) or, when the sign-in ran in another process,
+ * in the state store: sshd runs keyboard-interactive authentication in a
+ * child and the session phases in that child's parent, which the state
+ * store's entry names. Closing revokes the CloudBase session unless it is
+ * the newest one of the user on this host, which is kept (marked closed)
+ * for the account phase's checks of the account's standing; the next
+ * sign-in revokes it (pam/state.c). */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_modules.h>
 
 #include "module.h"
 #include "secure.h"
 
+/* The index of this login's session in ctx->st, or -1. */
+static long find_session(struct cb_pam *ctx)
+{
+	const struct cb_pam_state *mine = cb_pam_get_state(ctx);
+	pid_t me = getpid();
+
+	if (mine != NULL)
+		return cb_state_session_find(&ctx->st, mine->session_id);
+	/* the newest one signed in by this process or by a child of it */
+	for (size_t i = ctx->st.n_sessions; i-- > 0;)
+		if (!ctx->st.sessions[i].closed &&
+		    cb_state_session_owned_by(&ctx->st.sessions[i], me))
+			return (long)i;
+	return -1;
+}
+
 int cb_pam_open_session(struct cb_pam *ctx)
 {
-	struct cb_pam_state *state = cb_pam_get_state(ctx);
+	cb_status st = cb_pam_lookup(ctx);
+	long i;
 
-	if (state == NULL)
-		return PAM_IGNORE; /* not our login: nothing to keep */
-	state->session_open = true;
-	cb_log(&ctx->log, LOG_INFO, "session: user=%s service=%s rhost=%s opened", ctx->user,
-	       ctx->service, ctx->rhost);
+	if (cb_pam_not_ours(ctx, st) || st == CB_ERR_NOT_FOUND)
+		return PAM_IGNORE;
+	if (st != CB_OK)
+		return cb_pam_code(st, CB_PHASE_SESSION);
+	i = find_session(ctx);
+	if (i < 0)
+		return PAM_IGNORE; /* not signed in through us (e.g. a public key) */
+	cb_log(&ctx->log, LOG_INFO, "session: user=%s service=%s rhost=%s session=%.8s opened",
+	       ctx->user, ctx->service, ctx->rhost, ctx->st.sessions[i].id);
 	return PAM_SUCCESS;
+}
+
+struct close_edit {
+	char id[CB_STATE_ID_LEN + 1];
+	struct cb_state_session taken; /* to revoke */
+	bool kept;
+};
+
+static cb_status edit_close(struct cb_state *st, void *arg, bool *write)
+{
+	struct close_edit *c = arg;
+	long i = cb_state_session_find(st, c->id);
+
+	cb_state_session_free(&c->taken);
+	c->kept = false;
+	if (i < 0)
+		return CB_OK; /* revoked meanwhile by a newer sign-in */
+	*write = true;
+	if ((size_t)i + 1 == st->n_sessions) {
+		st->sessions[i].closed = true;
+		c->kept = true;
+		return CB_OK;
+	}
+	cb_state_session_take(st, (size_t)i, &c->taken);
+	return CB_OK;
 }
 
 int cb_pam_close_session(struct cb_pam *ctx)
 {
-	struct cb_pam_state *state = cb_pam_get_state(ctx);
+	struct close_edit c;
 	struct cb_api api;
-	cb_status st;
+	cb_status st = cb_pam_lookup(ctx);
+	long i;
 
-	if (state == NULL || state->access_token == NULL)
+	if (cb_pam_not_ours(ctx, st) || st == CB_ERR_NOT_FOUND)
 		return PAM_IGNORE;
-	st = cb_api_open(&api, &ctx->cfg, &ctx->log);
-	if (st == CB_OK)
-		st = cb_api_revoke(&api, state->access_token);
-	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s",
-		 api.http != NULL ? cb_api_request_id(&api) : "-");
-	ctx->request_id = ctx->request_id_buf;
-	cb_api_close(&api);
-	if (st == CB_OK)
-		cb_clear_secret(&state->access_token);
-	state->session_open = false;
+	if (st != CB_OK)
+		return PAM_SUCCESS; /* logged; a logout never fails on our account */
+	i = find_session(ctx);
+	if (i < 0)
+		return PAM_IGNORE;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, ctx->st.sessions[i].id, sizeof(c.id));
+	st = cb_state_update(&ctx->cfg, ctx->user, edit_close, &c, &ctx->log);
+	if (st == CB_OK && c.taken.access_token != NULL) {
+		st = cb_pam_api_open(ctx, &api);
+		if (st == CB_OK) {
+			st = cb_pam_revoke(ctx, &api, &c.taken);
+			cb_pam_api_close(ctx, &api);
+		}
+	}
+	cb_state_session_free(&c.taken);
 	/* the session is over whatever the service said: a failed revoke is
 	 * logged (the token expires on its own) but does not fail the logout */
-	cb_pam_decision(ctx, st, PAM_SUCCESS, st == CB_OK ? "token revoked" : "revoke failed");
+	cb_pam_decision(ctx, st, PAM_SUCCESS,
+			st != CB_OK ? "revoke failed"
+			: c.kept    ? "session kept for account checks"
+				    : "session revoked");
 	return PAM_SUCCESS;
 }

@@ -435,7 +435,7 @@ static cb_status sms_phone(struct cb_pam *ctx, char phone[24])
 
 	if (st != CB_ERR_NOT_FOUND)
 		return st;
-	if (ctx->cfg.sms_prompt_phone && ctx->acct.sub != NULL && ctx->acct.sub[0] != '\0')
+	if (ctx->cfg.sms_prompt_phone && ctx->bound_sub != NULL)
 		return prompt_phone(ctx, phone);
 	cb_log(&ctx->log, LOG_NOTICE, "sms: no phone number on record for %s%s", ctx->user,
 	       ctx->cfg.sms_prompt_phone ? " (sms_prompt_phone needs a bound sub)" : "");
@@ -460,7 +460,7 @@ cb_status cb_pam_sms_flow(struct cb_pam *ctx)
 		return st;
 	st = sms_signin(ctx, &api, phone, prompt, &tok);
 	if (st == CB_OK)
-		st = cb_pam_finish_signin(ctx, &tok);
+		st = cb_pam_finish_signin(ctx, &api, &tok);
 	cb_tokens_free(&tok);
 	cb_pam_api_close(ctx, &api);
 	return st;
@@ -591,7 +591,7 @@ cb_status cb_pam_password_sms_flow(struct cb_pam *ctx)
 		return st;
 	st = both_factors(ctx, &api, have_r ? rphone : NULL, prompt, &tok);
 	if (st == CB_OK)
-		st = cb_pam_finish_signin(ctx, &tok);
+		st = cb_pam_finish_signin(ctx, &api, &tok);
 	cb_tokens_free(&tok);
 	cb_pam_api_close(ctx, &api);
 	return st;

@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,8 @@
 #include "conf.h"
 #include "log.h"
 #include "secure.h"
+#include "state.h"
+#include "userio.h"
 
 enum exit_code {
 	EX_OK_ = 0,
@@ -38,10 +42,13 @@ static void usage(FILE *f)
 	      "  user add NAME --login LOGIN [--phone PHONE] [--sub SUB] [--uid UID]\n"
 	      "                [--shell SHELL] [--home DIR] [--gecos TEXT]\n"
 	      "                                  add a local account for a CloudBase user\n"
-	      "  user remove NAME                remove the account\n"
+	      "  user remove NAME                remove the account and its state\n"
 	      "  user list                       list the accounts\n"
-	      "  user show NAME                  show one account\n"
+	      "  user show NAME                  show one account and its state\n"
 	      "  user unbind NAME                forget the CloudBase sub bound to NAME\n"
+	      "  user import [--replace] [--format csv|jsonl] FILE\n"
+	      "                                  add or update accounts from FILE (- for stdin)\n"
+	      "  user export [--format csv|jsonl] write every account to stdout\n"
 	      "  status                          check the config, secret and database\n"
 	      "\n"
 	      "Options:\n"
@@ -106,7 +113,36 @@ static void print_time(const char *label, int64_t t)
 	printf("%-11s %s\n", label, buf);
 }
 
-static void show_account(const struct cb_account *a)
+static void print_list(const char *label, char *const *list, size_t n)
+{
+	char b[1024];
+
+	printf("%-11s", label);
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", clean(list[i], b, sizeof(b)));
+	printf("%s\n", n ? "" : " -");
+}
+
+/* What logins on this host recorded (never a token). */
+static void show_state(const struct cb_state *st)
+{
+	char b[1024];
+	size_t closed = 0;
+
+	printf("%-11s %s\n", "sub:", st->sub ? clean(st->sub, b, sizeof(b)) : "- (not bound)");
+	print_list("signed in:", st->groups, st->n_groups);
+	print_time("last login:", st->last_login);
+	printf("%-11s %s", "from:", st->last_service ? clean(st->last_service, b, sizeof(b)) : "-");
+	printf(" %s\n", st->last_rhost ? clean(st->last_rhost, b, sizeof(b)) : "");
+	for (size_t i = 0; i < st->n_sessions; i++)
+		closed += st->sessions[i].closed;
+	printf("%-11s %zu open, %zu kept after logout\n", "sessions:", st->n_sessions - closed,
+	       closed);
+	if (st->n_sessions > 0)
+		print_time("standing:", st->sessions[st->n_sessions - 1].refresh_expires);
+}
+
+static void show_account(const struct cb_account *a, const struct cb_state *st)
 {
 	char b[1024];
 
@@ -118,15 +154,33 @@ static void show_account(const struct cb_account *a)
 	printf("%-11s %s\n", "shell:", clean(a->shell, b, sizeof(b)));
 	printf("%-11s %s\n", "login:", clean(a->login, b, sizeof(b)));
 	printf("%-11s %s\n", "phone:", a->phone ? clean(a->phone, b, sizeof(b)) : "-");
-	printf("%-11s %s\n", "sub:", a->sub ? clean(a->sub, b, sizeof(b)) : "- (not bound)");
-	printf("%-11s", "groups:");
-	for (size_t i = 0; i < a->n_groups; i++)
-		printf(" %s", clean(a->groups[i], b, sizeof(b)));
-	printf("%s\n", a->n_groups ? "" : " -");
+	print_list("groups:", a->groups, a->n_groups);
 	printf("%-11s %s%s\n", "uid from:", a->flags & CB_ACCT_UID_FROM_SUB ? "sub" : "login",
 	       a->flags & CB_ACCT_UID_PROBED ? " (hashed uid was taken: probed)" : "");
 	print_time("created:", a->created);
-	print_time("last login:", a->last_login);
+	show_state(st);
+}
+
+static cb_status edit_bind(struct cb_state *st, void *arg, bool *write)
+{
+	free(st->sub);
+	st->sub = strdup(arg);
+	*write = true;
+	return st->sub != NULL ? CB_OK : CB_ERR_NOMEM;
+}
+
+/* Unbinding: the next sign-in binds whoever it is. The sessions this host
+ * held were the old person's: forgotten with the sub. */
+static cb_status edit_unbind(struct cb_state *st, void *arg, bool *write)
+{
+	(void)arg;
+	free(st->sub);
+	st->sub = NULL;
+	for (size_t i = 0; i < st->n_sessions; i++)
+		cb_state_session_free(&st->sessions[i]);
+	st->n_sessions = 0;
+	*write = st->generation != 0;
+	return CB_OK;
 }
 
 static int user_add(struct cb_config *cfg, int argc, char **argv)
@@ -138,7 +192,7 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 		{"uid", required_argument, NULL, 'u'},	 {NULL, 0, NULL, 0},
 	};
 	struct cb_account a = {0};
-	char **field;
+	char **field, *sub = NULL;
 	cb_status rc;
 	int c, r;
 
@@ -155,7 +209,7 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 			field = &a.phone;
 			break;
 		case 's':
-			field = &a.sub;
+			field = &sub;
 			break;
 		case 'S':
 			field = &a.shell;
@@ -171,40 +225,51 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 ||
 			    v >= UINT32_MAX) {
 				cb_account_free(&a);
+				free(sub);
 				return usage_error("user add: --uid needs a positive number");
 			}
 			a.uid = (uint32_t)v;
 			continue;
 		default:
 			cb_account_free(&a);
+			free(sub);
 			return usage_error("user add: unknown option");
 		}
 		free(*field);
 		if ((*field = strdup(optarg)) == NULL) {
 			cb_account_free(&a);
+			free(sub);
 			return EX_FAIL;
 		}
 	}
-	if (optind + 1 != argc) {
+	r = optind + 1 != argc ? usage_error("user add: exactly one NAME expected")
+	    : a.login == NULL  ? usage_error("user add: --login LOGIN is required")
+			       : need_root("user add");
+	if (r != 0) {
 		cb_account_free(&a);
-		return usage_error("user add: exactly one NAME expected");
-	}
-	if (a.login == NULL) {
-		cb_account_free(&a);
-		return usage_error("user add: --login LOGIN is required");
-	}
-	if ((r = need_root("user add")) != 0) {
-		cb_account_free(&a);
+		free(sub);
 		return r;
 	}
 	if ((a.name = strdup(argv[optind])) == NULL) {
 		cb_account_free(&a);
+		free(sub);
 		return EX_FAIL;
 	}
-	rc = cb_accountdb_add(cfg, &a, &tool_log);
+	rc = cb_accountdb_add(cfg, &a, sub, &tool_log);
+	/* a new account starts with no state: what a removed account of the
+	 * same name left is not this person's */
+	if (rc == CB_OK) {
+		cb_status r2 = cb_state_remove(cfg, a.name, &tool_log);
+
+		if (r2 != CB_OK && r2 != CB_ERR_NOT_FOUND)
+			rc = r2;
+	}
+	if (rc == CB_OK && sub != NULL)
+		rc = cb_state_update(cfg, a.name, edit_bind, sub, &tool_log);
 	if (rc == CB_OK)
 		printf("added %s (uid %u)\n", a.name, a.uid);
 	cb_account_free(&a);
+	free(sub);
 	return exit_for(rc);
 }
 
@@ -219,17 +284,37 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 	name = argv[1];
 	if (strcmp(cmd, "show") == 0) {
 		struct cb_account a;
+		struct cb_state st = {0};
 
 		rc = cb_accountdb_get(cfg, name, &a, &tool_log);
-		if (rc == CB_OK)
-			show_account(&a);
+		if (rc == CB_OK) {
+			cb_status srs = cb_state_load(cfg, name, &st, &tool_log);
+
+			if (srs != CB_OK && srs != CB_ERR_NOT_FOUND)
+				fprintf(stderr, "cloudbasectl: %s: state record not readable (%s)\n",
+					name, cb_status_name(srs));
+			show_account(&a, &st);
+		}
+		cb_state_free(&st);
 		cb_account_free(&a);
-	} else {
-		if ((r = need_root(strcmp(cmd, "remove") == 0 ? "user remove" : "user unbind")) !=
-		    0)
+	} else if (strcmp(cmd, "remove") == 0) {
+		if ((r = need_root("user remove")) != 0)
 			return r;
-		rc = strcmp(cmd, "remove") == 0 ? cb_accountdb_remove(cfg, name, &tool_log)
-						: cb_accountdb_unbind(cfg, name, &tool_log);
+		rc = cb_accountdb_remove(cfg, name, &tool_log);
+		if (rc == CB_OK) {
+			cb_status r2 = cb_state_remove(cfg, name, &tool_log);
+
+			rc = r2 == CB_ERR_NOT_FOUND ? CB_OK : r2;
+		}
+	} else {
+		struct cb_account a;
+
+		if ((r = need_root("user unbind")) != 0)
+			return r;
+		rc = cb_accountdb_get(cfg, name, &a, &tool_log);
+		cb_account_free(&a);
+		if (rc == CB_OK)
+			rc = cb_state_update(cfg, name, edit_unbind, NULL, &tool_log);
 	}
 	if (rc == CB_ERR_NOT_FOUND)
 		fprintf(stderr, "cloudbasectl: %s: no such account\n",
@@ -250,13 +335,122 @@ static int user_list(struct cb_config *cfg, int argc)
 		return EX_FAIL;
 	printf("%-32s %10s %-6s %s\n", "NAME", "UID", "BOUND", "LOGIN");
 	for (size_t i = 0; i < n; i++) {
+		struct cb_state st;
 		char b[1024];
+		/* the state store is root's: others see "?" */
+		cb_status srs = cb_state_load(cfg, list[i].name, &st, NULL);
+		const char *bound = srs == CB_OK		 ? (st.sub != NULL ? "yes" : "no")
+				    : srs == CB_ERR_NOT_FOUND	 ? (list[i].legacy_sub ? "yes" : "no")
+								 : "?";
 
-		printf("%-32s %10u %-6s %s\n", list[i].name, list[i].uid,
-		       list[i].sub ? "yes" : "no", clean(list[i].login, b, sizeof(b)));
+		printf("%-32s %10u %-6s %s\n", list[i].name, list[i].uid, bound,
+		       clean(list[i].login, b, sizeof(b)));
+		cb_state_free(&st);
 	}
 	cb_account_list_free(list, n);
 	return EX_OK_;
+}
+
+static bool parse_format(const char *v, enum cb_userio_format *fmt)
+{
+	if (strcmp(v, "csv") == 0)
+		*fmt = CB_USERIO_CSV;
+	else if (strcmp(v, "jsonl") == 0)
+		*fmt = CB_USERIO_JSONL;
+	else
+		return false;
+	return true;
+}
+
+static void forget_removed(struct cb_config *cfg, char **removed, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cb_status rc = cb_state_remove(cfg, removed[i], &tool_log);
+
+		if (rc != CB_OK && rc != CB_ERR_NOT_FOUND)
+			fprintf(stderr, "cloudbasectl: %s: state record not removed\n", removed[i]);
+		free(removed[i]);
+	}
+	free(removed);
+}
+
+static int user_import(struct cb_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"replace", no_argument, NULL, 'r'},
+		{"format", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	enum cb_userio_format fmt = CB_USERIO_AUTO;
+	struct cb_account *list = NULL;
+	size_t n = 0, *lines = NULL, bad = 0, n_removed = 0;
+	char **removed = NULL;
+	bool replace = false;
+	const char *path;
+	FILE *f;
+	cb_status rc;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'r')
+			replace = true;
+		else if (c != 'f' || !parse_format(optarg, &fmt))
+			return usage_error("user import: --replace, --format csv|jsonl, FILE");
+	}
+	if (optind + 1 != argc)
+		return usage_error("user import: exactly one FILE expected");
+	if ((r = need_root("user import")) != 0)
+		return r;
+	path = argv[optind];
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	if (f == NULL) {
+		fprintf(stderr, "cloudbasectl: %s: %s\n", path, strerror(errno));
+		return EX_FAIL;
+	}
+	rc = cb_userio_read(f, strcmp(path, "-") == 0 ? "stdin" : path, fmt, &list, &n, &lines);
+	if (f != stdin)
+		fclose(f);
+	if (rc == CB_OK)
+		rc = cb_accountdb_import(cfg, list, n, replace, &removed, &n_removed, &bad,
+					 &tool_log);
+	if (rc != CB_OK && bad > 0 && bad <= n)
+		fprintf(stderr, "cloudbasectl: %s:%zu: account refused; nothing was changed\n",
+			path, lines[bad - 1]);
+	if (rc == CB_OK) {
+		forget_removed(cfg, removed, n_removed);
+		printf("imported %zu accounts%s", n, replace ? "" : "\n");
+		if (replace)
+			printf(", removed %zu\n", n_removed);
+	}
+	cb_account_list_free(list, n);
+	free(lines);
+	return rc == CB_OK ? EX_OK_ : rc == CB_ERR_EXISTS ? EX_EXISTS : EX_FAIL;
+}
+
+static int user_export(struct cb_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	enum cb_userio_format fmt = CB_USERIO_CSV;
+	struct cb_account *list = NULL;
+	size_t n = 0;
+	cb_status rc;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (c != 'f' || !parse_format(optarg, &fmt))
+			return usage_error("user export: --format csv|jsonl");
+	if (optind != argc)
+		return usage_error("user export takes no arguments");
+	rc = cb_accountdb_list(cfg, &list, &n, &tool_log);
+	if (rc == CB_OK)
+		rc = cb_userio_write(stdout, fmt, list, n);
+	cb_account_list_free(list, n);
+	return rc == CB_OK ? EX_OK_ : EX_FAIL;
 }
 
 static int cmd_user(struct cb_config *cfg, int argc, char **argv)
@@ -265,6 +459,10 @@ static int cmd_user(struct cb_config *cfg, int argc, char **argv)
 		return usage_error("user: a subcommand is needed");
 	if (strcmp(argv[1], "add") == 0)
 		return user_add(cfg, argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return user_import(cfg, argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return user_export(cfg, argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return user_list(cfg, argc - 1);
 	if (strcmp(argv[1], "remove") == 0 || strcmp(argv[1], "show") == 0 ||

@@ -1,0 +1,133 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "localfiles.h"
+
+/* Field number field (0-based) of a ':'-separated line as an id. */
+static bool line_id(const char *line, int field, uint32_t *id)
+{
+	const char *p = line;
+	unsigned long v;
+	char *end;
+
+	for (int i = 0; i < field; i++) {
+		p = strchr(p, ':');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (errno != 0 || (*end != ':' && *end != '\n' && *end != '\0') || v > UINT32_MAX)
+		return false;
+	*id = (uint32_t)v;
+	return true;
+}
+
+typedef cb_status (*line_fn)(void *arg, const char *line);
+
+static cb_status each_line(const char *path, line_fn fn, void *arg, const struct cb_log *log)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	cb_status rc = CB_OK;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return CB_OK;
+		cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
+		return CB_ERR_SYSTEM;
+	}
+	while (rc == CB_OK && getline(&line, &cap, f) > 0)
+		if (line[0] != '#' && line[0] != '+' && line[0] != '-') /* NIS compat */
+			rc = fn(arg, line);
+	if (rc == CB_OK && ferror(f)) {
+		cb_log(log, LOG_ERR, "%s: read error", path);
+		rc = CB_ERR_SYSTEM;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static cb_status add_passwd_line(void *arg, const char *line)
+{
+	struct cb_idset *s = arg;
+	uint32_t id;
+	cb_status rc = CB_OK;
+
+	if (line_id(line, 2, &id))
+		rc = cb_idset_add(s, id);
+	if (rc == CB_OK && line_id(line, 3, &id))
+		rc = cb_idset_add(s, id);
+	return rc;
+}
+
+static cb_status add_group_line(void *arg, const char *line)
+{
+	uint32_t id;
+
+	return line_id(line, 2, &id) ? cb_idset_add(arg, id) : CB_OK;
+}
+
+cb_status cb_localfile_add_passwd_ids(struct cb_idset *s, const char *path,
+				      const struct cb_log *log)
+{
+	return each_line(path, add_passwd_line, s, log);
+}
+
+cb_status cb_localfile_add_group_ids(struct cb_idset *s, const char *path,
+				     const struct cb_log *log)
+{
+	return each_line(path, add_group_line, s, log);
+}
+
+cb_status cb_localfile_id(const char *path, const char *name, uint32_t *id)
+{
+	size_t len = strlen(name);
+	char *line = NULL;
+	size_t cap = 0;
+	cb_status rc = CB_ERR_NOT_FOUND;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		return errno == ENOENT ? CB_ERR_NOT_FOUND : CB_ERR_SYSTEM;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, name, len) == 0 && line[len] == ':' && line_id(line, 2, id)) {
+			rc = CB_OK;
+			break;
+		}
+	}
+	if (rc != CB_OK && !feof(f))
+		rc = CB_ERR_SYSTEM;
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+cb_status cb_local_user_lookup(const char *name)
+{
+	uint32_t id;
+
+	return cb_localfile_id(CB_PASSWD_FILE, name, &id);
+}
+
+cb_status cb_local_group_gid(const char *name, uint32_t *gid)
+{
+	return cb_localfile_id(CB_GROUP_FILE, name, gid);
+}
+
+int cb_local_name_exists(const char *name)
+{
+	uint32_t id;
+
+	return cb_localfile_id(CB_PASSWD_FILE, name, &id) != CB_ERR_NOT_FOUND ||
+	       cb_localfile_id(CB_GROUP_FILE, name, &id) != CB_ERR_NOT_FOUND;
+}

@@ -1,0 +1,43 @@
+/* The host's own account files, /etc/passwd and /etc/group, read
+ * directly: never through NSS, which could recurse into this very module
+ * (and would answer for CloudBase accounts too). A CloudBase account must
+ * never shadow a local one, and a uid must never be one the host uses. */
+#ifndef CB_LOCALFILES_H
+#define CB_LOCALFILES_H
+
+#include <stdint.h>
+
+#include "idmap.h"
+#include "log.h"
+#include "status.h"
+
+#define CB_PASSWD_FILE "/etc/passwd"
+#define CB_GROUP_FILE "/etc/group"
+
+/* The third field (uid in passwd(5), gid in group(5)) of the line for name
+ * in the file at path. CB_ERR_NOT_FOUND if there is none (or the file is
+ * missing), CB_ERR_SYSTEM if the file could not be read to its end: a line
+ * that could not be read may have been the one. */
+cb_status cb_localfile_id(const char *path, const char *name, uint32_t *id);
+
+/* Add every id of a passwd(5) file (uid and gid fields) or a group(5)
+ * file (gid field) to s. A missing file adds nothing; one that cannot be
+ * read is CB_ERR_SYSTEM (logged). Lines starting with '#', '+' or '-'
+ * (NIS compat) are skipped. */
+cb_status cb_localfile_add_passwd_ids(struct cb_idset *s, const char *path,
+				      const struct cb_log *log);
+cb_status cb_localfile_add_group_ids(struct cb_idset *s, const char *path,
+				     const struct cb_log *log);
+
+/* Is name a local user (CB_PASSWD_FILE)? CB_OK: yes; CB_ERR_NOT_FOUND: no;
+ * anything else: the file could not be read, and the caller must refuse
+ * (neither "ours" nor "not ours"). */
+cb_status cb_local_user_lookup(const char *name);
+
+/* The gid of the local group name (CB_GROUP_FILE); statuses as above. */
+cb_status cb_local_group_gid(const char *name, uint32_t *gid);
+
+/* Is name taken by a local user or group? Unreadable files count as taken. */
+int cb_local_name_exists(const char *name);
+
+#endif
