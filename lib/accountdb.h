@@ -25,7 +25,7 @@
 /* How long writers wait for the database's lock, in milliseconds: an
  * admin's command, and a login (which then leaves its change for the next
  * writer rather than fail: cb_accountdb_set_groups). */
-#define CB_ACCOUNTDB_WAIT_ADMIN_MS 30000u
+#define CB_ACCOUNTDB_WAIT_ADMIN_MS 10000u
 #define CB_ACCOUNTDB_WAIT_LOGIN_MS 1000u
 
 /* The database path (cb_config_accounts_db). */

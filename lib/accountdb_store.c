@@ -763,7 +763,8 @@ static cb_status commit_change(const char *path, struct cb_dbtx *tx, const struc
 {
 	struct file_id id = {CB_DB_KIND_DELTA, 1, tx->view.base.generation};
 
-	if (tx->n_delta > delta_bound(tx->view.base.n_records))
+	/* readers need a base to apply a delta to: the first write makes one */
+	if (tx->view.base.base == NULL || tx->n_delta > delta_bound(tx->view.base.n_records))
 		return write_base_from(path, tx, log);
 	if (tx->view.use_delta)
 		id.generation = tx->view.delta.generation + 1;

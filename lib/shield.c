@@ -46,14 +46,21 @@ static void pipe_sink(void *arg, int priority, const char *msg)
 }
 
 /* Nothing the invoking user set may make the write fail half-way: a file
- * size limit would kill it with SIGXFSZ, a CPU limit with SIGXCPU. */
+ * size limit would kill it with SIGXFSZ, a CPU limit with SIGXCPU. A soft
+ * limit goes back up to the hard one; a hard limit the user lowered needs
+ * CAP_SYS_RESOURCE to undo, and where that is missing the writer refuses
+ * before writing (cb_replace_file checks RLIMIT_FSIZE) rather than die. */
 static void reset_limits(void)
 {
 	static const int unlimited[] = {RLIMIT_FSIZE, RLIMIT_CPU};
-	struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY}, nofile;
+	struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY}, nofile, cur;
 
-	for (size_t i = 0; i < sizeof(unlimited) / sizeof(unlimited[0]); i++)
-		setrlimit(unlimited[i], &inf);
+	for (size_t i = 0; i < sizeof(unlimited) / sizeof(unlimited[0]); i++) {
+		if (setrlimit(unlimited[i], &inf) == 0 || getrlimit(unlimited[i], &cur) != 0)
+			continue;
+		cur.rlim_cur = cur.rlim_max;
+		setrlimit(unlimited[i], &cur);
+	}
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 64) {
 		nofile.rlim_cur = 64;
 		if (nofile.rlim_max < 64)

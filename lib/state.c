@@ -151,8 +151,9 @@ uint64_t cb_proc_start_time(pid_t pid)
 	p = strrchr(buf, ')');
 	if (p == NULL)
 		return 0;
-	/* after ") ": state is field 3, starttime field 22 */
-	for (int field = 3; field < 22 && p != NULL; field++)
+	/* the space before field n is the (n - 2)th after ')': state is field
+	 * 3, starttime field 22 */
+	for (int field = 3; field <= 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
 		return 0;
@@ -306,16 +307,22 @@ static bool id_ok(const char *s)
 
 static bool parse_session(char *v, struct cb_state *st)
 {
-	char *f[11], *save = NULL;
+	char *f[11];
 	size_t n = 0;
 	struct cb_state_session *s;
 
 	if (st->n_sessions == CB_STATE_MAX_SESSIONS)
 		return false;
-	for (char *t = strtok_r(v, " ", &save); t != NULL && n < 11; t = strtok_r(NULL, " ", &save))
-		f[n++] = t;
-	if (n != 11 || save == NULL || *save != '\0' ||
-	    (strcmp(f[8], "open") != 0 && strcmp(f[8], "closed") != 0))
+	/* exactly 11 fields, one space apart */
+	for (char *p = v; p != NULL; n++) {
+		if (n == 11)
+			return false;
+		f[n] = p;
+		p = strchr(p, ' ');
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	if (n != 11 || (strcmp(f[8], "open") != 0 && strcmp(f[8], "closed") != 0))
 		return false;
 	s = &st->sessions[st->n_sessions];
 	memset(s, 0, sizeof(*s));
@@ -395,11 +402,9 @@ static cb_status parse(char *text, size_t len, struct cb_state *st, struct parse
 	bool ended = false;
 
 	memset(st, 0, sizeof(*st));
-	if (len == 0 || text[len - 1] != '\n') {
+	if (len == 0 || text[len - 1] != '\n')
 		p->why = "not a whole record";
-		return CB_ERR_CORRUPT;
-	}
-	for (; line < text + len; line = nl + 1) {
+	for (; p->why == NULL && line < text + len; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(text + len - line));
 		*nl = '\0';
 		lineno++;

@@ -33,7 +33,19 @@ static cb_status check_groups(struct cb_pam *ctx, char *const *groups, size_t n)
  * policy is left. A sign-in refused here is revoked at the service. */
 static cb_status after_our_auth(struct cb_pam *ctx, const struct cb_pam_state *state)
 {
-	cb_status st = check_groups(ctx, state->groups, state->n_groups);
+	cb_status st = CB_OK;
+
+	/* the binding changed since the sign-in (an admin's unbind and another
+	 * person's sign-in): it is not this account's person any more */
+	if (ctx->bound_sub == NULL || strcmp(ctx->bound_sub, state->sub) != 0) {
+		cb_log(&ctx->log, LOG_ALERT,
+		       "user %s: signed in as CloudBase sub %s, not the bound one: possible "
+		       "account takeover, refused",
+		       ctx->user, state->sub);
+		st = CB_ERR_SUB_MISMATCH;
+	}
+	if (st == CB_OK)
+		st = check_groups(ctx, state->groups, state->n_groups);
 
 	if (st != CB_OK)
 		cb_pam_drop_session(ctx, state->session_id);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "accountdb.h"
+#include "accountdb_format.h"
 #include "accountdb_map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			close(fd);
 		return 0;
 	}
-	if (cb_dbmap_open_fd(&m, fd, "fuzz", NULL) == CB_OK) {
+	if (cb_dbmap_open_fd(&m, fd, "fuzz", CB_DB_KIND_BASE, NULL) == CB_OK) {
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (cb_dbmap_find_name(&m, names[i], &r) == CB_OK) {
 				check_record(&r);

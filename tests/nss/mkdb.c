@@ -2,7 +2,9 @@
  * and the benchmark. One account per line, fields separated by spaces:
  *   NAME UID LOGIN [SUB|-] [GROUP,GROUP...|-] [GECOS...]
  * UID 0 means: hash it like cloudbasectl would not (tests pass explicit
- * uids). Exits 0 on success. */
+ * uids). SUB is ignored: since format version 2 subs live in the state
+ * store. GROUPs are the mapped CloudBase groups NSS serves. Exits 0 on
+ * success. */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,11 +12,6 @@
 #include <string.h>
 
 #include "accountdb.h"
-
-static char *dup_field(const char *s)
-{
-	return s != NULL && strcmp(s, "-") != 0 ? strdup(s) : NULL;
-}
 
 static void split_groups(struct cb_account *a, const char *list)
 {
@@ -67,7 +64,7 @@ int main(int argc, char **argv)
 		a->name = strdup(name);
 		a->uid = a->gid = (uint32_t)strtoul(uid, NULL, 10);
 		a->login = strdup(login);
-		a->sub = dup_field(sub);
+		(void)sub;
 		split_groups(a, groups);
 		a->gecos = strdup(gecos != NULL ? gecos : "");
 		if (asprintf(&a->home, "/home/%s", name) < 0)

@@ -390,7 +390,7 @@ static void test_replaced_database_noticed(void **state)
 	cfg.accounts_db = strdup(getenv("CB_TEST_DB"));
 	a.name = strdup("newbie");
 	a.login = strdup("newbie@example.com");
-	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
+	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL, NULL), CB_OK);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		usleep(20000);
@@ -421,8 +421,8 @@ static bool in_groups(const char *name, gid_t primary, gid_t want)
 	return false;
 }
 
-/* What the PAM account phase does at a first login (bind the sub, record
- * the CloudBase groups), seen by NSS: the mapped local group appears. */
+/* What the PAM auth phase does when a sign-in's mapped groups change,
+ * seen by NSS: the mapped local group appears, then goes. */
 static void test_recorded_groups_served(void **state)
 {
 	const char *groups[] = {"user", "admin"};
@@ -434,17 +434,19 @@ static void test_recorded_groups_served(void **state)
 		skip();
 	cb_config_init(&cfg);
 	cfg.accounts_db = strdup(getenv("CB_TEST_DB"));
+	assert_int_equal(cb_config_set(&cfg, "group_map", "admin:adm", 0, "test", NULL), CB_OK);
 	/* u001 has CloudBase group "user" only: no adm yet */
 	assert_false(in_groups("u001", expect_uid(1), (gid_t)adm_gid));
-	assert_int_equal(cb_accountdb_record_login(&cfg, "u001", "sub-u001", groups, 2, NULL),
-			 CB_OK);
+	assert_int_equal(cb_accountdb_set_groups(&cfg, "u001", groups, 2, NULL), CB_OK);
 	/* at once, not after the once-a-second re-check of lookups: the
 	 * session that follows the login calls initgroups within milliseconds */
 	assert_true(in_groups("u001", expect_uid(1), (gid_t)adm_gid));
 	assert_int_equal(cb_accountdb_get(&cfg, "u001", &a, NULL), CB_OK);
-	assert_string_equal(a.sub, "sub-u001");
-	assert_int_equal(a.uid, expect_uid(1)); /* binding never moves the uid */
+	assert_int_equal(a.uid, expect_uid(1)); /* recording groups never moves the uid */
 	cb_account_free(&a);
+	/* admin removed at CloudBase: gone at once too */
+	assert_int_equal(cb_accountdb_set_groups(&cfg, "u001", groups, 1, NULL), CB_OK);
+	assert_false(in_groups("u001", expect_uid(1), (gid_t)adm_gid));
 	cb_config_free(&cfg);
 }
 

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "accountdb.h"
+#include "state.h"
 #include "conf.h"
 #include "harness.h"
 #include "testutil.h"
@@ -261,20 +262,48 @@ void write_service(const char *name, const char *args)
 	write_service_text(name, text);
 }
 
+/* The stores of the harness: g.dir/accounts.db and g.dir/state. */
+static void stores_config(struct cb_config *cfg)
+{
+	char dbpath[512];
+
+	cb_config_init(cfg);
+	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
+	cfg->accounts_db = strdup(dbpath);
+}
+
+static cb_status bind_edit(struct cb_state *st, void *arg, bool *write)
+{
+	free(st->sub);
+	st->sub = strdup(arg);
+	*write = true;
+	return st->sub != NULL ? CB_OK : CB_ERR_NOMEM;
+}
+
+void bind_sub(const char *name, const char *sub)
+{
+	struct cb_config cfg;
+
+	stores_config(&cfg);
+	assert_int_equal(cb_state_update(&cfg, name, bind_edit, (void *)(uintptr_t)sub, NULL),
+			 CB_OK);
+	cb_config_free(&cfg);
+}
+
 void add_record(const char *name, const char *login, const char *phone, const char *sub)
 {
 	struct cb_config cfg;
 	struct cb_account a = {0};
-	char dbpath[512];
 
-	cb_config_init(&cfg);
-	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
-	cfg.accounts_db = strdup(dbpath);
+	stores_config(&cfg);
 	a.name = strdup(name);
 	a.login = strdup(login);
 	a.phone = phone != NULL ? strdup(phone) : NULL;
-	a.sub = sub != NULL ? strdup(sub) : NULL;
-	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
+	assert_int_equal(cb_accountdb_add(&cfg, &a, sub, NULL), CB_OK);
+	/* a record of an earlier run of the same name is not this account's */
+	cb_state_remove(&cfg, name, NULL);
+	if (sub != NULL)
+		bind_sub(name, sub);
 	cb_account_free(&a);
 	cb_config_free(&cfg);
 }
@@ -282,25 +311,26 @@ void add_record(const char *name, const char *login, const char *phone, const ch
 char *account_sub(const char *name)
 {
 	struct cb_config cfg;
-	struct cb_account a = {0};
-	char dbpath[512], *sub = NULL;
+	struct cb_state st;
+	char *sub = NULL;
 
-	cb_config_init(&cfg);
-	snprintf(dbpath, sizeof(dbpath), "%s/accounts.db", g.dir);
-	cfg.accounts_db = strdup(dbpath);
-	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
-		sub = strdup(a.sub);
-	cb_account_free(&a);
+	stores_config(&cfg);
+	if (cb_state_load(&cfg, name, &st, NULL) == CB_OK && st.sub != NULL)
+		sub = strdup(st.sub);
+	cb_state_free(&st);
 	cb_config_free(&cfg);
 	return sub;
 }
 
 void remove_accounts(void)
 {
-	char path[512];
+	char path[600];
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/accounts.db", g.dir);
-	unlink(path);
+	snprintf(path, sizeof(path), "rm -rf '%s/accounts.db' '%s/accounts.db.delta' '%s/state'",
+		 g.dir, g.dir, g.dir);
+	rc = system(path);
+	(void)rc;
 }
 
 bool harness_init(bool no_log)

@@ -76,7 +76,9 @@ void write_service_text(const char *name, const char *text);
 /* A record in the account database (phone and sub may be NULL). */
 void add_record(const char *name, const char *login, const char *phone, const char *sub);
 void remove_accounts(void);
-/* The sub bound to a record, or NULL; malloc'd. */
+/* The sub bound to a record (the state store), or NULL; malloc'd. */
 char *account_sub(const char *name);
+/* Bind name to sub in the state store. */
+void bind_sub(const char *name, const char *sub);
 
 #endif

@@ -25,6 +25,7 @@
 #include <security/pam_appl.h>
 
 #include "accountdb.h"
+#include "state.h"
 #include "accountdb_format.h"
 #include "conf.h"
 #include "testutil.h"
@@ -389,14 +390,20 @@ static void add_account(const char *name, const char *login)
 	cfg.accounts_db = strdup(g.db);
 	a.name = strdup(name);
 	a.login = strdup(login);
-	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL), CB_OK);
+	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL, NULL), CB_OK);
 	cb_account_free(&a);
 	cb_config_free(&cfg);
 }
 
+/* A fresh account database and state store (beside it). */
 static void fresh_db(void)
 {
-	unlink(g.db);
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.delta' \"$(dirname '%s')/state\"", g.db, g.db,
+		 g.db);
+	if (system(cmd) != 0)
+		fail();
 	add_account("cbalice", "alice");
 	add_account("cbghost", "nosuchuser");
 }
@@ -404,16 +411,24 @@ static void fresh_db(void)
 static char *account_sub(const char *name)
 {
 	struct cb_config cfg;
-	struct cb_account a = {0};
+	struct cb_state st;
 	char *sub = NULL;
 
 	cb_config_init(&cfg);
 	cfg.accounts_db = strdup(g.db);
-	if (cb_accountdb_get(&cfg, name, &a, NULL) == CB_OK && a.sub != NULL)
-		sub = strdup(a.sub);
-	cb_account_free(&a);
+	if (cb_state_load(&cfg, name, &st, NULL) == CB_OK && st.sub != NULL)
+		sub = strdup(st.sub);
+	cb_state_free(&st);
 	cb_config_free(&cfg);
 	return sub;
+}
+
+static cb_status rebind(struct cb_state *st, void *arg, bool *write)
+{
+	free(st->sub);
+	st->sub = strdup(arg);
+	*write = true;
+	return st->sub != NULL ? CB_OK : CB_ERR_NOMEM;
 }
 
 static bool sub_bound(void)
@@ -1541,11 +1556,12 @@ static void test_account_stacks(void **state)
 
 				cb_config_init(&cfg);
 				cfg.accounts_db = strdup(g.db);
-				assert_int_equal(cb_accountdb_record_login(
-							 &cfg, "cbalice",
-							 "11111111-1111-4111-8111-111111111111",
-							 NULL, 0, NULL),
-						 CB_OK);
+				assert_int_equal(
+					cb_state_update(&cfg, "cbalice", rebind,
+							(void *)(uintptr_t) "11111111-1111-4111-"
+									    "8111-111111111111",
+							NULL),
+					CB_OK);
 				cb_config_free(&cfg);
 			}
 			if (f == ACCT_CORRUPT)

@@ -45,15 +45,13 @@ static inline void dbfix_done(struct dbfix *f)
 }
 
 /* An account for cb_accountdb_add / write_file; strings are strdup'ed. */
-static inline struct cb_account mkacct(const char *name, const char *login, const char *sub,
-				       uint32_t uid)
+static inline struct cb_account mkacct(const char *name, const char *login, uint32_t uid)
 {
 	struct cb_account a;
 
 	memset(&a, 0, sizeof(a));
 	a.name = strdup(name);
 	a.login = strdup(login);
-	a.sub = sub ? strdup(sub) : NULL;
 	a.uid = a.gid = uid;
 	if (uid != 0) { /* write_file wants complete records */
 		a.gecos = strdup("");

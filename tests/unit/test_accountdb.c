@@ -1,6 +1,8 @@
-/* Unit tests of the account database API: a record round trip, the sub
- * binding, uid choice (determinism across hosts, collisions with records
- * and with /etc/passwd), refusals, and the files written. */
+/* Unit tests of the account database API: a record round trip, the mapped
+ * groups a sign-in records, the base and its delta (writes of one account,
+ * folding, readers' view), uid choice (determinism across hosts,
+ * collisions with records and with /etc/passwd), refusals, and the files
+ * written. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -12,8 +14,10 @@
 #include <sys/stat.h>
 
 #include "accountdb.h"
+#include "accountdb_format.h"
 #include "accountdb_map.h"
 #include "idmap.h"
+#include "localfiles.h"
 #include "accountdb_testutil.h"
 
 static struct dbfix fx;
@@ -34,9 +38,9 @@ static int teardown(void **state)
 
 static void add_ok(const char *name, const char *login, const char *sub, uint32_t *uid)
 {
-	struct cb_account a = mkacct(name, login, sub, 0);
+	struct cb_account a = mkacct(name, login, 0);
 
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, sub, &fx.log), CB_OK);
 	if (uid != NULL)
 		*uid = a.uid;
 	cb_account_free(&a);
@@ -44,8 +48,7 @@ static void add_ok(const char *name, const char *login, const char *sub, uint32_
 
 static void test_round_trip(void **state)
 {
-	struct cb_account a = mkacct("alice", "Alice@Example.com", NULL, 0), r;
-	const char *groups[] = {"admin", "ops", "user"};
+	struct cb_account a = mkacct("alice", "Alice@Example.com", 0), r;
 	struct stat st;
 
 	(void)state;
@@ -53,7 +56,7 @@ static void test_round_trip(void **state)
 	a.gecos = strdup("Alice Liddell,,,");
 	a.phone = strdup("+86-138 0000 0000");
 	a.shell = strdup("/bin/bash");
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_OK);
 	assert_true(a.uid >= fx.cfg.uid_min && a.uid <= fx.cfg.uid_max);
 	assert_int_equal(a.gid, a.uid);
 	assert_true(a.created > 0);
@@ -67,70 +70,155 @@ static void test_round_trip(void **state)
 	assert_string_equal(r.shell, "/bin/bash");
 	assert_string_equal(r.login, "Alice@Example.com");
 	assert_string_equal(r.phone, "+86 13800000000");
-	assert_null(r.sub);
+	assert_null(r.legacy_sub);
 	assert_int_equal(r.n_groups, 0);
 	assert_int_equal(r.created, a.created);
-	assert_int_equal(r.last_login, 0);
 	assert_false(r.flags & CB_ACCT_UID_FROM_SUB);
 	cb_account_free(&r);
 
-	/* first login binds the sub and records the groups, uid unchanged */
-	assert_int_equal(cb_accountdb_record_login(&fx.cfg, "alice", "sub-a", groups, 3, &fx.log),
-			 CB_OK);
-	assert_int_equal(cb_accountdb_get(&fx.cfg, "alice", &r, &fx.log), CB_OK);
-	assert_string_equal(r.sub, "sub-a");
-	assert_int_equal(r.uid, a.uid);
-	assert_int_equal(r.n_groups, 3);
-	assert_string_equal(r.groups[0], "admin");
-	assert_string_equal(r.groups[2], "user");
-	assert_true(r.last_login > 0);
-	cb_account_free(&r);
-
-	/* the file: root-owned 0644, the lock beside it */
+	/* the file: root-owned 0644 */
 	assert_int_equal(stat(fx.cfg.accounts_db, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	assert_int_equal(st.st_uid, 0);
 	cb_account_free(&a);
 }
 
-static void test_sub_mismatch_refused(void **state)
+static void set_map(const char *map)
 {
-	const char *g1[] = {"admin"};
-	const char *g2[] = {"user"};
+	assert_int_equal(cb_config_set(&fx.cfg, "group_map", map, 0, "test", &fx.log), CB_OK);
+}
+
+/* A sign-in's groups: only the mapped ones are kept, and the database is
+ * written only when they change. */
+static void test_set_groups(void **state)
+{
+	const char *signin[] = {"user", "admin", "ops", "admin"};
+	const char *fewer[] = {"user", "ops", "other"};
 	struct cb_account r;
 	struct stat before, after;
+	char delta[512];
 
 	(void)state;
 	SKIP_UNLESS_ROOT();
+	set_map("admin:sudo ops:adm");
 	add_ok("carol", "carol", NULL, NULL);
-	assert_int_equal(cb_accountdb_record_login(&fx.cfg, "carol", "sub-c", g1, 1, &fx.log),
-			 CB_OK);
-	assert_int_equal(stat(fx.cfg.accounts_db, &before), 0);
-	assert_int_equal(cb_accountdb_record_login(&fx.cfg, "carol", "sub-evil", g2, 1, &fx.log),
-			 CB_ERR_SUB_MISMATCH);
-	assert_non_null(strstr(fx.cap.text, "account takeover"));
-	/* nothing written: the same file, the old groups */
-	assert_int_equal(stat(fx.cfg.accounts_db, &after), 0);
-	assert_int_equal(before.st_ino, after.st_ino);
+	snprintf(delta, sizeof(delta), "%s.delta", fx.cfg.accounts_db);
+	assert_int_equal(cb_accountdb_set_groups(&fx.cfg, "carol", signin, 4, &fx.log), CB_OK);
 	assert_int_equal(cb_accountdb_get(&fx.cfg, "carol", &r, &fx.log), CB_OK);
-	assert_string_equal(r.sub, "sub-c");
+	assert_int_equal(r.n_groups, 2);
 	assert_string_equal(r.groups[0], "admin");
+	assert_string_equal(r.groups[1], "ops");
 	cb_account_free(&r);
-	/* unbind, then another sub may bind */
-	assert_int_equal(cb_accountdb_unbind(&fx.cfg, "carol", &fx.log), CB_OK);
-	assert_int_equal(cb_accountdb_get(&fx.cfg, "carol", &r, &fx.log), CB_OK);
-	assert_null(r.sub);
-	cb_account_free(&r);
-	assert_int_equal(cb_accountdb_record_login(&fx.cfg, "carol", "sub-new", NULL, 0, &fx.log),
+	/* the same mapped groups in another order: nothing written */
+	assert_int_equal(stat(delta, &before), 0);
+	assert_int_equal(cb_accountdb_set_groups(&fx.cfg, "carol", (const char *[]){"ops", "admin"},
+						 2, &fx.log),
 			 CB_OK);
+	assert_int_equal(stat(delta, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	/* admin removed at CloudBase: the database drops it */
+	assert_int_equal(cb_accountdb_set_groups(&fx.cfg, "carol", fewer, 3, &fx.log), CB_OK);
 	assert_int_equal(cb_accountdb_get(&fx.cfg, "carol", &r, &fx.log), CB_OK);
-	assert_string_equal(r.sub, "sub-new");
-	assert_int_equal(r.n_groups, 0);
+	assert_int_equal(r.n_groups, 1);
+	assert_string_equal(r.groups[0], "ops");
 	cb_account_free(&r);
-	assert_int_equal(cb_accountdb_record_login(&fx.cfg, "nosuch", "s", NULL, 0, &fx.log),
+	assert_int_equal(cb_accountdb_set_groups(&fx.cfg, "nosuch", fewer, 3, &fx.log),
 			 CB_ERR_NOT_FOUND);
-	assert_int_equal(cb_accountdb_record_login(&fx.cfg, "carol", "", NULL, 0, &fx.log),
-			 CB_ERR_INPUT);
+}
+
+static uint64_t generation_of(const char *path, uint32_t kind)
+{
+	struct cb_dbmap m;
+	uint64_t g;
+
+	assert_int_equal(cb_dbmap_open(&m, path, kind, &fx.log), CB_OK);
+	g = kind == CB_DB_KIND_DELTA ? m.base_generation : m.generation;
+	cb_dbmap_close(&m);
+	return g;
+}
+
+/* Changes go to the delta; the base is rewritten only past its bound,
+ * and readers see every change throughout. */
+static void test_delta_and_fold(void **state)
+{
+	char name[32], delta[512];
+	struct cb_account r, *list;
+	struct stat base0, base1;
+	uint64_t g0;
+	size_t n;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	snprintf(delta, sizeof(delta), "%s.delta", fx.cfg.accounts_db);
+	/* the first write makes a base (a delta needs one) */
+	add_ok("d0", "d0@x", NULL, NULL);
+	assert_int_equal(stat(fx.cfg.accounts_db, &base0), 0);
+	g0 = generation_of(fx.cfg.accounts_db, CB_DB_KIND_BASE);
+	/* the next ones go to the delta only */
+	for (unsigned i = 1; i < CB_DB_DELTA_MIN; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		add_ok(name, name, NULL, NULL);
+	}
+	assert_int_equal(stat(fx.cfg.accounts_db, &base1), 0);
+	assert_int_equal(base0.st_ino, base1.st_ino);
+	assert_int_equal(generation_of(delta, CB_DB_KIND_DELTA), g0);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "d5", &r, &fx.log), CB_OK);
+	cb_account_free(&r);
+	/* a removal in the delta hides the base's record */
+	assert_int_equal(cb_accountdb_remove(&fx.cfg, "d0", &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "d0", &r, &fx.log), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_accountdb_list(&fx.cfg, &list, &n, &fx.log), CB_OK);
+	assert_int_equal(n, CB_DB_DELTA_MIN - 1);
+	cb_account_list_free(list, n);
+	/* past the bound the delta is folded into a new base */
+	for (unsigned i = CB_DB_DELTA_MIN; i < CB_DB_DELTA_MIN + 2; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		add_ok(name, name, NULL, NULL);
+	}
+	assert_int_equal(stat(fx.cfg.accounts_db, &base1), 0);
+	assert_int_not_equal(base0.st_ino, base1.st_ino);
+	assert_true(generation_of(fx.cfg.accounts_db, CB_DB_KIND_BASE) > g0);
+	assert_int_equal(cb_accountdb_list(&fx.cfg, &list, &n, &fx.log), CB_OK);
+	assert_int_equal(n, CB_DB_DELTA_MIN + 1);
+	cb_account_list_free(list, n);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "d0", &r, &fx.log), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
+	assert_int_equal(n, CB_DB_DELTA_MIN + 1);
+}
+
+/* A name removed and added again gets its uid back; another name never
+ * gets a uid removed since the last base (its files may remain). */
+static void test_removed_uid(void **state)
+{
+	struct cb_account a;
+	uint32_t uid, again;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	add_ok("base", "base@x", NULL, NULL); /* the base */
+	add_ok("ruth", "ruth@x", NULL, &uid);
+	assert_int_equal(cb_accountdb_remove(&fx.cfg, "ruth", &fx.log), CB_OK);
+	add_ok("ruth", "ruth@x", NULL, &again);
+	assert_int_equal(again, uid);
+	assert_int_equal(cb_accountdb_remove(&fx.cfg, "ruth", &fx.log), CB_OK);
+	a = mkacct("other", "other@x", uid);
+	free(a.gecos), a.gecos = NULL;
+	free(a.home), a.home = NULL;
+	free(a.shell), a.shell = NULL;
+	/* ruth was in the delta only: once forgotten, her uid is free */
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_OK);
+	cb_account_free(&a);
+	/* a base record removed in the delta keeps its uid taken */
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "base", &a, &fx.log), CB_OK);
+	uid = a.uid;
+	cb_account_free(&a);
+	assert_int_equal(cb_accountdb_remove(&fx.cfg, "base", &fx.log), CB_OK);
+	a = mkacct("taker", "taker@x", uid);
+	free(a.gecos), a.gecos = NULL;
+	free(a.home), a.home = NULL;
+	free(a.shell), a.shell = NULL;
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_EXISTS);
+	cb_account_free(&a);
 }
 
 static void test_remove_and_list(void **state)
@@ -151,7 +239,6 @@ static void test_remove_and_list(void **state)
 	assert_string_equal(list[0].name, "u1");
 	assert_string_equal(list[1].name, "u3");
 	cb_account_list_free(list, n);
-	assert_int_equal(cb_accountdb_unbind(&fx.cfg, "u2", &fx.log), CB_ERR_NOT_FOUND);
 }
 
 static void test_missing_database(void **state)
@@ -176,70 +263,70 @@ static void test_refusals(void **state)
 	SKIP_UNLESS_ROOT();
 	add_ok("dave", "dave@x", NULL, &uid);
 	/* the same name twice */
-	a = mkacct("dave", "other@x", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_EXISTS);
+	a = mkacct("dave", "other@x", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_EXISTS);
 	cb_account_free(&a);
 	/* a local account's name: the CloudBase user would take it over */
-	a = mkacct("root", "root@x", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_EXISTS);
+	a = mkacct("root", "root@x", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_EXISTS);
 	cb_account_free(&a);
 	/* invalid names, login, phone, shell */
-	a = mkacct("-x", "x", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	a = mkacct("-x", "x", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
-	a = mkacct("a:b", "x", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	a = mkacct("a:b", "x", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
-	a = mkacct("eve", "", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	a = mkacct("eve", "", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
-	a = mkacct("eve", "eve\n", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	a = mkacct("eve", "eve\n", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
-	a = mkacct("eve", "eve", NULL, 0);
+	a = mkacct("eve", "eve", 0);
 	a.phone = strdup("12");
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
-	a = mkacct("eve", "eve", NULL, 0);
+	a = mkacct("eve", "eve", 0);
 	a.shell = strdup("bin/sh");
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
-	a = mkacct("eve", "eve", NULL, 0);
+	a = mkacct("eve", "eve", 0);
 	a.gecos = strdup("a:b");
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
 	/* an explicit uid already taken, or outside the range */
-	a = mkacct("eve", "eve", NULL, uid);
+	a = mkacct("eve", "eve", uid);
 	free(a.gecos), a.gecos = NULL;
 	free(a.home), a.home = NULL;
 	free(a.shell), a.shell = NULL;
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_EXISTS);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_EXISTS);
 	cb_account_free(&a);
-	a = mkacct("eve", "eve", NULL, 0);
+	a = mkacct("eve", "eve", 0);
 	a.uid = 1000;
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_ERR_INPUT);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_ERR_INPUT);
 	cb_account_free(&a);
 }
 
 static void test_uid_deterministic_across_hosts(void **state)
 {
 	struct dbfix other;
-	struct cb_account a = mkacct("frank", "Frank@Example.com", NULL, 0);
-	struct cb_account b = mkacct("frank2", "frank@example.com", NULL, 0);
-	struct cb_account c = mkacct("grace", "grace@x", "sub-grace", 0);
+	struct cb_account a = mkacct("frank", "Frank@Example.com", 0);
+	struct cb_account b = mkacct("frank2", "frank@example.com", 0);
+	struct cb_account c = mkacct("grace", "grace@x", 0);
 	uint32_t expect;
 
 	(void)state;
 	SKIP_UNLESS_ROOT();
 	dbfix_init(&other);
 	/* the login is folded to lower case: the same person on two hosts */
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_OK);
-	assert_int_equal(cb_accountdb_add(&other.cfg, &b, &other.log), CB_OK);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_add(&other.cfg, &b, NULL, &other.log), CB_OK);
 	assert_int_equal(a.uid, b.uid);
 	assert_int_equal(a.uid, cb_idmap_hash("frank@example.com", 200000, 2000199999));
 	/* with a sub, the sub is the key */
 	expect = cb_idmap_hash("sub-grace", 200000, 2000199999);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &c, &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &c, "sub-grace", &fx.log), CB_OK);
 	assert_int_equal(c.uid, expect);
 	assert_true(c.flags & CB_ACCT_UID_FROM_SUB);
 	cb_account_free(&a);
@@ -257,8 +344,8 @@ static void test_uid_collision_with_record(void **state)
 	SKIP_UNLESS_ROOT();
 	/* the same login under two names: the second one's hashed uid is taken */
 	add_ok("h1", "same@x", NULL, &first);
-	a = mkacct("h2", "same@x", NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_OK);
+	a = mkacct("h2", "same@x", 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_OK);
 	assert_int_equal(a.uid, first + 1);
 	assert_true(a.flags & CB_ACCT_UID_PROBED);
 	assert_int_equal(cb_accountdb_get(&fx.cfg, "h2", &r, &fx.log), CB_OK);
@@ -280,7 +367,7 @@ static void test_uid_collision_with_etc_passwd(void **state)
 	SKIP_UNLESS_ROOT();
 	/* a range low enough to hold the host's own accounts (1: daemon on
 	 * Debian), and a login whose home slot is one of them */
-	assert_int_equal(cb_idset_add_passwd(&local, "/etc/passwd", NULL), CB_OK);
+	assert_int_equal(cb_localfile_add_passwd_ids(&local, "/etc/passwd", NULL), CB_OK);
 	fx.cfg.uid_min = 1;
 	fx.cfg.uid_max = 999;
 	for (k = 0; k < 100000; k++) {
@@ -291,8 +378,8 @@ static void test_uid_collision_with_etc_passwd(void **state)
 	}
 	if (k == 100000)
 		skip(); /* no local account in 1-999 */
-	a = mkacct("pw1", key, NULL, 0);
-	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, &fx.log), CB_OK);
+	a = mkacct("pw1", key, 0);
+	assert_int_equal(cb_accountdb_add(&fx.cfg, &a, NULL, &fx.log), CB_OK);
 	assert_int_not_equal(a.uid, home);
 	assert_false(cb_idset_has(&local, a.uid));
 	assert_true(a.flags & CB_ACCT_UID_PROBED);
@@ -307,10 +394,10 @@ static void test_write_file_refuses_duplicates(void **state)
 
 	(void)state;
 	SKIP_UNLESS_ROOT();
-	l[0] = mkacct("a1", "a1", NULL, 300001);
-	l[1] = mkacct("a2", "a2", NULL, 300001);
+	l[0] = mkacct("a1", "a1", 300001);
+	l[1] = mkacct("a2", "a2", 300001);
 	assert_int_equal(cb_accountdb_write_file(fx.cfg.accounts_db, l, 2, &fx.log), CB_ERR_EXISTS);
-	l[2] = mkacct("a1", "a3", NULL, 300003);
+	l[2] = mkacct("a1", "a3", 300003);
 	assert_int_equal(cb_accountdb_write_file(fx.cfg.accounts_db,
 						 (struct cb_account[]){l[0], l[2]}, 2, &fx.log),
 			 CB_ERR_EXISTS);
@@ -333,10 +420,10 @@ static void test_large_database(void **state)
 	SKIP_UNLESS_ROOT();
 	for (uint32_t i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "user%u", i);
-		l[i] = mkacct(name, name, NULL, 300000 + i * 7);
+		l[i] = mkacct(name, name, 300000 + i * 7);
 	}
 	assert_int_equal(cb_accountdb_write_file(fx.cfg.accounts_db, l, n, &fx.log), CB_OK);
-	assert_int_equal(cb_dbmap_open(&m, fx.cfg.accounts_db, &fx.log), CB_OK);
+	assert_int_equal(cb_dbmap_open(&m, fx.cfg.accounts_db, CB_DB_KIND_BASE, &fx.log), CB_OK);
 	assert_int_equal(cb_dbmap_verify(&m, &fx.log), CB_OK);
 	for (uint32_t i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "user%u", i);
@@ -357,7 +444,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sub_mismatch_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_and_fold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),

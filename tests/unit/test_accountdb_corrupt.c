@@ -41,7 +41,7 @@ static int setup(void **state)
 	for (int i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "user%c%d", 'a' + i, i * 7);
 		uids[i] = 500000 + (uint32_t)i * 13;
-		l[i] = mkacct(names[i], names[i], i % 2 ? "sub-x" : NULL, uids[i]);
+		l[i] = mkacct(names[i], names[i], uids[i]);
 		l[i].phone = i % 3 ? strdup("+86 13800000000") : NULL;
 		l[i].n_groups = (size_t)(i % 3);
 		l[i].groups = calloc(2, sizeof(char *));
@@ -84,7 +84,7 @@ static cb_status probe(const unsigned char *bytes, size_t len)
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
-	rc = cb_dbmap_open_fd(&m, fd, "memfd", NULL);
+	rc = cb_dbmap_open_fd(&m, fd, "memfd", CB_DB_KIND_BASE, NULL);
 	close(fd);
 	if (rc != CB_OK)
 		return rc;
@@ -147,7 +147,7 @@ static void test_valid_image(void **state)
 	SKIP_UNLESS_ROOT();
 	assert_int_equal(probe(image, image_len), CB_OK);
 	/* a positive control: the image really holds the records */
-	assert_int_equal(cb_dbmap_open(&m, fx.cfg.accounts_db, &fx.log), CB_OK);
+	assert_int_equal(cb_dbmap_open(&m, fx.cfg.accounts_db, CB_DB_KIND_BASE, &fx.log), CB_OK);
 	assert_int_equal(cb_dbmap_verify(&m, &fx.log), CB_OK);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(cb_dbmap_find_name(&m, names[i], &r), CB_OK);
@@ -210,8 +210,11 @@ static void test_bad_headers(void **state)
 		assert_int_equal(probe(b, image_len), CB_ERR_CORRUPT);                             \
 	} while (0)
 	EXPECT_CORRUPT(h->magic[0] = 'X');
-	EXPECT_CORRUPT(h->version = 2);
+	EXPECT_CORRUPT(h->version = 3);
 	EXPECT_CORRUPT(h->version = 0);
+	EXPECT_CORRUPT(h->version = CB_DB_VERSION_1); /* a version 2 header is longer */
+	EXPECT_CORRUPT(h->kind = CB_DB_KIND_DELTA); /* opened as a base */
+	EXPECT_CORRUPT(h->kind = 7);
 	EXPECT_CORRUPT(h->endian = 0x04030201);
 	EXPECT_CORRUPT(h->header_size = 64);
 	EXPECT_CORRUPT(h->record_size = 95);
@@ -257,7 +260,7 @@ static cb_status lookup(unsigned char *b, const char *name, uint32_t uid, struct
 	int fd = memfd_create("cbdb", MFD_CLOEXEC);
 
 	assert_int_equal(write(fd, b, image_len), (ssize_t)image_len);
-	assert_int_equal(cb_dbmap_open_fd(&m, fd, "memfd", NULL), CB_OK);
+	assert_int_equal(cb_dbmap_open_fd(&m, fd, "memfd", CB_DB_KIND_BASE, NULL), CB_OK);
 	close(fd);
 	rc = name != NULL ? cb_dbmap_find_name(&m, name, r) : cb_dbmap_find_uid(&m, uid, r);
 	/* r's strings die with the mapping: keep the name */
@@ -345,22 +348,22 @@ static void test_unsafe_files(void **state)
 	assert_true(asprintf(&link, "%s/link", fx.dir) > 0);
 	assert_true(asprintf(&copy, "%s/copy", fx.dir) > 0);
 	assert_int_equal(mkfifo(fifo, 0644), 0);
-	assert_int_equal(cb_dbmap_open(&m, fifo, &fx.log), CB_ERR_UNSAFE_FILE);
+	assert_int_equal(cb_dbmap_open(&m, fifo, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
 	assert_int_equal(symlink(fx.cfg.accounts_db, link), 0);
-	assert_int_equal(cb_dbmap_open(&m, link, &fx.log), CB_ERR_UNSAFE_FILE);
-	assert_int_equal(cb_dbmap_open(&m, fx.dir, &fx.log), CB_ERR_UNSAFE_FILE);
+	assert_int_equal(cb_dbmap_open(&m, link, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
+	assert_int_equal(cb_dbmap_open(&m, fx.dir, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
 	assert_true(asprintf(&p, "cp %s %s", fx.cfg.accounts_db, copy) > 0);
 	assert_int_equal(system(p), 0);
 	assert_int_equal(chmod(copy, 0664), 0);
-	assert_int_equal(cb_dbmap_open(&m, copy, &fx.log), CB_ERR_UNSAFE_FILE);
+	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
 	assert_int_equal(chmod(copy, 0644), 0);
 	assert_int_equal(chown(copy, 1, 1), 0);
-	assert_int_equal(cb_dbmap_open(&m, copy, &fx.log), CB_ERR_UNSAFE_FILE);
+	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
 	assert_int_equal(chown(copy, 0, 0), 0);
-	assert_int_equal(cb_dbmap_open(&m, copy, &fx.log), CB_OK); /* positive control */
+	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_OK); /* positive control */
 	cb_dbmap_close(&m);
 	unlink(copy);
-	assert_int_equal(cb_dbmap_open(&m, copy, &fx.log), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_NOT_FOUND);
 	free(p);
 	free(fifo);
 	free(link);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "idmap.h"
+#include "localfiles.h"
 #include "testutil.h"
 
 static void test_fnv_vectors(void **state)
@@ -140,8 +141,8 @@ static void test_files_read_directly(void **state)
 	uint32_t gid;
 
 	(void)state;
-	assert_int_equal(cb_idset_add_passwd(&s, pw, NULL), CB_OK);
-	assert_int_equal(cb_idset_add_group(&s, gr, NULL), CB_OK);
+	assert_int_equal(cb_localfile_add_passwd_ids(&s, pw, NULL), CB_OK);
+	assert_int_equal(cb_localfile_add_group_ids(&s, gr, NULL), CB_OK);
 	assert_true(cb_idset_has(&s, 0));
 	assert_true(cb_idset_has(&s, 1500));
 	assert_true(cb_idset_has(&s, 1600)); /* a primary gid counts too */
@@ -149,15 +150,15 @@ static void test_files_read_directly(void **state)
 	assert_true(cb_idset_has(&s, 10));
 	assert_true(cb_idset_has(&s, 4294967295u));
 	assert_false(cb_idset_has(&s, 1501));
-	assert_int_equal(cb_idset_add_passwd(&s, "/nonexistent/passwd", NULL), CB_OK);
-	assert_int_equal(cb_group_file_gid(gr, "sudo", &gid), CB_OK);
+	assert_int_equal(cb_localfile_add_passwd_ids(&s, "/nonexistent/passwd", NULL), CB_OK);
+	assert_int_equal(cb_localfile_id(gr, "sudo", &gid), CB_OK);
 	assert_int_equal(gid, 27);
-	assert_int_equal(cb_group_file_gid(gr, "sud", &gid), CB_ERR_NOT_FOUND);
-	assert_int_equal(cb_group_file_gid(gr, "nosuch", &gid), CB_ERR_NOT_FOUND);
-	assert_int_equal(cb_group_file_gid("/nonexistent/group", "sudo", &gid), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_localfile_id(gr, "sud", &gid), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_localfile_id(gr, "nosuch", &gid), CB_ERR_NOT_FOUND);
+	assert_int_equal(cb_localfile_id("/nonexistent/group", "sudo", &gid), CB_ERR_NOT_FOUND);
 	/* opened but unreadable (a directory: EISDIR on the first read): the name
 	 * may be there, so not CB_ERR_NOT_FOUND (test_failinject fails reads too) */
-	assert_int_equal(cb_group_file_gid(dir, "sudo", &gid), CB_ERR_SYSTEM);
+	assert_int_equal(cb_localfile_id(dir, "sudo", &gid), CB_ERR_SYSTEM);
 	cb_idset_free(&s);
 	free(pw);
 	free(gr);
