@@ -1,8 +1,9 @@
 # Allocation and I/O failure injection over the module's code (lib/ and
 # pam/ linked in, every allocation, file, PAM, libcurl and json-c call it
-# makes wrapped): see failinject/test_failinject.c.
+# makes wrapped): see failinject/test_failinject.c. failinject.sh runs it
+# through pam/pam_tests.sh, with the PAM test harness.
 check_PROGRAMS += failinject/test_failinject
-failinject_test_failinject_SOURCES = failinject/test_failinject.c
+failinject_test_failinject_SOURCES = failinject/test_failinject.c pam/harness.c pam/harness.h
 failinject_test_failinject_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam
 failinject_test_failinject_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 failinject_test_failinject_LDFLAGS = $(AM_LDFLAGS) \
@@ -15,8 +16,8 @@ failinject_test_failinject_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=pam_get_item -Wl,--wrap=pam_set_item -Wl,--wrap=pam_get_user -Wl,--wrap=pam_set_data \
 	-Wl,--wrap=curl_easy_init -Wl,--wrap=curl_easy_perform -Wl,--wrap=curl_slist_append -Wl,--wrap=json_tokener_new_ex
 failinject_test_failinject_LDADD = $(top_builddir)/pam/libcbpam.la \
-	$(top_builddir)/lib/libcbnet.la $(CURL_LIBS) $(JSONC_LIBS) \
-	$(PAM_LIBS)
+	$(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) $(JSONC_LIBS) \
+	$(PAM_LIBS) -lpthread
 # the shim module finds cb_failinject_authenticate in the test binary
 failinject_test_failinject_LDFLAGS += -Wl,--export-dynamic-symbol=cb_failinject_authenticate \
 	-Wl,--export-dynamic-symbol=cb_failinject_acct_mgmt

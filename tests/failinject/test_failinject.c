@@ -25,7 +25,7 @@
  *  - pam_acct_mgmt after a clean authentication: never a success outside
  *    require_groups; inside, a success only with the login recorded (the
  *    sub bound and the groups stored in the account database).
- * Prints TAP. Run by failinject.sh (it starts the emulator). */
+ * Prints TAP. Run by failinject.sh (pam_tests.sh: the emulator, ns-run). */
 #include "config.h"
 
 #include <dirent.h>
@@ -50,6 +50,7 @@
 #include "state.h"
 #include "api.h"
 #include "conf.h"
+#include "pam/harness.h"
 #include "testutil.h"
 
 #define ALICE_PW "Alice-Passw0rd"
@@ -267,29 +268,10 @@ static void sweep(const char *name, bool (*scenario)(void), long max_runs)
 
 /* ---- fixtures ----------------------------------------------------------- */
 
-static struct {
-	char *dir;
-	const char *emu;
-	int port, ctl_port;
-	char conf[512], db[512], dbcopy[512];
-} g;
+/* the account database as the fixtures wrote it, for the write scenarios */
+static char db_orig[600];
 
 static struct cb_log quiet_log = {0};
-
-static int read_int_file(const char *dir, const char *name)
-{
-	char path[600];
-	FILE *f;
-	int v = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	if (f == NULL || fscanf(f, "%d", &v) != 1)
-		v = 0;
-	if (f != NULL)
-		fclose(f);
-	return v;
-}
 
 static bool copy_file(const char *from, const char *to)
 {
@@ -330,7 +312,7 @@ static cb_status load_config(struct cb_config *cfg)
 	char arg[600];
 	const char *argv[] = {arg, "debug"};
 
-	snprintf(arg, sizeof(arg), "conf=%s", g.conf);
+	snprintf(arg, sizeof(arg), "conf=%s", g.conf_path);
 	cb_config_init(cfg);
 	return cb_config_from_args(cfg, 2, argv, 0, &quiet_log);
 }
@@ -406,7 +388,7 @@ static bool scenario_db_write(void)
 	bool ok;
 
 	disarm();
-	copy_file(g.dbcopy, g.db);
+	copy_file(db_orig, g.db);
 	a.name = strdup("cbnew");
 	a.login = strdup("newuser");
 	arm(fi.fail_at);
@@ -470,40 +452,6 @@ static bool scenario_parse(void)
 
 /* ---- scenario: pam_sm_authenticate against the emulator -------------------- */
 
-static char ctl_body[1 << 18];
-static size_t ctl_len;
-
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)arg;
-	if (ctl_len + sz * n < sizeof(ctl_body)) {
-		memcpy(ctl_body + ctl_len, p, sz * n);
-		ctl_len += sz * n;
-		ctl_body[ctl_len] = '\0';
-	}
-	return sz * n;
-}
-
-/* The emulator's control port (never with injection armed). */
-static long ctl(const char *method, const char *path)
-{
-	CURL *c = curl_easy_init();
-	char url[256];
-	long status = 0;
-
-	ctl_body[0] = '\0';
-	ctl_len = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g.ctl_port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	return status;
-}
-
 /* Did the emulator answer a password sign-in for alice with 200 since the
  * request log was last cleared? */
 static bool emulator_signed_in(void)
@@ -511,9 +459,9 @@ static bool emulator_signed_in(void)
 	struct json_object *root, *list, *req, *v, *body, *user;
 	bool seen = false;
 
-	if (ctl("GET", "/requests") != 200)
+	if (ctl_call("GET", "/requests", NULL) != 200)
 		return false;
-	root = json_tokener_parse(ctl_body);
+	root = json_tokener_parse(g.ctl_body);
 	if (root == NULL || !json_object_object_get_ex(root, "requests", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
 		json_object_put(root);
@@ -531,20 +479,6 @@ static bool emulator_signed_in(void)
 	}
 	json_object_put(root);
 	return seen;
-}
-
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	(void)arg;
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++)
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
-			r[i].resp = strdup(ALICE_PW);
-	*resp = r;
-	return PAM_SUCCESS;
 }
 
 /* Called by pam_cbtest_failinject.so, from inside libpam's dispatch. */
@@ -574,14 +508,6 @@ int cb_failinject_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 	return module_rc;
 }
 
-/* failed logins wait in pam_authenticate: not here */
-static void no_delay(int status, unsigned delay, void *arg)
-{
-	(void)status;
-	(void)delay;
-	(void)arg;
-}
-
 /* The state store binds alice to her sub and has her groups and a
  * session: what a successful sign-in leaves. */
 static bool signin_recorded(void)
@@ -596,17 +522,16 @@ static bool signin_recorded(void)
 
 static bool scenario_pam(void)
 {
-	static const struct pam_conv conv = {conv_fn, NULL};
-	char confdir[600];
+	struct conv answers = {.mode = CONV_SAME, .answers = {ALICE_PW}};
+	const struct pam_conv conv = {harness_conv, &answers};
 	pam_handle_t *pamh = NULL;
 	long fail_at = fi.fail_at;
 	int rc;
 	bool ok = true;
 
 	disarm();
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	ctl("DELETE", "/requests");
-	if (pam_start_confdir("cbfi", "cbalice", &conv, confdir, &pamh) != PAM_SUCCESS) {
+	ctl_call("DELETE", "/requests", NULL);
+	if (pam_start_confdir("cbfi", "cbalice", &conv, g.confdir, &pamh) != PAM_SUCCESS) {
 		PROBLEM("pam_start_confdir failed");
 		return false;
 	}
@@ -660,18 +585,17 @@ static bool scenario_pam(void)
  * groups stored), since that record is what binds the account. */
 static bool acct_scenario(bool member)
 {
-	static const struct pam_conv conv = {conv_fn, NULL};
-	char confdir[600];
+	struct conv answers = {.mode = CONV_SAME, .answers = {ALICE_PW}};
+	const struct pam_conv conv = {harness_conv, &answers};
 	pam_handle_t *pamh = NULL;
 	long fail_at = fi.fail_at;
 	int rc;
 	bool ok = true, injected;
 
 	disarm();
-	copy_file(g.dbcopy, g.db);
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	if (pam_start_confdir(member ? "cbfi" : "cbfi_nogroup", "cbalice", &conv, confdir, &pamh) !=
-	    PAM_SUCCESS) {
+	copy_file(db_orig, g.db);
+	if (pam_start_confdir(member ? "cbfi" : "cbfi_nogroup", "cbalice", &conv, g.confdir,
+			      &pamh) != PAM_SUCCESS) {
 		PROBLEM("pam_start_confdir failed");
 		return false;
 	}
@@ -730,40 +654,25 @@ static bool scenario_acct_not_member(void)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* The config, the two services and alice's record; harness_init wrote the
+ * client secret. */
 static void write_fixtures(void)
 {
-	char text[4096], *p;
+	const char *so = getenv("FAILINJECT_SO");
+	char text[4096];
 	struct cb_account a = {0};
 
-	p = test_write(g.dir, "secret", "test-secret\n", 0600);
-	free(p);
-	snprintf(g.db, sizeof(g.db), "%s/accounts.db", g.dir);
-	snprintf(g.dbcopy, sizeof(g.dbcopy), "%s/accounts.db.orig", g.dir);
-	snprintf(text, sizeof(text),
-		 "base_url = https://127.0.0.1:%d/auth/v1\n"
-		 "client_id = test-env\n"
-		 "client_secret_file = %s/secret\n"
-		 "ca_path = %s/capath\n"
-		 "accounts_db = %s\n"
-		 "connect_timeout = 2\n"
-		 "timeout = 5\n"
-		 "ignore_unknown_user = yes\n"
-		 "group_map = admin:adm\n",
-		 g.port, g.dir, g.emu, g.db);
-	p = test_write(g.dir, "cloudbase.conf", text, 0644);
-	snprintf(g.conf, sizeof(g.conf), "%s", p);
-	free(p);
-	mkdir(strcat(strcpy((char[600]){0}, g.dir), "/pam.d"), 0755);
-	snprintf(text, sizeof(text), "auth required %s conf=%s\naccount required %s conf=%s\n",
-		 getenv("FAILINJECT_SO"), g.conf, getenv("FAILINJECT_SO"), g.conf);
-	p = test_write(g.dir, "pam.d/cbfi", text, 0644);
-	free(p);
+	snprintf(db_orig, sizeof(db_orig), "%s.orig", g.db);
+	write_config("ignore_unknown_user = yes\n"
+		     "group_map = admin:adm\n");
+	snprintf(text, sizeof(text), "auth required %s conf=%s\naccount required %s conf=%s\n", so,
+		 g.conf_path, so, g.conf_path);
+	write_service_text("cbfi", text);
 	snprintf(text, sizeof(text),
 		 "auth required %s conf=%s require_groups=ops\n"
 		 "account required %s conf=%s require_groups=ops\n",
-		 getenv("FAILINJECT_SO"), g.conf, getenv("FAILINJECT_SO"), g.conf);
-	p = test_write(g.dir, "pam.d/cbfi_nogroup", text, 0644);
-	free(p);
+		 so, g.conf_path, so, g.conf_path);
+	write_service_text("cbfi_nogroup", text);
 	cb_config_init(&ref_cfg);
 	if (load_config(&ref_cfg) != CB_OK) {
 		printf("Bail out! the reference config does not load\n");
@@ -771,7 +680,7 @@ static void write_fixtures(void)
 	}
 	a.name = strdup("cbalice");
 	a.login = strdup("alice");
-	if (cb_accountdb_add(&ref_cfg, &a, NULL, NULL) != CB_OK || !copy_file(g.db, g.dbcopy)) {
+	if (cb_accountdb_add(&ref_cfg, &a, NULL, NULL) != CB_OK || !copy_file(g.db, db_orig)) {
 		printf("Bail out! cannot write the account database\n");
 		exit(1);
 	}
@@ -780,14 +689,10 @@ static void write_fixtures(void)
 
 int main(void)
 {
-	g.emu = getenv("EMU_DIR");
-	if (g.emu == NULL || getenv("FAILINJECT_SO") == NULL) {
+	if (getenv("FAILINJECT_SO") == NULL || !harness_init(false)) {
 		fprintf(stderr, "# run through failinject.sh\n");
 		return 99;
 	}
-	g.port = read_int_file(g.emu, "port");
-	g.ctl_port = read_int_file(g.emu, "control-port");
-	g.dir = test_tmpdir();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	write_fixtures();
 	printf("1..7\n");
@@ -800,7 +705,6 @@ int main(void)
 	sweep("pam_acct_mgmt, not in require_groups", scenario_acct_not_member, 5000);
 	cb_config_free(&ref_cfg);
 	curl_global_cleanup();
-	test_rmtree(g.dir);
-	free(g.dir);
+	harness_done();
 	return n_failed != 0;
 }

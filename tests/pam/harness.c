@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -36,6 +38,115 @@ int read_int_file(const char *dir, const char *name)
 	if (f != NULL)
 		fclose(f);
 	return v;
+}
+
+/* ---- the conversation ---------------------------------------------------- */
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void no_delay(int retval, unsigned usec_delay, void *arg)
+{
+	(void)retval;
+	(void)arg;
+	g.last_delay = usec_delay;
+}
+
+static void note(char *buf, size_t cap, const char *prefix, const char *text)
+{
+	size_t l = strlen(buf);
+
+	snprintf(buf + l, cap - l, "%s%s|", prefix, text);
+}
+
+/* The reply to answers[i]; NULL when it cannot be made (an allocation
+ * failed: failure injection makes that happen). */
+static char *reply_to(struct conv *c, int i)
+{
+	const char *a = c->answers[i];
+	size_t len;
+	char *s;
+
+	if (c->answer_fn != NULL)
+		return c->answer_fn(c, a);
+	/* answer_len: the matrix sends bytes past a NUL and 1 MiB answers */
+	len = i == 0 && c->answer_len != 0 ? c->answer_len : strlen(a);
+	s = malloc(len + 1);
+	if (s != NULL) {
+		memcpy(s, a, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+/* Which answer a prompt gets: its index, or -1 for PAM_CONV_ERR. */
+static int answer_index(struct conv *c, int style)
+{
+	switch (c->mode) {
+	case CONV_IN_ORDER:
+		if (c->next >= CONV_MAX_ANSWERS || c->answers[c->next] == NULL)
+			return -1;
+		return c->next++;
+	case CONV_SSHD:
+		return style == PAM_PROMPT_ECHO_OFF && c->answers[0] != NULL ? 0 : -1;
+	case CONV_SAME:
+		return c->answers[0] != NULL ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
+static void free_replies(struct pam_response *r, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(r[i].resp);
+	free(r);
+}
+
+int harness_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+{
+	struct conv *c = arg;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		int style = msg[i]->msg_style;
+		int a;
+
+		if (style != PAM_PROMPT_ECHO_OFF && style != PAM_PROMPT_ECHO_ON) {
+			note(c->messages, sizeof(c->messages), "", msg[i]->msg);
+			note(c->transcript, sizeof(c->transcript),
+			     style == PAM_ERROR_MSG ? "E:" : "I:", msg[i]->msg);
+			continue;
+		}
+		note(c->prompts, sizeof(c->prompts), style == PAM_PROMPT_ECHO_OFF ? "*" : "",
+		     msg[i]->msg);
+		note(c->transcript, sizeof(c->transcript), style == PAM_PROMPT_ECHO_OFF ? "*" : "",
+		     msg[i]->msg);
+		if (c->n_asked <= CONV_MAX_ANSWERS)
+			c->asked[c->n_asked++] = now_s();
+		if (c->mode == CONV_NO_REPLY) {
+			free_replies(r, i);
+			*resp = NULL;
+			return PAM_SUCCESS;
+		}
+		if (c->mode == CONV_NULL_REPLY)
+			continue;
+		a = answer_index(c, style);
+		if (a < 0) {
+			free_replies(r, i);
+			return PAM_CONV_ERR;
+		}
+		r[i].resp = reply_to(c, a);
+	}
+	*resp = r;
+	return PAM_SUCCESS;
 }
 
 /* ---- syslog capture ------------------------------------------------------ */
@@ -209,9 +320,41 @@ char *ctl_get_string(const char *path, const char *key)
 	return s;
 }
 
+/* ---- a login in a child process ------------------------------------------ */
+
+int login_once_in_valgrind(const char *self, ...)
+{
+	char cmd[2048];
+	size_t n;
+	va_list ap;
+	int rc;
+
+	if (system("command -v valgrind >/dev/null") != 0) {
+		fprintf(stderr, "# valgrind is missing (scripts/install-deps installs it)\n");
+		fail();
+	}
+	n = (size_t)snprintf(cmd, sizeof(cmd),
+			     "valgrind -q --error-exitcode=42 --leak-check=full "
+			     "--errors-for-leak-kinds=definite,indirect "
+			     "--show-leak-kinds=definite,indirect '%s' --login-once '%s'",
+			     self, g.dir);
+	va_start(ap, self);
+	for (const char *a = va_arg(ap, const char *); a != NULL; a = va_arg(ap, const char *))
+		if (n < sizeof(cmd))
+			n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " '%s'", a);
+	va_end(ap);
+	if (n + 4 >= sizeof(cmd))
+		fail_msg("the valgrind command is too long");
+	strcat(cmd, " >&2");
+	rc = system(cmd);
+	drain_log();
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
 /* ---- fixtures ------------------------------------------------------------ */
 
-void write_config_for(const char *emu, int port, const char *extra)
+/* Trusting the CA of the emulator in emu, unless extra sets ca_path. */
+static void write_config_text(const char *url, const char *emu, const char *extra)
 {
 	char text[4096], ca[600];
 	char *p;
@@ -219,18 +362,31 @@ void write_config_for(const char *emu, int port, const char *extra)
 	snprintf(ca, sizeof(ca), "ca_path = %s/capath\n", emu);
 	snprintf(text, sizeof(text),
 		 "# written by the pam tests\n"
-		 "base_url = https://127.0.0.1:%d/auth/v1\n"
+		 "base_url = %s\n"
 		 "client_id = test-env\n"
 		 "client_secret_file = %s/secret\n"
 		 "%s"
 		 "accounts_db = %s/accounts.db\n"
 		 "connect_timeout = 2\n"
 		 "%s%s",
-		 port, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
+		 url, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
 		 strstr(extra, "timeout =") ? "" : "timeout = 5\n", extra);
 	p = test_write(g.dir, "cloudbase.conf", text, 0644);
 	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
 	free(p);
+}
+
+void write_config_for(const char *emu, int port, const char *extra)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/auth/v1", port);
+	write_config_text(url, emu, extra);
+}
+
+void write_config_url(const char *url, const char *extra)
+{
+	write_config_text(url, g.emu, extra);
 }
 
 void write_config(const char *extra)
@@ -335,7 +491,6 @@ void remove_accounts(void)
 
 bool harness_init(bool no_log)
 {
-	char path[600];
 	char *p;
 
 	g.logfd = -1;
@@ -349,10 +504,11 @@ bool harness_init(bool no_log)
 	if (no_log)
 		return true;
 	g.dir = test_tmpdir();
+	snprintf(g.confdir, sizeof(g.confdir), "%s/pam.d", g.dir);
+	snprintf(g.db, sizeof(g.db), "%s/accounts.db", g.dir);
 	p = test_write(g.dir, "secret", "test-secret\n", 0600);
 	free(p);
-	snprintf(path, sizeof(path), "%s/pam.d", g.dir);
-	mkdir(path, 0755);
+	mkdir(g.confdir, 0755);
 	write_service_text("other", "auth required pam_deny.so\naccount required pam_deny.so\n");
 	open_devlog();
 	{

@@ -19,7 +19,8 @@ pam_test_symbols_SOURCES = pam/test_symbols.c
 pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 
 # The SMS methods (sms, password+sms, password|sms): sms_tests.sh runs
-# test_sms through pam_tests.sh. harness.c: the fixtures both share.
+# test_sms through pam_tests.sh. harness.c: the conversation, log capture,
+# emulator control and fixtures every C PAM test shares.
 check_PROGRAMS += pam/test_sms
 pam_test_sms_SOURCES = pam/test_sms.c pam/harness.c pam/harness.h
 pam_test_sms_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
@@ -31,8 +32,10 @@ EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh
 
 # pam_start/pam_end 1,000 times: no fd or heap growth (test_loadunload.c).
 check_PROGRAMS += pam/test_loadunload
-pam_test_loadunload_SOURCES = pam/test_loadunload.c
-pam_test_loadunload_LDADD = $(PAM_LIBS)
+pam_test_loadunload_SOURCES = pam/test_loadunload.c pam/harness.c pam/harness.h
+pam_test_loadunload_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_loadunload_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 TESTS += pam/test_loadunload
 if HAVE_VALGRIND
 if !SANITIZERS
@@ -44,9 +47,9 @@ EXTRA_DIST += pam/loadunload_valgrind.sh
 # The bad-input matrix of docs/security.md (matrix_tests.sh starts the
 # emulator and runs test_matrix under ns-run).
 check_PROGRAMS += pam/test_matrix
-pam_test_matrix_SOURCES = pam/test_matrix.c
+pam_test_matrix_SOURCES = pam/test_matrix.c pam/harness.c pam/harness.h
 pam_test_matrix_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_matrix_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
-	$(JSONC_LIBS) $(PAM_LIBS)
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 TESTS += pam/matrix_tests.sh
 EXTRA_DIST += pam/matrix_tests.sh

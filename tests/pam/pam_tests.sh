@@ -1,7 +1,7 @@
 #!/bin/sh
-# TESTS entry of the PAM module tests: starts the emulator (and one per bad
-# certificate kind), then runs test_pam under tests/ns-run so it can own
-# /dev/log. Prints test_pam's TAP.
+# TESTS entry of the C PAM tests: starts the emulator (and one per bad
+# certificate kind), then runs test_pam, or the binary $PAM_TEST names
+# under tests/, under tests/ns-run so it can own /dev/log. Prints its TAP.
 set -u
 : "${top_srcdir:?run through make check}"
 : "${EMULATOR:?run through make check}"
@@ -59,5 +59,6 @@ export ALL_PROXY=socks5://127.0.0.1:9 all_proxy=socks5://127.0.0.1:9 NO_PROXY= n
 export CURL_CA_BUNDLE=/nonexistent/ca.pem SSL_CERT_FILE=/nonexistent/ca.pem
 export SSL_CERT_DIR=/nonexistent
 
-# sms_tests.sh runs test_sms through this same script
-${TEST_WRAPPER:-} "$top_srcdir/tests/ns-run" "$top_builddir/tests/pam/${PAM_TEST_BINARY:-test_pam}"
+# sms_tests.sh, matrix_tests.sh and failinject.sh run theirs through this
+# same script
+${TEST_WRAPPER:-} "$top_srcdir/tests/ns-run" "$top_builddir/tests/${PAM_TEST:-pam/test_pam}"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # TESTS entry of the SMS method tests: pam_tests.sh (emulators, hostile
 # environment, ns-run) running test_sms instead of test_pam.
-PAM_TEST_BINARY=test_sms
-export PAM_TEST_BINARY
+PAM_TEST=pam/test_sms
+export PAM_TEST
 exec /bin/sh "$top_srcdir/tests/pam/pam_tests.sh"

@@ -28,6 +28,7 @@
 
 #include <security/pam_appl.h>
 
+#include "harness.h"
 #include "testutil.h"
 
 static int n_tests, n_failed;
@@ -61,27 +62,6 @@ static size_t heap_in_use(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	(void)msg;
-	(void)arg;
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++)
-		r[i].resp = strdup("some-password");
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static void no_delay(int status, unsigned delay, void *arg)
-{
-	(void)status;
-	(void)delay;
-	(void)arg;
-}
-
 /* A TCP port on loopback that refuses connections: bound, never listened. */
 static int closed_port(int *keep)
 {
@@ -98,7 +78,8 @@ static int closed_port(int *keep)
 /* One transaction; returns the PAM code of the middle call. */
 static int transaction(const char *confdir, int i)
 {
-	static const struct pam_conv conv = {conv_fn, NULL};
+	struct conv answers = {.mode = CONV_SAME, .answers = {"some-password"}};
+	const struct pam_conv conv = {harness_conv, &answers};
 	pam_handle_t *pamh = NULL;
 	int rc;
 

@@ -16,11 +16,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <security/pam_appl.h>
 
@@ -28,201 +26,16 @@
 #include "state.h"
 #include "accountdb_format.h"
 #include "conf.h"
+#include "harness.h"
 #include "testutil.h"
 
 #define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
 #define ALICE_PW "Alice-Passw0rd"
 #define SECRET "test-secret"
-
-static struct {
-	char *dir;
-	const char *emu;
-	const char *so;
-	int port, ctl_port;
-	int logfd;
-	char testlog[1 << 16];
-	size_t testloglen;
-	char conf[512], db[512], confdir[512];
-} g;
-
-/* ---- the conversation ---------------------------------------------------- */
-
-enum answer_kind { ANSWER_TEXT, ANSWER_NULL_REPLY, ANSWER_CONV_ERR, ANSWER_NO_RESP };
-
-struct conv_data {
-	enum answer_kind kind;
-	const char *answer; /* ANSWER_TEXT: answer_len bytes, may hold a NUL */
-	size_t answer_len;
-	char prompts[256];
-	char messages[512]; /* PAM_ERROR_MSG and PAM_TEXT_INFO texts, '|' after each */
-};
-
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
-{
-	struct conv_data *cd = arg;
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		int style = msg[i]->msg_style;
-		size_t l;
-
-		if (style != PAM_PROMPT_ECHO_OFF && style != PAM_PROMPT_ECHO_ON) {
-			l = strlen(cd->messages);
-			snprintf(cd->messages + l, sizeof(cd->messages) - l, "%s|", msg[i]->msg);
-			continue;
-		}
-		l = strlen(cd->prompts);
-		snprintf(cd->prompts + l, sizeof(cd->prompts) - l, "%s|", msg[i]->msg);
-		switch (cd->kind) {
-		case ANSWER_CONV_ERR: /* the user pressed Ctrl-C */
-			free(r);
-			return PAM_CONV_ERR;
-		case ANSWER_NO_RESP: /* success, but no reply array at all */
-			free(r);
-			*resp = NULL;
-			return PAM_SUCCESS;
-		case ANSWER_NULL_REPLY:
-			break;
-		case ANSWER_TEXT:
-			r[i].resp = malloc(cd->answer_len + 1);
-			if (r[i].resp == NULL)
-				abort();
-			memcpy(r[i].resp, cd->answer, cd->answer_len);
-			r[i].resp[cd->answer_len] = '\0';
-			break;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-/* Answers the prompts of a password change in order: old, new, again. */
-struct pw_answers {
-	const char *answer[3];
-	int next;
-	char messages[256];
-};
-
-static int chauthtok_conv(int n, const struct pam_message **msg, struct pam_response **resp,
-			  void *arg)
-{
-	struct pw_answers *pa = arg;
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
-		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON) {
-			size_t l = strlen(pa->messages);
-
-			snprintf(pa->messages + l, sizeof(pa->messages) - l, "%s|", msg[i]->msg);
-			continue;
-		}
-		if (pa->next >= 3) {
-			free(r);
-			return PAM_CONV_ERR;
-		}
-		r[i].resp = strdup(pa->answer[pa->next++]);
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static void no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)usec_delay;
-	(void)arg;
-}
-
-/* ---- syslog capture ------------------------------------------------------ */
-
-static void open_devlog(void)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
-
-	unlink("/dev/log");
-	g.logfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (g.logfd < 0 || bind(g.logfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "# cannot bind /dev/log (run under tests/ns-run)\n");
-		exit(99);
-	}
-}
-
-static void drain_log(void)
-{
-	char buf[4096];
-	ssize_t n;
-
-	while ((n = recv(g.logfd, buf, sizeof(buf) - 1, 0)) > 0) {
-		buf[n] = '\0';
-		if (g.testloglen + (size_t)n + 2 < sizeof(g.testlog)) {
-			memcpy(g.testlog + g.testloglen, buf, (size_t)n);
-			g.testloglen += (size_t)n;
-			g.testlog[g.testloglen++] = '\n';
-			g.testlog[g.testloglen] = '\0';
-		}
-	}
-}
-
-static void clear_log(void)
-{
-	drain_log();
-	g.testloglen = 0;
-	g.testlog[0] = '\0';
-}
-
-static bool log_has(const char *s)
-{
-	drain_log();
-	return strstr(g.testlog, s) != NULL;
-}
+/* a 2 s budget: the transport rows time the module against it */
+#define CONF_EXTRA "timeout = 2\n"
 
 /* ---- the emulator's control port ----------------------------------------- */
-
-static char ctl_body[1 << 20];
-static size_t ctl_len;
-
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)arg;
-	if (ctl_len + sz * n < sizeof(ctl_body)) {
-		memcpy(ctl_body + ctl_len, p, sz * n);
-		ctl_len += sz * n;
-		ctl_body[ctl_len] = '\0';
-	}
-	return sz * n;
-}
-
-static void ctl(const char *method, const char *path, const char *json)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	char url[256];
-	long status = 0;
-
-	ctl_body[0] = '\0';
-	ctl_len = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g.ctl_port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	if (json != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (status != 200) {
-		fprintf(stderr, "# control %s %s -> %ld %s\n", method, path, status, ctl_body);
-		fail();
-	}
-}
 
 /* One fault rule for the next request only. */
 static void fault1(const char *rule_without_braces)
@@ -270,7 +83,7 @@ static size_t n_requests(void)
 	size_t n = 0;
 
 	ctl("GET", "/requests", NULL);
-	o = json_tokener_parse(ctl_body);
+	o = json_tokener_parse(g.ctl_body);
 	if (o != NULL && json_object_is_type(o, json_type_array))
 		n = json_object_array_length(o);
 	else if (o != NULL) {
@@ -291,7 +104,7 @@ static bool last_request(char *password, size_t pwsz, size_t *pwlen, char *query
 	bool ok = false;
 
 	ctl("GET", "/requests", NULL);
-	o = json_tokener_parse(ctl_body);
+	o = json_tokener_parse(g.ctl_body);
 	list = o;
 	if (o != NULL && !json_object_is_type(o, json_type_array))
 		json_object_object_get_ex(o, "requests", &list);
@@ -315,59 +128,7 @@ static bool last_request(char *password, size_t pwsz, size_t *pwlen, char *query
 	return ok;
 }
 
-static int read_int_file(const char *dir, const char *name)
-{
-	char path[512];
-	FILE *f;
-	int v = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	if (f == NULL || fscanf(f, "%d", &v) != 1)
-		v = 0;
-	if (f != NULL)
-		fclose(f);
-	return v;
-}
-
 /* ---- fixtures ------------------------------------------------------------ */
-
-static void write_config_url(const char *url, const char *extra)
-{
-	char text[4096];
-	char *p;
-
-	snprintf(text, sizeof(text),
-		 "base_url = %s\n"
-		 "client_id = test-env\n"
-		 "client_secret_file = %s/secret\n"
-		 "ca_path = %s/capath\n"
-		 "accounts_db = %s\n"
-		 "connect_timeout = 2\n"
-		 "timeout = 2\n"
-		 "%s",
-		 url, g.dir, g.emu, g.db, extra);
-	p = test_write(g.dir, "cloudbase.conf", text, 0644);
-	free(p);
-}
-
-static void write_config(const char *extra)
-{
-	char url[128];
-
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d/auth/v1", g.port);
-	write_config_url(url, extra);
-}
-
-static void write_service(const char *name, const char *text)
-{
-	char file[128];
-	char *p;
-
-	snprintf(file, sizeof(file), "pam.d/%s", name);
-	p = test_write(g.dir, file, text, 0644);
-	free(p);
-}
 
 /* pam.d/cb: the module alone, required, in auth and account. */
 static void write_plain_service(const char *args)
@@ -377,50 +138,16 @@ static void write_plain_service(const char *args)
 	snprintf(text, sizeof(text),
 		 "auth     required %s conf=%s %s\n"
 		 "account  required %s conf=%s %s\n",
-		 g.so, g.conf, args, g.so, g.conf, args);
-	write_service("cb", text);
-}
-
-static void add_account(const char *name, const char *login)
-{
-	struct cb_config cfg;
-	struct cb_account a = {0};
-
-	cb_config_init(&cfg);
-	cfg.accounts_db = strdup(g.db);
-	a.name = strdup(name);
-	a.login = strdup(login);
-	assert_int_equal(cb_accountdb_add(&cfg, &a, NULL, NULL), CB_OK);
-	cb_account_free(&a);
-	cb_config_free(&cfg);
+		 g.so, g.conf_path, args, g.so, g.conf_path, args);
+	write_service_text("cb", text);
 }
 
 /* A fresh account database and state store (beside it). */
 static void fresh_db(void)
 {
-	char cmd[2048];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.delta' \"$(dirname '%s')/state\"", g.db, g.db,
-		 g.db);
-	if (system(cmd) != 0)
-		fail();
-	add_account("cbalice", "alice");
-	add_account("cbghost", "nosuchuser");
-}
-
-static char *account_sub(const char *name)
-{
-	struct cb_config cfg;
-	struct cb_state st;
-	char *sub = NULL;
-
-	cb_config_init(&cfg);
-	cfg.accounts_db = strdup(g.db);
-	if (cb_state_load(&cfg, name, &st, NULL) == CB_OK && st.sub != NULL)
-		sub = strdup(st.sub);
-	cb_state_free(&st);
-	cb_config_free(&cfg);
-	return sub;
+	remove_accounts();
+	add_record("cbalice", "alice", NULL, NULL);
+	add_record("cbghost", "nosuchuser", NULL, NULL);
 }
 
 static cb_status rebind(struct cb_state *st, void *arg, bool *write)
@@ -473,9 +200,9 @@ static int setup(void **state)
 	(void)state;
 	ctl("POST", "/reset", NULL);
 	fresh_db();
-	write_config("");
+	write_config(CONF_EXTRA);
 	write_plain_service("");
-	clear_log();
+	log_reset();
 	return 0;
 }
 
@@ -483,31 +210,23 @@ static int setup(void **state)
 
 struct result {
 	int auth, acct;
-	struct conv_data conv;
+	struct conv conv;
 	double seconds;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* pam_authenticate, then pam_acct_mgmt if that succeeded (the sub binding
  * happens there). */
-static int run_login(const char *service, const char *user, enum answer_kind kind,
-		     const char *answer, size_t answer_len, struct result *r)
+static int run_login(const char *service, const char *user, enum conv_mode mode, const char *answer,
+		     size_t answer_len, struct result *r)
 {
-	struct pam_conv conv = {conv_fn, &r->conv};
+	struct pam_conv conv = {harness_conv, &r->conv};
 	pam_handle_t *pamh = NULL;
 	double t0;
 
 	memset(r, 0, sizeof(*r));
 	r->acct = -1;
-	r->conv.kind = kind;
-	r->conv.answer = answer;
+	r->conv.mode = mode;
+	r->conv.answers[0] = answer;
 	r->conv.answer_len = answer_len;
 	assert_int_equal(pam_start_confdir(service, user, &conv, g.confdir, &pamh), PAM_SUCCESS);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
@@ -523,7 +242,7 @@ static int run_login(const char *service, const char *user, enum answer_kind kin
 
 static int login(const char *user, const char *password, struct result *r)
 {
-	return run_login("cb", user, ANSWER_TEXT, password, password != NULL ? strlen(password) : 0,
+	return run_login("cb", user, CONV_SAME, password, password != NULL ? strlen(password) : 0,
 			 r);
 }
 
@@ -550,7 +269,7 @@ static void row_failed(const char *group, const char *row, const char *why, int 
 
 struct pw_row {
 	const char *name;
-	enum answer_kind kind;
+	enum conv_mode mode;
 	const char *text; /* NULL: a generated run of 'x' of length len */
 	size_t len;
 	int expect;
@@ -562,38 +281,36 @@ struct pw_row {
 static void test_passwords(void **state)
 {
 	static const struct pw_row rows[] = {
-		{"empty", ANSWER_TEXT, "", 0, PAM_AUTH_ERR, false, NULL, "outcome=bad_input"},
-		{"NULL reply", ANSWER_NULL_REPLY, NULL, 0, PAM_CONV_ERR, false, NULL,
+		{"empty", CONV_SAME, "", 0, PAM_AUTH_ERR, false, NULL, "outcome=bad_input"},
+		{"NULL reply", CONV_NULL_REPLY, NULL, 0, PAM_CONV_ERR, false, NULL,
 		 "outcome=conversation_error"},
-		{"no reply array", ANSWER_NO_RESP, NULL, 0, PAM_CONV_ERR, false, NULL,
+		{"no reply array", CONV_NO_REPLY, NULL, 0, PAM_CONV_ERR, false, NULL,
 		 "outcome=conversation_error"},
-		{"Ctrl-C (conversation error)", ANSWER_CONV_ERR, NULL, 0, PAM_CONV_ERR, false, NULL,
+		{"Ctrl-C (conversation error)", CONV_FAIL, NULL, 0, PAM_CONV_ERR, false, NULL,
 		 "outcome=conversation_error"},
-		{"1 byte", ANSWER_TEXT, "x", 1, PAM_AUTH_ERR, true, NULL, "outcome=auth_failed"},
-		{"511 bytes", ANSWER_TEXT, NULL, 511, PAM_AUTH_ERR, true, NULL,
+		{"1 byte", CONV_SAME, "x", 1, PAM_AUTH_ERR, true, NULL, "outcome=auth_failed"},
+		{"511 bytes", CONV_SAME, NULL, 511, PAM_AUTH_ERR, true, NULL,
 		 "outcome=auth_failed"},
-		{"512 bytes (PAM_MAX_RESP_SIZE)", ANSWER_TEXT, NULL, 512, PAM_AUTH_ERR, true, NULL,
+		{"512 bytes (PAM_MAX_RESP_SIZE)", CONV_SAME, NULL, 512, PAM_AUTH_ERR, true, NULL,
 		 "outcome=auth_failed"},
-		{"513 bytes", ANSWER_TEXT, NULL, 513, PAM_AUTH_ERR, false, NULL,
-		 "outcome=bad_input"},
-		{"1 MiB", ANSWER_TEXT, NULL, 1 << 20, PAM_AUTH_ERR, false, NULL,
-		 "outcome=bad_input"},
+		{"513 bytes", CONV_SAME, NULL, 513, PAM_AUTH_ERR, false, NULL, "outcome=bad_input"},
+		{"1 MiB", CONV_SAME, NULL, 1 << 20, PAM_AUTH_ERR, false, NULL, "outcome=bad_input"},
 		/* a C string ends at the NUL: the rest never reaches the module */
-		{"embedded NUL", ANSWER_TEXT, ALICE_PW "\0tail", sizeof(ALICE_PW "\0tail") - 1,
+		{"embedded NUL", CONV_SAME, ALICE_PW "\0tail", sizeof(ALICE_PW "\0tail") - 1,
 		 PAM_SUCCESS, true, ALICE_PW, "outcome=ok"},
-		{"invalid UTF-8", ANSWER_TEXT, "Alice-\xff\xfe-pw", 12, PAM_AUTH_ERR, false, NULL,
+		{"invalid UTF-8", CONV_SAME, "Alice-\xff\xfe-pw", 12, PAM_AUTH_ERR, false, NULL,
 		 "outcome=bad_input"},
-		{"overlong UTF-8 '/'", ANSWER_TEXT, "pw\xc0\xaf", 4, PAM_AUTH_ERR, false, NULL,
+		{"overlong UTF-8 '/'", CONV_SAME, "pw\xc0\xaf", 4, PAM_AUTH_ERR, false, NULL,
 		 "outcome=bad_input"},
-		{"valid UTF-8 (Cyrillic, CJK)", ANSWER_TEXT, "\xd0\xbf\xd0\xb0\xe5\xaf\x86", 7,
+		{"valid UTF-8 (Cyrillic, CJK)", CONV_SAME, "\xd0\xbf\xd0\xb0\xe5\xaf\x86", 7,
 		 PAM_AUTH_ERR, true, NULL, "outcome=auth_failed"},
-		{"JSON and URL specials", ANSWER_TEXT, "a\"b\\c&d#e%f+g?h=i/j k", 21, PAM_AUTH_ERR,
+		{"JSON and URL specials", CONV_SAME, "a\"b\\c&d#e%f+g?h=i/j k", 21, PAM_AUTH_ERR,
 		 true, NULL, "outcome=auth_failed"},
-		{"%-escapes stay literal", ANSWER_TEXT, "%22%5C%00%26", 12, PAM_AUTH_ERR, true,
-		 NULL, "outcome=auth_failed"},
-		{"control bytes", ANSWER_TEXT, "a\x01\x1f\t\r\nb", 7, PAM_AUTH_ERR, true, NULL,
+		{"%-escapes stay literal", CONV_SAME, "%22%5C%00%26", 12, PAM_AUTH_ERR, true, NULL,
 		 "outcome=auth_failed"},
-		{"unicode escape lookalike", ANSWER_TEXT, "\\u0000", 6, PAM_AUTH_ERR, true, NULL,
+		{"control bytes", CONV_SAME, "a\x01\x1f\t\r\nb", 7, PAM_AUTH_ERR, true, NULL,
+		 "outcome=auth_failed"},
+		{"unicode escape lookalike", CONV_SAME, "\\u0000", 6, PAM_AUTH_ERR, true, NULL,
 		 "outcome=auth_failed"},
 	};
 	static char big[(1 << 20) + 1];
@@ -610,8 +327,8 @@ static void test_passwords(void **state)
 		size_t wantlen = w->wire != NULL ? strlen(w->wire) : w->len;
 
 		ctl("POST", "/reset", NULL);
-		clear_log();
-		run_login("cb", "cbalice", w->kind, text, w->len, &r);
+		log_reset();
+		run_login("cb", "cbalice", w->mode, text, w->len, &r);
 		if (r.auth != w->expect)
 			row_failed("password", w->name, "wrong PAM code", r.auth);
 		else if (!log_has(w->log) || !log_has("auth: user=cbalice"))
@@ -709,17 +426,17 @@ static void test_usernames(void **state)
 	/* a local account's name in the database must still not be ours */
 	db_add_raw("root", 200000101, "alice");
 	db_add_raw("daemon", 200000102, "alice");
-	add_account(n32, "alice");
+	add_record(n32, "alice", NULL, NULL);
 	before = db_mark();
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		reset_requests();
-		clear_log();
+		log_reset();
 		login(refused[i].user, ALICE_PW, &r);
 		if (r.auth != PAM_USER_UNKNOWN)
 			row_failed("user name", refused[i].name, "wrong PAM code", r.auth);
 		else if (n_requests() != 0)
 			row_failed("user name", refused[i].name, "a request was sent", r.auth);
-		else if (strcmp(r.conv.prompts, "Password: |") != 0 ||
+		else if (strcmp(r.conv.prompts, "*Password: |") != 0 ||
 			 strcmp(r.conv.messages, "") != 0)
 			row_failed("user name", refused[i].name,
 				   "not asked as a managed user, or told", r.auth);
@@ -728,7 +445,7 @@ static void test_usernames(void **state)
 			row_failed("user name", refused[i].name, "log line missing", r.auth);
 	}
 	/* the local accounts are refused with a line of their own */
-	clear_log();
+	log_reset();
 	login("root", ALICE_PW, &r);
 	if (!log_has("root is a local account"))
 		row_failed("user name", "root", "no local-account line", r.auth);
@@ -764,7 +481,7 @@ static void check_answer_row(const struct answer_row *w, const char *body)
 	char *sub;
 
 	ctl("POST", "/reset", NULL);
-	clear_log();
+	log_reset();
 	if (w->rule != NULL)
 		fault1(w->rule);
 	else
@@ -1081,11 +798,11 @@ static void test_transport(void **state)
 		const struct transport_row *w = &rows[i];
 
 		ctl("POST", "/reset", NULL);
-		clear_log();
+		log_reset();
 		if (w->url != NULL)
-			write_config_url(w->url, "");
+			write_config_url(w->url, CONF_EXTRA);
 		else
-			write_config("");
+			write_config(CONF_EXTRA);
 		if (w->rule != NULL)
 			fault1(w->rule);
 		login("cbalice", ALICE_PW, &r);
@@ -1102,7 +819,7 @@ static void test_transport(void **state)
 			row_failed("transport", w->name, "the redirect was followed", r.auth);
 	}
 	close(silent_fd);
-	write_config("");
+	write_config(CONF_EXTRA);
 	ROWS_DONE();
 }
 
@@ -1120,7 +837,7 @@ struct file_row {
 
 static const char *file_path(enum file_kind f, char *buf, size_t sz)
 {
-	snprintf(buf, sz, "%s", f == F_CONF ? g.conf : f == F_DB ? g.db : "");
+	snprintf(buf, sz, "%s", f == F_CONF ? g.conf_path : f == F_DB ? g.db : "");
 	if (f == F_SECRET)
 		snprintf(buf, sz, "%s/secret", g.dir);
 	return buf;
@@ -1256,7 +973,7 @@ static void restore_files(void)
 		rmdir(path);
 		unlink(path);
 	}
-	write_config("");
+	write_config(CONF_EXTRA);
 	p = test_write(g.dir, "secret", SECRET "\n", 0600);
 	free(p);
 	file_path(F_DB, path, sizeof(path));
@@ -1335,7 +1052,7 @@ static void test_files(void **state)
 		const struct file_row *w = &rows[i];
 
 		ctl("POST", "/reset", NULL);
-		clear_log();
+		log_reset();
 		spoil(w->file, w->how);
 		/* the loop row asks for a name the index cannot lead to */
 		login(strstr(w->how, "loops") != NULL ? "cbghost" : "cbalice", ALICE_PW, &r);
@@ -1432,17 +1149,17 @@ static void test_stacks(void **state)
 	for (size_t s = 0; s < sizeof(stacks) / sizeof(stacks[0]); s++) {
 		for (int f = 0; f < N_FAILURES; f++) {
 			const char *user = "cbalice", *pw = ALICE_PW;
-			enum answer_kind kind = ANSWER_TEXT;
+			enum conv_mode mode = CONV_SAME;
 			char row[256];
 
 			ctl("POST", "/reset", NULL);
 			restore_files();
-			clear_log();
-			snprintf(args, sizeof(args), "conf=%s%s", g.conf,
+			log_reset();
+			snprintf(args, sizeof(args), "conf=%s%s", g.conf_path,
 				 f == UNKNOWN_LOCAL_IGNORED ? " ignore_unknown_user" : "");
 			snprintf(text, sizeof(text), "%sauth %s %s %s\n%s", stacks[s].before,
 				 stacks[s].control, g.so, args, stacks[s].after);
-			write_service("stack", text);
+			write_service_text("stack", text);
 			switch ((enum failure)f) {
 			case WRONG_PASSWORD:
 				pw = "not-her-password";
@@ -1454,7 +1171,7 @@ static void test_stacks(void **state)
 				fault1("\"fault\":\"malformed\"");
 				break;
 			case BAD_CONFIG:
-				assert_int_equal(chmod(g.conf, 0666), 0);
+				assert_int_equal(chmod(g.conf_path, 0666), 0);
 				break;
 			case UNKNOWN_LOCAL:
 			case UNKNOWN_LOCAL_IGNORED:
@@ -1464,12 +1181,12 @@ static void test_stacks(void **state)
 				user = "cbghost";
 				break;
 			case CONV_ABORT:
-				kind = ANSWER_CONV_ERR;
+				mode = CONV_FAIL;
 				break;
 			default:
 				break;
 			}
-			run_login("stack", user, kind, pw, strlen(pw), &r);
+			run_login("stack", user, mode, pw, strlen(pw), &r);
 			snprintf(row, sizeof(row), "%s / %s", stacks[s].name, failure_names[f]);
 			if (r.auth != stacks[s].expect[f])
 				row_failed("stack", row, "wrong final result", r.auth);
@@ -1525,26 +1242,25 @@ static void test_account_stacks(void **state)
 	(void)state;
 	for (size_t s = 0; s < sizeof(stacks) / sizeof(stacks[0]); s++) {
 		for (int f = 0; f < N_ACCT_FAILURES; f++) {
-			struct pam_conv conv = {conv_fn, &r.conv};
+			struct pam_conv conv = {harness_conv, &r.conv};
 			pam_handle_t *pamh = NULL;
 			char text[2048], row[256], extra[64] = "";
 			const char *user = f == ACCT_UNKNOWN ? "cbstranger" : "cbalice";
 			int rc;
 
 			ctl("POST", "/reset", NULL);
-			clear_log(); /* a full /dev/log queue would block the module */
+			log_reset(); /* a full /dev/log queue would block the module */
 			fresh_db();
 			if (f == ACCT_GROUPS)
 				snprintf(extra, sizeof(extra), " require_groups=ops");
 			snprintf(text, sizeof(text),
 				 "auth required %s conf=%s\n%saccount %s %s conf=%s%s\n%s", g.so,
-				 g.conf, stacks[s].before, stacks[s].control, g.so, g.conf, extra,
-				 stacks[s].after);
-			write_service("acctstack", text);
+				 g.conf_path, stacks[s].before, stacks[s].control, g.so,
+				 g.conf_path, extra, stacks[s].after);
+			write_service_text("acctstack", text);
 			memset(&r, 0, sizeof(r));
-			r.conv.kind = ANSWER_TEXT;
-			r.conv.answer = ALICE_PW;
-			r.conv.answer_len = strlen(ALICE_PW);
+			r.conv.mode = CONV_SAME;
+			r.conv.answers[0] = ALICE_PW;
 			assert_int_equal(
 				pam_start_confdir("acctstack", user, &conv, g.confdir, &pamh),
 				PAM_SUCCESS);
@@ -1592,8 +1308,8 @@ static int login_in_spoiled_child(const char *how)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct conv_data cd = {ANSWER_TEXT, ALICE_PW, sizeof(ALICE_PW) - 1, "", ""};
-		struct pam_conv conv = {conv_fn, &cd};
+		struct conv cd = {.mode = CONV_SAME, .answers = {ALICE_PW}};
+		struct pam_conv conv = {harness_conv, &cd};
 		pam_handle_t *pamh = NULL;
 		int rc;
 
@@ -1654,7 +1370,7 @@ static void test_spoiled_process(void **state)
 	 * the caller's process in the middle of the stack */
 	fresh_db();
 	before = db_mark();
-	clear_log();
+	log_reset();
 	rc = login_in_spoiled_child("file size limit 0");
 	if (rc != PAM_SYSTEM_ERR)
 		row_failed("process", "file size limit 0", "not a clean denial", rc);
@@ -1695,16 +1411,14 @@ static void test_chauthtok_input(void **state)
 	big[513] = '\0';
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const char *new_pw = rows[i].new_pw != NULL ? rows[i].new_pw : big;
-		struct pw_answers pa = {
-			{rows[i].old_pw, new_pw, rows[i].again != NULL ? rows[i].again : new_pw},
-			0,
-			""};
-		struct pam_conv conv = {chauthtok_conv, &pa};
+		struct conv pa = {.answers = {rows[i].old_pw, new_pw,
+					      rows[i].again != NULL ? rows[i].again : new_pw}};
+		struct pam_conv conv = {harness_conv, &pa};
 		pam_handle_t *pamh = NULL;
 		int rc;
 
 		ctl("POST", "/reset", NULL);
-		clear_log();
+		log_reset();
 		assert_int_equal(pam_start_confdir("pw", "cbalice", &conv, g.confdir, &pamh),
 				 PAM_SUCCESS);
 		rc = pam_chauthtok(pamh, 0);
@@ -1742,7 +1456,7 @@ static void test_same_message(void **state)
 	assert_string_equal(wrong.conv.prompts, unknown_cloud.conv.prompts);
 	assert_string_equal(wrong.conv.prompts, unknown_local.conv.prompts);
 	assert_string_equal(wrong.conv.prompts, invalid_local.conv.prompts);
-	assert_string_equal(wrong.conv.prompts, "Password: |");
+	assert_string_equal(wrong.conv.prompts, "*Password: |");
 	/* ... while the log tells an admin which it was */
 	assert_true(log_has("user=cbalice service=cb"));
 	assert_true(log_has("outcome=auth_failed"));
@@ -1767,34 +1481,20 @@ int main(void)
 		cmocka_unit_test_setup(test_spoiled_process, setup),
 		cmocka_unit_test_setup(test_chauthtok_input, setup),
 	};
-	char *p;
 	int rc;
 
-	g.emu = getenv("EMU_DIR");
-	g.so = getenv("PAM_CLOUDBASE_SO");
-	if (g.emu == NULL || g.so == NULL) {
+	if (!harness_init(false)) {
 		fprintf(stderr, "# run through matrix_tests.sh\n");
 		return 99;
 	}
-	g.port = read_int_file(g.emu, "port");
-	g.ctl_port = read_int_file(g.emu, "control-port");
-	g.dir = test_tmpdir();
-	snprintf(g.conf, sizeof(g.conf), "%s/cloudbase.conf", g.dir);
-	snprintf(g.db, sizeof(g.db), "%s/accounts.db", g.dir);
-	snprintf(g.confdir, sizeof(g.confdir), "%s/pam.d", g.dir);
-	p = test_write(g.dir, "secret", SECRET "\n", 0600);
-	free(p);
-	mkdir(g.confdir, 0755);
-	write_service("other", "auth required pam_deny.so\naccount required pam_deny.so\n");
+	write_config(CONF_EXTRA);
 	{
 		char text[1024];
 
-		snprintf(text, sizeof(text), "password required %s conf=%s\n", g.so, g.conf);
-		write_service("pw", text);
+		snprintf(text, sizeof(text), "password required %s conf=%s\n", g.so, g.conf_path);
+		write_service_text("pw", text);
 	}
-	open_devlog();
 	rc = cmocka_run_group_tests_name("matrix", tests, NULL, NULL);
-	test_rmtree(g.dir);
-	free(g.dir);
+	harness_done();
 	return rc;
 }

@@ -35,54 +35,7 @@
 /* the harness's names as this file has always used them */
 #define conf_path g.conf_path
 #define ctl_body g.ctl_body
-
-/* ---- the conversation -------------------------------------------------- */
-
-struct conv_data {
-	const char *answers[4];
-	int next;
-	char prompts[256]; /* "Password: |..." as asked, echo-off marked with '*' */
-	char messages[512]; /* PAM_ERROR_MSG and PAM_TEXT_INFO texts */
-};
-
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
-{
-	struct conv_data *cd = arg;
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		int style = msg[i]->msg_style;
-
-		if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
-			size_t l = strlen(cd->prompts);
-
-			snprintf(cd->prompts + l, sizeof(cd->prompts) - l, "%s%s|",
-				 style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
-			if (cd->next >= 4 || cd->answers[cd->next] == NULL) {
-				free(r);
-				return PAM_CONV_ERR;
-			}
-			r[i].resp = strdup(cd->answers[cd->next++]);
-		} else {
-			size_t l = strlen(cd->messages);
-
-			snprintf(cd->messages + l, sizeof(cd->messages) - l, "%s|", msg[i]->msg);
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static unsigned last_delay;
-
-static void no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)arg;
-	last_delay = usec_delay; /* recorded, not slept: keeps the run short */
-}
+#define last_delay g.last_delay
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -116,7 +69,7 @@ static int setup(void **state)
 
 struct result {
 	int start, auth, acct, setcred, end;
-	struct conv_data conv;
+	struct conv conv;
 	double seconds;
 };
 
@@ -129,21 +82,13 @@ static pam_handle_t *begin(const char *service, const char *user, struct result 
 	char confdir[512];
 
 	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	conv.conv = conv_fn;
+	conv.conv = harness_conv;
 	conv.appdata_ptr = &r->conv;
 	r->start = pam_start_confdir(service, user, &conv, confdir, &pamh);
 	assert_int_equal(r->start, PAM_SUCCESS);
 	pam_set_item(pamh, PAM_RHOST, RHOST);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
 	return pamh;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void login_svc(const char *service, const char *user, struct result *r, unsigned what,
@@ -193,17 +138,7 @@ static int login_in_child(const char *user, const char *password, const char *ke
 /* The same under valgrind: no invalid access, no leak. */
 __attribute__((unused)) static int login_in_valgrind(const char *user, const char *password)
 {
-	char cmd[2048];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd),
-		 "valgrind -q --error-exitcode=42 --leak-check=full "
-		 "--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "
-		 "'%s' --login-once '%s' '%s' '%s' >&2",
-		 self_exe, g.dir, user, password);
-	rc = system(cmd);
-	drain_log();
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	return login_once_in_valgrind(self_exe, user, password, (const char *)NULL);
 }
 
 static int login_once(char **argv)
@@ -879,10 +814,6 @@ static void test_api_calls(void **state)
 static void test_valgrind(void **state)
 {
 	(void)state;
-	if (system("command -v valgrind >/dev/null") != 0) {
-		fprintf(stderr, "# valgrind is missing (scripts/install-deps installs it)\n");
-		fail();
-	}
 	assert_int_equal(login_in_valgrind("cbalice", ALICE_PW), PAM_SUCCESS);
 	assert_int_equal(login_in_valgrind("cbalice", "wrong-pw"), PAM_AUTH_ERR);
 	fault("{\"fault\":\"oversized\"}");

@@ -37,27 +37,8 @@
 
 /* ---- the conversation -------------------------------------------------- */
 
-#define MAX_ANSWERS 12
-
-struct conv_data {
-	const char *answers[MAX_ANSWERS];
-	int next;
-	const char *phone; /* whose outbox "@code" reads */
-	bool sshd_password; /* answer like sshd's PasswordAuthentication */
-	char transcript[2048]; /* "*prompt|" (echo off), "prompt|", "E:msg|", "I:msg|" */
-	char codes[MAX_ANSWERS][8]; /* the codes read from the outbox */
-	int n_codes;
-	double asked[MAX_ANSWERS + 1]; /* when each prompt came (monotonic s) */
-	int n_asked;
-};
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* the harness's name as this file has always used it */
+#define last_delay g.last_delay
 
 /* Every code seen in the whole run, for the log secrecy test. */
 static char seen_codes[256][8];
@@ -84,10 +65,12 @@ static void outbox_code(const char *phone, char out[8])
 		memcpy(seen_codes[n_seen_codes++], out, 8);
 }
 
-/* "@code": the code; "@wrong": a code that is not it; "@spaced": the code
+/* The conversation's answer_fn; answer_arg is the phone whose outbox
+ * "@code" reads.
+ * "@code": the code; "@wrong": a code that is not it; "@spaced": the code
  * as " 12 34 56 "; "@expire": move the emulator's clock past the code's
  * life, then the code; "@slow": the code after 1.5 s. */
-static char *answer_for(struct conv_data *cd, const char *a)
+static char *answer_for(struct conv *c, const char *a)
 {
 	char code[8], buf[32];
 
@@ -97,11 +80,9 @@ static char *answer_for(struct conv_data *cd, const char *a)
 		ctl("POST", "/clock", "{\"advance\": 601}");
 	if (strcmp(a, "@slow") == 0)
 		usleep(1500 * 1000);
-	outbox_code(cd->phone, code);
+	outbox_code(c->answer_arg, code);
 	if (code[0] == '\0')
 		snprintf(code, sizeof(code), "123456"); /* nothing was sent */
-	if (cd->n_codes < MAX_ANSWERS)
-		memcpy(cd->codes[cd->n_codes++], code, 8);
 	if (strcmp(a, "@wrong") == 0)
 		for (int i = 0; code[i] != '\0'; i++)
 			code[i] = (char)('0' + (code[i] - '0' + 1) % 10);
@@ -112,66 +93,11 @@ static char *answer_for(struct conv_data *cd, const char *a)
 	return strdup(code);
 }
 
-static void note(struct conv_data *cd, const char *prefix, const char *text)
-{
-	size_t l = strlen(cd->transcript);
-
-	snprintf(cd->transcript + l, sizeof(cd->transcript) - l, "%s%s|", prefix, text);
-}
-
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
-{
-	struct conv_data *cd = arg;
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		int style = msg[i]->msg_style;
-
-		if (style == PAM_ERROR_MSG || style == PAM_TEXT_INFO) {
-			note(cd, style == PAM_ERROR_MSG ? "E:" : "I:", msg[i]->msg);
-			continue;
-		}
-		note(cd, style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
-		if (cd->n_asked <= MAX_ANSWERS)
-			cd->asked[cd->n_asked++] = now_s();
-		/* sshd's PasswordAuthentication: the password for every echo-off
-		 * prompt, failure for anything else */
-		if (cd->sshd_password) {
-			if (style != PAM_PROMPT_ECHO_OFF) {
-				free(r);
-				return PAM_CONV_ERR;
-			}
-			r[i].resp = strdup(cd->answers[0]);
-			continue;
-		}
-		if (cd->next >= MAX_ANSWERS || cd->answers[cd->next] == NULL) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_CONV_ERR;
-		}
-		r[i].resp = answer_for(cd, cd->answers[cd->next++]);
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static unsigned last_delay;
-
-static void no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)arg;
-	last_delay = usec_delay;
-}
-
 /* ---- one transaction ----------------------------------------------------- */
 
 struct result {
 	int auth, acct;
-	struct conv_data conv;
+	struct conv conv;
 };
 
 /* pam_authenticate (+ pam_acct_mgmt after a success) for user on service,
@@ -185,11 +111,12 @@ static int run(const char *service, const char *user, const char *phone, struct 
 
 	memset(r, 0, sizeof(*r));
 	r->acct = -1;
-	r->conv.phone = phone;
-	for (int i = 0; answers != NULL && answers[i] != NULL && i < MAX_ANSWERS; i++)
+	r->conv.answer_fn = answer_for;
+	r->conv.answer_arg = phone;
+	for (int i = 0; answers != NULL && answers[i] != NULL && i < CONV_MAX_ANSWERS; i++)
 		r->conv.answers[i] = answers[i];
 	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	conv.conv = conv_fn;
+	conv.conv = harness_conv;
 	conv.appdata_ptr = &r->conv;
 	assert_int_equal(pam_start_confdir(service, user, &conv, confdir, &pamh), PAM_SUCCESS);
 	pam_set_item(pamh, PAM_RHOST, "203.0.113.9");
@@ -987,10 +914,9 @@ static void test_sshd_password_authentication(void **state)
 		char confdir[512];
 
 		r.conv.answers[0] = ALICE_PW;
-		r.conv.sshd_password = true;
-		r.conv.phone = ALICE_PHONE;
+		r.conv.mode = CONV_SSHD;
 		snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-		conv.conv = conv_fn;
+		conv.conv = harness_conv;
 		conv.appdata_ptr = &r.conv;
 		assert_int_equal(pam_start_confdir("sshd-cb", "cbalice", &conv, confdir, &pamh),
 				 PAM_SUCCESS);
@@ -1021,17 +947,7 @@ static const char *self_exe;
 __attribute__((unused)) static int sms_in_valgrind(const char *user, const char *phone,
 						   const char *a0, const char *a1)
 {
-	char cmd[2048];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd),
-		 "valgrind -q --error-exitcode=42 --leak-check=full "
-		 "--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "
-		 "'%s' --login-once '%s' '%s' '%s' '%s' '%s' >&2",
-		 self_exe, g.dir, user, phone, a0, a1);
-	rc = system(cmd);
-	drain_log();
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	return login_once_in_valgrind(self_exe, user, phone, a0, a1, (const char *)NULL);
 }
 
 static int login_once(char **argv)
@@ -1051,10 +967,6 @@ static int login_once(char **argv)
 static void test_valgrind(void **state)
 {
 	(void)state;
-	if (system("command -v valgrind >/dev/null") != 0) {
-		fprintf(stderr, "# valgrind is missing (scripts/install-deps installs it)\n");
-		fail();
-	}
 	method("sms", "timeout = 30\notp_retries = 2\n");
 	assert_int_equal(sms_in_valgrind("cbalice", ALICE_PHONE, "@wrong", "@code"), PAM_SUCCESS);
 	assert_int_equal(sms_in_valgrind("cbbob", BOB_PHONE, "@wrong", "12x"), PAM_MAXTRIES);
