@@ -65,9 +65,9 @@ cb_status cb_account_copy(const struct cb_account *src, struct cb_account *dst)
 	dst->groups = NULL;
 	dst->n_groups = 0;
 	if (!sdup(src->name, &dst->name) | !sdup(src->gecos, &dst->gecos) |
-	    !sdup(src->home, &dst->home) | !sdup(src->shell, &dst->shell) |
-	    !sdup(src->login, &dst->login) | !sdup(src->phone, &dst->phone) |
-	    !sdup(src->legacy_sub, &dst->legacy_sub) ||
+		    !sdup(src->home, &dst->home) | !sdup(src->shell, &dst->shell) |
+		    !sdup(src->login, &dst->login) | !sdup(src->phone, &dst->phone) |
+		    !sdup(src->legacy_sub, &dst->legacy_sub) ||
 	    cb_account_set_groups(dst, (const char *const *)src->groups, src->n_groups) != CB_OK) {
 		cb_account_free(dst);
 		return CB_ERR_NOMEM;

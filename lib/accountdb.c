@@ -126,8 +126,8 @@ cb_status cb_accountdb_mapped_groups(const struct cb_config *cfg, const char *co
 	for (size_t i = 0; i < n && k < CB_DB_MAX_GROUPS; i++) {
 		char **p;
 
-		if (cb_config_map_group(cfg, groups[i]) == NULL || !cb_store_group_name_ok(groups[i]) ||
-		    has(list, k, groups[i]))
+		if (cb_config_map_group(cfg, groups[i]) == NULL ||
+		    !cb_store_group_name_ok(groups[i]) || has(list, k, groups[i]))
 			continue;
 		p = realloc(list, (k + 1) * sizeof(*p));
 		if (p == NULL || (p[k] = strdup(groups[i])) == NULL) {
@@ -150,15 +150,10 @@ struct writer {
 	bool listed;
 };
 
-struct legacy {
-	const struct cb_config *cfg;
-	const struct cb_account *a;
-};
-
+/* arg: the account as a version 1 database had it */
 static cb_status legacy_edit(struct cb_state *st, void *arg, bool *write)
 {
-	const struct legacy *l = arg;
-	const struct cb_account *a = l->a;
+	const struct cb_account *a = arg;
 
 	/* a record the state store has already is newer than the database's */
 	if (st->generation != 0)
@@ -179,13 +174,12 @@ static cb_status migrate(struct cb_account *list, size_t n, void *arg, const str
 
 	for (size_t i = 0; i < n; i++) {
 		struct cb_account *a = &list[i];
-		struct legacy l = {w->cfg, a};
 		char **mapped;
 		size_t n_mapped;
 		cb_status rc = CB_OK;
 
 		if (a->legacy_sub != NULL || a->legacy_last_login != 0 || a->n_groups > 0) {
-			rc = cb_state_update(w->cfg, a->name, legacy_edit, &l, log);
+			rc = cb_state_update(w->cfg, a->name, legacy_edit, a, log);
 			moved++;
 		}
 		if (rc == CB_OK)
@@ -204,7 +198,8 @@ static cb_status migrate(struct cb_account *list, size_t n, void *arg, const str
 		a->legacy_last_login = 0;
 	}
 	if (moved > 0)
-		cb_log(log, LOG_NOTICE, "login data of %zu accounts moved to the state store", moved);
+		cb_log(log, LOG_NOTICE, "login data of %zu accounts moved to the state store",
+		       moved);
 	return CB_OK;
 }
 
@@ -226,8 +221,7 @@ static cb_status apply_note(struct cb_dbtx *tx, const struct cb_config *cfg, con
 	if (rc == CB_OK)
 		rc = cb_accountdb_mapped_groups(cfg, (const char *const *)st.groups, st.n_groups,
 						&mapped, &n_mapped);
-	if (rc == CB_OK &&
-	    !cb_accountdb_same_groups(a.groups, a.n_groups, mapped, n_mapped)) {
+	if (rc == CB_OK && !cb_accountdb_same_groups(a.groups, a.n_groups, mapped, n_mapped)) {
 		free_names(a.groups, a.n_groups);
 		a.groups = mapped;
 		a.n_groups = n_mapped;
@@ -442,8 +436,8 @@ static cb_status prepare_new(const struct cb_config *cfg, struct cb_account *a,
 	if (a->login[0] == '+' && cb_normalize_phone(a->login, phone, sizeof(phone)) == CB_OK &&
 	    replace_str(&a->login, phone) != CB_OK)
 		return CB_ERR_NOMEM;
-	if (a->shell == NULL &&
-	    replace_str(&a->shell, cfg->default_shell ? cfg->default_shell : DEFAULT_SHELL) != CB_OK)
+	if (a->shell == NULL && replace_str(&a->shell, cfg->default_shell ? cfg->default_shell
+									  : DEFAULT_SHELL) != CB_OK)
 		return CB_ERR_NOMEM;
 	if (a->home == NULL &&
 	    asprintf(&a->home, "%s/%s", cfg->home_base ? cfg->home_base : DEFAULT_HOME_BASE,
@@ -511,7 +505,8 @@ static cb_status edit_groups(struct cb_dbtx *tx, void *arg, const struct cb_log 
 	struct cb_account a;
 	cb_status rc = cb_dbtx_get(tx, g->name, &a);
 
-	if (rc == CB_OK && !cb_accountdb_same_groups(a.groups, a.n_groups, g->mapped, g->n_mapped)) {
+	if (rc == CB_OK &&
+	    !cb_accountdb_same_groups(a.groups, a.n_groups, g->mapped, g->n_mapped)) {
 		rc = cb_account_set_groups(&a, (const char *const *)g->mapped, g->n_mapped);
 		if (rc == CB_OK)
 			rc = cb_dbtx_put(tx, &a, log);

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -58,7 +59,7 @@ static cb_status check_header(struct cb_dbmap *m, const char *path, uint32_t kin
 	else if (h->endian != CB_DB_ENDIAN)
 		why = "written on a host of another byte order";
 	else if ((hsize = header_size_of(h->version)) > m->size)
-		why = "shorter than its header";
+		why = "shorter than its version's header";
 	else if (h->header_size != hsize || h->record_size != sizeof(struct cb_db_record))
 		why = "unexpected header or record size";
 	else if (h->kind != kind || (kind == CB_DB_KIND_DELTA && h->version == CB_DB_VERSION_1))
@@ -409,13 +410,9 @@ const char *cb_dbrec_next_group(const struct cb_dbrec *r, size_t *pos)
 
 static bool delta_path(const char *path, char *out, size_t outsz)
 {
-	size_t n = strlen(path);
+	int n = snprintf(out, outsz, "%s%s", path, CB_DB_DELTA_SUFFIX);
 
-	if (n + sizeof(CB_DB_DELTA_SUFFIX) > outsz)
-		return false;
-	memcpy(out, path, n);
-	memcpy(out + n, CB_DB_DELTA_SUFFIX, sizeof(CB_DB_DELTA_SUFFIX));
-	return true;
+	return n > 0 && (size_t)n < outsz;
 }
 
 cb_status cb_dbview_open(struct cb_dbview *v, const char *path, const struct cb_log *log)

@@ -738,7 +738,8 @@ static cb_status write_base_from(const char *path, struct cb_dbtx *tx, const str
 		if (tx->delta[i].flags & CB_ACCT_DELETED)
 			continue;
 		if (n == cap) {
-			struct cb_account *p = realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+			struct cb_account *p =
+				realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*p));
 
 			if (p == NULL) {
 				rc = CB_ERR_NOMEM;

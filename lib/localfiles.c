@@ -83,8 +83,7 @@ cb_status cb_localfile_add_passwd_ids(struct cb_idset *s, const char *path,
 	return each_line(path, add_passwd_line, s, log);
 }
 
-cb_status cb_localfile_add_group_ids(struct cb_idset *s, const char *path,
-				     const struct cb_log *log)
+cb_status cb_localfile_add_group_ids(struct cb_idset *s, const char *path, const struct cb_log *log)
 {
 	return each_line(path, add_group_line, s, log);
 }

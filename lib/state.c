@@ -105,8 +105,8 @@ cb_status cb_state_set_groups(struct cb_state *st, const char *const *groups, si
 	char **g = NULL;
 	size_t k = 0, skip = 0;
 
-	if (n > 0 && (g = calloc(n < CB_STATE_MAX_GROUPS ? n : CB_STATE_MAX_GROUPS,
-				 sizeof(*g))) == NULL)
+	if (n > 0 &&
+	    (g = calloc(n < CB_STATE_MAX_GROUPS ? n : CB_STATE_MAX_GROUPS, sizeof(*g))) == NULL)
 		return CB_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (k == CB_STATE_MAX_GROUPS || !group_ok(groups[i])) {
@@ -133,8 +133,8 @@ cb_status cb_state_set_groups(struct cb_state *st, const char *const *groups, si
 
 uint64_t cb_proc_start_time(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
+	char path[64], buf[1024], *p, *end;
+	unsigned long long start;
 	ssize_t n;
 	int fd;
 
@@ -155,9 +155,11 @@ uint64_t cb_proc_start_time(pid_t pid)
 	 * 3, starttime field 22 */
 	for (int field = 3; field <= 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
+	if (p == NULL || p[1] < '0' || p[1] > '9')
 		return 0;
-	return start;
+	errno = 0;
+	start = strtoull(p + 1, &end, 10);
+	return errno == 0 && (*end == ' ' || *end == '\n' || *end == '\0') ? start : 0;
 }
 
 cb_status cb_state_session_new(struct cb_state_session *s, const char *access_token,
@@ -520,8 +522,8 @@ static void put(struct buf *b, const char *fmt, ...)
 
 static bool fields_ok(const struct cb_state *st)
 {
-	if ((st->sub != NULL && (st->sub[0] == '\0' ||
-				 !cb_text_str_ok(st->sub, CB_STATE_MAX_SUB, CB_TEXT_ANY))) ||
+	if ((st->sub != NULL &&
+	     (st->sub[0] == '\0' || !cb_text_str_ok(st->sub, CB_STATE_MAX_SUB, CB_TEXT_ANY))) ||
 	    (st->last_service != NULL &&
 	     (st->last_service[0] == '\0' ||
 	      !cb_text_str_ok(st->last_service, CB_STATE_MAX_TEXT, CB_TEXT_WORD))) ||
@@ -576,8 +578,7 @@ static cb_status serialise(const struct cb_state *st, uint64_t gen, struct buf *
 		    " %" PRId64 " %" PRId64 " %s %s %s\n",
 		    s->id, s->created, s->pid, s->pid_start, s->ppid, s->ppid_start,
 		    s->access_expires, s->refresh_expires, s->closed ? "closed" : "open",
-		    s->access_token,
-		    s->refresh_token != NULL ? s->refresh_token : "-");
+		    s->access_token, s->refresh_token != NULL ? s->refresh_token : "-");
 	}
 	put(b, "%s\n", CB_STATE_END);
 	if (b->failed) {
@@ -779,8 +780,7 @@ static cb_status remove_locked(void *arg, const struct cb_log *log)
 	return rc;
 }
 
-cb_status cb_state_remove(const struct cb_config *cfg, const char *user,
-			  const struct cb_log *log)
+cb_status cb_state_remove(const struct cb_config *cfg, const char *user, const struct cb_log *log)
 {
 	struct removal r = {cfg, user};
 

@@ -76,8 +76,7 @@ cb_status cb_state_update(const struct cb_config *cfg, const char *user, cb_stat
 
 /* Remove user's record (cloudbasectl user remove, forget). CB_ERR_NOT_FOUND
  * if there was none. */
-cb_status cb_state_remove(const struct cb_config *cfg, const char *user,
-			  const struct cb_log *log);
+cb_status cb_state_remove(const struct cb_config *cfg, const char *user, const struct cb_log *log);
 
 /* Sessions. */
 

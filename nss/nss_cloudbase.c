@@ -9,10 +9,10 @@
  *
  * State per process: the config (read once, retried at most once a second
  * while it fails) and one read-only view of the database (the base and its
- * delta, each mapped) behind a rwlock. Lookups take the read side. At most once a second (the coarse
- * monotonic clock, a vDSO read, gates it) one caller takes the write side,
- * stat()s both files and remaps when one was replaced, so a rename() by a
- * writer is seen within a second without a stat() per lookup.
+ * delta, each mapped) behind a rwlock. Lookups take the read side. At most once a second (the
+ * coarse monotonic clock, a vDSO read, gates it) one caller takes the write side, stat()s both
+ * files and remaps when one was replaced, so a rename() by a writer is seen within a second without
+ * a stat() per lookup.
  *
  * A record named like a local account (/etc/passwd) gives that account
  * nothing: its private group and mapped groups are not served (the PAM

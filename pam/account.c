@@ -65,7 +65,8 @@ static cb_status without_our_auth(struct cb_pam *ctx)
 		return CB_ERR_DENIED;
 	}
 	if (ctx->st.generation == 0) {
-		cb_log(&ctx->log, LOG_NOTICE, "user %s has never signed in on this host", ctx->user);
+		cb_log(&ctx->log, LOG_NOTICE, "user %s has never signed in on this host",
+		       ctx->user);
 		return CB_ERR_DENIED;
 	}
 	return check_groups(ctx, ctx->st.groups, ctx->st.n_groups);

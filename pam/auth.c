@@ -122,8 +122,7 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 	return st;
 }
 
-cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api,
-			       const struct cb_tokens *tok)
+cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok)
 {
 	cb_status st = cb_pam_check_sub(ctx, tok);
 

@@ -107,8 +107,7 @@ cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok);
 /* check_sub, then record the sign-in (state store, NSS's mapped groups)
  * and keep it for the later phases; a sign-in refused here is revoked on
  * api first. */
-cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api,
-			       const struct cb_tokens *tok);
+cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok);
 /* The password factor on api (PAM_AUTHTOK or a prompt; try_first_pass):
  * *tok holds the sign-in on CB_OK, and is empty otherwise. */
 cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok);
@@ -125,13 +124,11 @@ int cb_pam_close_session(struct cb_pam *ctx);
 int cb_pam_chauthtok(struct cb_pam *ctx);
 
 /* state.c: a sign-in recorded (state store, NSS) and kept (pam_set_data) */
-cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api,
-			       const struct cb_tokens *tok);
+cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok);
 void cb_pam_state_free(struct cb_pam_state *st);
 /* Revoke a session on api (its refresh token first trades an expired
  * access token for one that can be revoked). Logged; best effort. */
-cb_status cb_pam_revoke(struct cb_pam *ctx, struct cb_api *api,
-			const struct cb_state_session *s);
+cb_status cb_pam_revoke(struct cb_pam *ctx, struct cb_api *api, const struct cb_state_session *s);
 /* Take the session id out of the user's state record and revoke it (a
  * sign-in the host refused after the service accepted it). */
 void cb_pam_drop_session(struct cb_pam *ctx, const char *id);

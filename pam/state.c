@@ -125,7 +125,6 @@ cb_status cb_pam_revoke(struct cb_pam *ctx, struct cb_api *api, const struct cb_
 struct signin_edit {
 	struct cb_pam *ctx;
 	const struct cb_tokens *tok;
-	const char *session_id;
 	struct cb_state_session fresh; /* the new session; copied into the record */
 	/* sessions taken out of the record, to revoke once it is written */
 	struct cb_state_session gone[CB_STATE_MAX_SESSIONS + 1];
@@ -145,7 +144,8 @@ static cb_status copy_session(const struct cb_state_session *src, struct cb_stat
 	*dst = *src;
 	dst->access_token = strdup(src->access_token);
 	dst->refresh_token = src->refresh_token != NULL ? strdup(src->refresh_token) : NULL;
-	if (dst->access_token == NULL || (src->refresh_token != NULL && dst->refresh_token == NULL)) {
+	if (dst->access_token == NULL ||
+	    (src->refresh_token != NULL && dst->refresh_token == NULL)) {
 		cb_state_session_free(dst);
 		return CB_ERR_NOMEM;
 	}
@@ -226,8 +226,7 @@ static void update_nss(struct cb_pam *ctx, const struct cb_tokens *tok)
 	free(mapped);
 }
 
-cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api,
-			       const struct cb_tokens *tok)
+cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok)
 {
 	struct signin_edit e;
 	cb_status rc;

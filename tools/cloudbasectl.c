@@ -291,8 +291,9 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 			cb_status srs = cb_state_load(cfg, name, &st, &tool_log);
 
 			if (srs != CB_OK && srs != CB_ERR_NOT_FOUND)
-				fprintf(stderr, "cloudbasectl: %s: state record not readable (%s)\n",
-					name, cb_status_name(srs));
+				fprintf(stderr,
+					"cloudbasectl: %s: state record not readable (%s)\n", name,
+					cb_status_name(srs));
 			show_account(&a, &st);
 		}
 		cb_state_free(&st);
@@ -339,9 +340,9 @@ static int user_list(struct cb_config *cfg, int argc)
 		char b[1024];
 		/* the state store is root's: others see "?" */
 		cb_status srs = cb_state_load(cfg, list[i].name, &st, NULL);
-		const char *bound = srs == CB_OK		 ? (st.sub != NULL ? "yes" : "no")
-				    : srs == CB_ERR_NOT_FOUND	 ? (list[i].legacy_sub ? "yes" : "no")
-								 : "?";
+		const char *bound = srs == CB_OK	      ? (st.sub != NULL ? "yes" : "no")
+				    : srs == CB_ERR_NOT_FOUND ? (list[i].legacy_sub ? "yes" : "no")
+							      : "?";
 
 		printf("%-32s %10u %-6s %s\n", list[i].name, list[i].uid, bound,
 		       clean(list[i].login, b, sizeof(b)));

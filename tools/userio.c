@@ -19,8 +19,8 @@
 enum field { F_NAME, F_LOGIN, F_PHONE, F_GECOS, F_HOME, F_SHELL, F_UID, N_FIELDS };
 
 static const char *const field_names[N_FIELDS] = {
-	[F_NAME] = "name",   [F_LOGIN] = "login", [F_PHONE] = "phone", [F_GECOS] = "gecos",
-	[F_HOME] = "home",   [F_SHELL] = "shell", [F_UID] = "uid",
+	[F_NAME] = "name", [F_LOGIN] = "login", [F_PHONE] = "phone", [F_GECOS] = "gecos",
+	[F_HOME] = "home", [F_SHELL] = "shell", [F_UID] = "uid",
 };
 
 static int field_of(const char *s)
@@ -111,8 +111,7 @@ static cb_status need_fields(const struct reader *r, const struct cb_account *a)
 
 /* Split one line into at most max fields (RFC 4180, no line breaks inside
  * quotes: the line was cut at one). The fields point into line. */
-static cb_status csv_split(const struct reader *r, char *line, char **out, size_t max,
-			   size_t *n)
+static cb_status csv_split(const struct reader *r, char *line, char **out, size_t max, size_t *n)
 {
 	char *p = line, *w;
 
@@ -168,8 +167,9 @@ static cb_status csv_header(const struct reader *r, char *line, struct csv *c)
 		int f = field_of(cells[i]);
 
 		if (f < 0)
-			return bad(r, "unknown column \"%s\" (name, login, phone, gecos, home, "
-				      "shell, uid)",
+			return bad(r,
+				   "unknown column \"%s\" (name, login, phone, gecos, home, "
+				   "shell, uid)",
 				   cb_text_str_ok(cells[i], 64, CB_TEXT_WORD) ? cells[i] : "?");
 		if (seen[f])
 			return bad(r, "column %s named twice", field_names[f]);
@@ -381,8 +381,9 @@ cb_status cb_userio_write(FILE *f, enum cb_userio_format fmt, const struct cb_ac
 			json_add(o, "shell", a->shell);
 			json_object_object_add(o, "uid", json_object_new_int64(a->uid));
 			fprintf(f, "%s\n",
-				json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-									  JSON_C_TO_STRING_NOSLASHESCAPE));
+				json_object_to_json_string_ext(
+					o,
+					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(o);
 		}
 	}

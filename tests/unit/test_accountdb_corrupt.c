@@ -360,7 +360,8 @@ static void test_unsafe_files(void **state)
 	assert_int_equal(chown(copy, 1, 1), 0);
 	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
 	assert_int_equal(chown(copy, 0, 0), 0);
-	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_OK); /* positive control */
+	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log),
+			 CB_OK); /* positive control */
 	cb_dbmap_close(&m);
 	unlink(copy);
 	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_NOT_FOUND);

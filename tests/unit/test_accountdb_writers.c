@@ -89,8 +89,10 @@ static void test_100_concurrent_writers(void **state)
 			snprintf(name, sizeof(name), "w%03d", i);
 			rc = add_user(name, name);
 			if (rc == 0 && i % 2)
-				rc = cb_state_update(&fx.cfg, name, bind_sub, name, NULL) != CB_OK ||
-				     cb_accountdb_set_groups(&fx.cfg, name, groups, 2, NULL) != CB_OK;
+				rc = cb_state_update(&fx.cfg, name, bind_sub, name, NULL) !=
+					     CB_OK ||
+				     cb_accountdb_set_groups(&fx.cfg, name, groups, 2, NULL) !=
+					     CB_OK;
 			_exit(rc);
 		}
 	}

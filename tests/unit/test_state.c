@@ -191,8 +191,7 @@ static void write_record(const char *text, mode_t mode)
 }
 
 #define HEAD "cloudbase-state 1\ngeneration 4\n"
-#define SESSION_OK                                                                                 \
-	"session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 open at rt\n"
+#define SESSION_OK "session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 open at rt\n"
 
 /* Refused, with a log line; never half-read. */
 static void test_refused_records(void **state)
@@ -200,19 +199,19 @@ static void test_refused_records(void **state)
 	static const char *const bad[] = {
 		"",
 		"cloudbase-state 2\ngeneration 1\nend\n",
-		HEAD "sub a\n",				       /* no end line */
-		HEAD "end",				       /* no final newline */
-		HEAD "end\nsub b\n",			       /* after the end */
-		"cloudbase-state 1\nsub a\nend\n",	       /* no generation */
-		HEAD "generation 5\nend\n",		       /* twice */
-		HEAD "sub a\nsub b\nend\n",		       /* twice */
-		HEAD "color blue\nend\n",		       /* unknown key */
-		HEAD "sub\nend\n",			       /* no value */
-		HEAD "sub a\tb\nend\n",			       /* a control byte */
-		HEAD "sub a\rb\nend\n",			       /* a control byte */
-		HEAD "last_login 12x\nend\n",		       /* not a number */
+		HEAD "sub a\n", /* no end line */
+		HEAD "end", /* no final newline */
+		HEAD "end\nsub b\n", /* after the end */
+		"cloudbase-state 1\nsub a\nend\n", /* no generation */
+		HEAD "generation 5\nend\n", /* twice */
+		HEAD "sub a\nsub b\nend\n", /* twice */
+		HEAD "color blue\nend\n", /* unknown key */
+		HEAD "sub\nend\n", /* no value */
+		HEAD "sub a\tb\nend\n", /* a control byte */
+		HEAD "sub a\rb\nend\n", /* a control byte */
+		HEAD "last_login 12x\nend\n", /* not a number */
 		HEAD "last_login 99999999999999999999\nend\n", /* out of range */
-		HEAD "last_service two words\nend\n",	       /* a WORD */
+		HEAD "last_service two words\nend\n", /* a WORD */
 		HEAD "session 0123 1 2 3 4 5 6 7 open at rt\nend\n",
 		HEAD "session 0123456789abcdef0123456789abcdeX 1 2 3 4 5 6 7 open at rt\nend\n",
 		HEAD "session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 maybe at rt\nend\n",
@@ -294,8 +293,7 @@ static void test_refused_records(void **state)
 		char *p = path_of("");
 
 		assert_int_equal(chmod(p, 0755), 0);
-		assert_int_equal(cb_state_load(&fx.cfg, "alice", &st, &fx.log),
-				 CB_ERR_UNSAFE_FILE);
+		assert_int_equal(cb_state_load(&fx.cfg, "alice", &st, &fx.log), CB_ERR_UNSAFE_FILE);
 		assert_int_equal(chmod(p, 0700), 0);
 		assert_int_equal(cb_state_load(&fx.cfg, "alice", &st, &fx.log), CB_OK);
 		cb_state_free(&st);
@@ -321,7 +319,8 @@ static void test_unwritable_values(void **state)
 	fill("alice", "s", 0);
 	assert_int_equal(cb_state_update(&fx.cfg, "alice", edit_bad, ARG("a\nsub b"), &fx.log),
 			 CB_ERR_INPUT);
-	assert_int_equal(cb_state_update(&fx.cfg, "alice", edit_bad, ARG(""), &fx.log), CB_ERR_INPUT);
+	assert_int_equal(cb_state_update(&fx.cfg, "alice", edit_bad, ARG(""), &fx.log),
+			 CB_ERR_INPUT);
 	assert_int_equal(cb_state_load(&fx.cfg, "alice", &st, &fx.log), CB_OK);
 	assert_string_equal(st.sub, "s");
 	cb_state_free(&st);
@@ -356,8 +355,9 @@ static void test_concurrent_updates(void **state)
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			_exit(cb_state_update(&fx.cfg, "alice", edit_count, NULL, NULL) == CB_OK ? 0
-												  : 1);
+			_exit(cb_state_update(&fx.cfg, "alice", edit_count, NULL, NULL) == CB_OK
+				      ? 0
+				      : 1);
 	}
 	for (int i = 0; i < N; i++) {
 		int ws;
