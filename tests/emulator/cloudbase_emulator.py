@@ -630,6 +630,9 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # socketserver's default backlog of 5 drops connections when a host's
+    # logins arrive together (100 at once in tests/pam): a service takes them
+    request_queue_size = 256
 
     def __init__(self, port, app, tls_context=None, stats=None):
         self.app, self.tls_context, self.stats = app, tls_context, stats

@@ -367,10 +367,12 @@ static void write_config_text(const char *url, const char *emu, const char *extr
 		 "client_secret_file = %s/secret\n"
 		 "%s"
 		 "accounts_db = %s/accounts.db\n"
-		 "connect_timeout = 2\n"
-		 "%s%s",
+		 "%s%s%s",
 		 url, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
-		 strstr(extra, "timeout =") ? "" : "timeout = 5\n", extra);
+		 strstr(extra, "connect_timeout =") ? "" : "connect_timeout = 2\n",
+		 strstr(extra, "\ntimeout =") || strncmp(extra, "timeout =", 9) == 0 ? ""
+										: "timeout = 5\n",
+		 extra);
 	p = test_write(g.dir, "cloudbase.conf", text, 0644);
 	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
 	free(p);

@@ -20,6 +20,7 @@
 #include <security/pam_appl.h>
 
 #include "accountdb.h"
+#include "state.h"
 #include "api.h"
 #include "conf.h"
 #include "secure.h"
@@ -342,6 +343,109 @@ static void test_sub_mismatch(void **state)
 	}
 }
 
+/* One login in a forked child: its PAM result as the exit status. */
+static pid_t login_in_fork(const char *user, const char *password)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct result r;
+
+		login_svc("cb", user, &r, DO_AUTH | DO_ACCT, password, NULL);
+		_exit(r.auth != PAM_SUCCESS ? r.auth : r.acct);
+	}
+	return pid;
+}
+
+/* 100 first logins of 100 users and 20 first logins of one user, all at
+ * once: every record present and bound to its own sub, the one user's
+ * record whole, both stores valid. */
+static void test_concurrent_first_logins(void **state)
+{
+	enum { USERS = 100, SAME = 20 };
+	pid_t pids[USERS + SAME];
+	struct cb_config cfg;
+	char name[32], body[256], db[600];
+
+	(void)state;
+	/* 120 TLS handshakes at once on two cores: time for all of them */
+	write_config("connect_timeout = 20\ntimeout = 60\n");
+	for (int i = 0; i < USERS; i++) {
+		snprintf(name, sizeof(name), "cc%03d", i);
+		snprintf(body, sizeof(body),
+			 "{\"username\":\"%s\",\"password\":\"Cc-Passw0rd-%d\",\"sub\":\"sub-%s\","
+			 "\"groups\":[\"user\"],\"status\":\"ACTIVE\",\"has_password\":true}",
+			 name, i, name);
+		ctl("POST", "/users", body);
+		add_account(name, name, NULL);
+	}
+	for (int i = 0; i < USERS + SAME; i++) {
+		char pw[32];
+
+		snprintf(name, sizeof(name), "cc%03d", i);
+		snprintf(pw, sizeof(pw), "Cc-Passw0rd-%d", i);
+		pids[i] = i < USERS ? login_in_fork(name, pw) : login_in_fork("cbalice", ALICE_PW);
+	}
+	for (int i = 0; i < USERS + SAME; i++) {
+		int ws;
+
+		assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
+		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != PAM_SUCCESS) {
+			drain_log();
+			fprintf(stderr, "# login %d: status %d; log:\n%s", i, ws, g.testlog);
+			fail();
+		}
+	}
+	cb_config_init(&cfg);
+	snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(db);
+	assert_int_equal(cb_accountdb_check(&cfg, NULL, NULL), CB_OK);
+	for (int i = 0; i < USERS; i++) {
+		char *sub, want[40];
+
+		snprintf(name, sizeof(name), "cc%03d", i);
+		snprintf(want, sizeof(want), "sub-%s", name);
+		sub = account_sub(name);
+		assert_non_null(sub);
+		assert_string_equal(sub, want);
+		free(sub);
+	}
+	{
+		struct cb_state st;
+
+		assert_int_equal(cb_state_load(&cfg, "cbalice", &st, NULL), CB_OK);
+		assert_string_equal(st.sub, ALICE_SUB);
+		/* their processes are gone: each sign-in revoked the ended ones
+		 * it found, the record kept at most its bound */
+		assert_true(st.n_sessions >= 1 && st.n_sessions <= CB_STATE_MAX_SESSIONS);
+		cb_state_free(&st);
+	}
+	cb_config_free(&cfg);
+}
+
+/* A version 1 database (release 0.1.0's, tests/unit/fixtures) binds its
+ * accounts until its migration: its sub is honoured, and nothing is
+ * written for a sign-in it refuses. */
+static void test_version1_binding(void **state)
+{
+	struct result r;
+	char cmd[1024];
+
+	(void)state;
+	remove_accounts();
+	snprintf(cmd, sizeof(cmd), "cp '%s/tests/unit/fixtures/accounts-v1.db' '%s/accounts.db'",
+		 getenv("top_srcdir"), g.dir);
+	assert_int_equal(system(cmd), 0);
+	/* the fixture's alice is bound to "sub-alice": the emulator's alice
+	 * (Alice@Example.com signs in as her) is another CloudBase user */
+	assert_int_equal(login("alice", ALICE_PW, &r), PAM_AUTH_ERR);
+	assert_log("possible account takeover");
+	assert_log("outcome=sub_mismatch");
+	assert_null(account_sub("alice"));
+	remove_accounts();
+}
+
 static void test_lockout(void **state)
 {
 	struct result r;
@@ -413,9 +517,29 @@ static void test_require_groups(void **state)
 	write_config("require_groups = admin, ops\n");
 	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_SUCCESS);
+	ctl("POST", "/stats/reset", NULL);
 	assert_int_equal(login("cbbob", BOB_PW, &r), PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_PERM_DENIED);
 	assert_log("none of require_groups");
+	/* the service accepted the sign-in, the host refused it: revoked at
+	 * once, and no session of it left in the state store */
+	assert_int_equal(path_count("/auth/v1/revoke"), 1);
+	assert_log("revoked");
+	{
+		struct cb_config cfg;
+		struct cb_state st;
+		char db[600];
+
+		cb_config_init(&cfg);
+		snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
+		cfg.accounts_db = strdup(db);
+		assert_int_equal(cb_state_load(&cfg, "cbbob", &st, NULL), CB_OK);
+		assert_int_equal(st.n_sessions, 0);
+		/* the groups of the refused sign-in are recorded all the same */
+		assert_int_equal(st.n_groups, 1);
+		cb_state_free(&st);
+		cb_config_free(&cfg);
+	}
 	/* no groups in the answer at all: denied too */
 	ctl("POST", "/variants", "{\"name\":\"no-groups\",\"enabled\":true}");
 	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
@@ -747,6 +871,9 @@ static void test_chauthtok(void **state)
 	pam_handle_t *pamh;
 
 	(void)state;
+	/* a session held from before (its process, this one, still runs) */
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	ctl("POST", "/stats/reset", NULL);
 	memset(&r, 0, sizeof(r));
 	r.conv.answers[0] = ALICE_PW;
 	r.conv.answers[1] = "New-Alice-Passw0rd9";
@@ -756,11 +883,28 @@ static void test_chauthtok(void **state)
 	pam_end(pamh, PAM_SUCCESS);
 	assert_string_equal(r.conv.prompts, "*Current CloudBase password: |*New CloudBase "
 					    "password: |*Retype new CloudBase password: |");
-	/* signin, sudo, patch: three requests, one TLS handshake */
+	/* signin, sudo, patch, the revoke of its own sign-in: one TLS
+	 * handshake */
 	assert_int_equal(stat_of("tls_handshakes"), 1);
 	assert_int_equal(path_count("/auth/v1/user/password"), 1);
+	assert_int_equal(path_count("/auth/v1/revoke"), 1);
 	assert_int_equal(login("cbalice", "New-Alice-Passw0rd9", &r), PAM_SUCCESS);
 	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_AUTH_ERR);
+	/* the change signed the earlier session out at the service: the state
+	 * store forgot it, and holds only the one sign-in since */
+	{
+		struct cb_config cfg;
+		struct cb_state st;
+		char db[600];
+
+		cb_config_init(&cfg);
+		snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
+		cfg.accounts_db = strdup(db);
+		assert_int_equal(cb_state_load(&cfg, "cbalice", &st, NULL), CB_OK);
+		assert_int_equal(st.n_sessions, 1);
+		cb_state_free(&st);
+		cb_config_free(&cfg);
+	}
 
 	/* a weak new password is refused by the service */
 	memset(&r, 0, sizeof(r));
@@ -895,6 +1039,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_pending_and_blocked, setup),
 		cmocka_unit_test_setup(test_password_not_set, setup),
 		cmocka_unit_test_setup(test_sub_mismatch, setup),
+		cmocka_unit_test_setup(test_version1_binding, setup),
+		cmocka_unit_test_setup(test_concurrent_first_logins, setup),
 		cmocka_unit_test_setup(test_lockout, setup),
 		cmocka_unit_test_setup(test_first_pass, setup),
 		cmocka_unit_test_setup(test_require_groups, setup),

@@ -38,3 +38,10 @@ TESTS += unit/test_state
 unit_test_state_SOURCES = unit/test_state.c unit/accountdb_testutil.h
 unit_test_state_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
 unit_test_state_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=flock -Wl,--wrap=write -Wl,--wrap=rename
+
+# A version 1 database written by release 0.1.0 (fixtures/) and its migration.
+check_PROGRAMS += unit/test_migration
+TESTS += unit/test_migration
+unit_test_migration_SOURCES = unit/test_migration.c unit/accountdb_testutil.h
+unit_test_migration_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+EXTRA_DIST += unit/fixtures/accounts-v1.db unit/fixtures/accounts-v1.txt unit/fixtures/README.md
