@@ -420,7 +420,7 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 			path, lines[bad - 1]);
 	if (rc == CB_OK) {
 		forget_removed(cfg, removed, n_removed);
-		printf("imported %zu accounts%s", n, replace ? "" : "\n");
+		printf("imported %zu account%s%s", n, n == 1 ? "" : "s", replace ? "" : "\n");
 		if (replace)
 			printf(", removed %zu\n", n_removed);
 	}

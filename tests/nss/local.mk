@@ -8,6 +8,7 @@ nss_test_nss_glibc_SOURCES = nss/test_nss_glibc.c
 nss_test_nss_glibc_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS) -ldl -lpthread
 
 TESTS += nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh nss/nss_glibc.sh \
-	nss/cloudbasectl.sh nss/cloudbasectl_status.sh
+	nss/cloudbasectl.sh nss/cloudbasectl_status.sh nss/cloudbasectl_import.sh
 EXTRA_DIST += nss/nss-lib.sh nss/nss_elf.sh nss/nss_getent.sh nss/nss_wrapper.sh \
-	nss/nss_glibc.sh nss/cloudbasectl.sh nss/cloudbasectl_status.sh
+	nss/nss_glibc.sh nss/cloudbasectl.sh nss/cloudbasectl_status.sh \
+	nss/cloudbasectl_import.sh

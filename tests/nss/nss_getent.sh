@@ -52,6 +52,26 @@ expect_eq "initgroups: unmapped groups add nothing" "$out" "carol 700003"
 out=$(getent_cb -s cloudbase initgroups nosuch | tr -s ' \t' ' ')
 expect_eq "initgroups: unknown user has no groups" "$out" "nosuch "
 
+# A record named like a local account (a local alice created after the
+# CloudBase one) gives that account nothing: no private group, no mapped
+# groups (the PAM module ignores such a record too).
+cp /etc/passwd "$T/etcx/passwd"
+echo "alice:x:4242:4242::/home/localalice:/bin/sh" >>"$T/etcx/passwd"
+chmod 644 "$T/etcx/passwd"
+out=$(getent_cb -s cloudbase initgroups alice | tr -s ' \t' ' ')
+expect_eq "initgroups: a local alice gets nothing from the record" "$out" "alice "
+getent_cb -s cloudbase group 700001 >/dev/null
+expect_eq "getgrgid: the record's private group is not served" "$?" "2"
+getent_cb -s cloudbase group alice >/dev/null
+expect_eq "getgrnam: nor by name" "$?" "2"
+out=$(getent_cb -s cloudbase group | cut -d: -f1 | tr '\n' ' ')
+expect_eq "nor in the enumeration" "$out" "bob carol "
+out=$(getent_cb -s cloudbase group 700002 | cut -d: -f1)
+expect_eq "the other records' groups still are" "$out" "bob"
+rm "$T/etcx/passwd"
+out=$(getent_cb -s cloudbase group 700001 | cut -d: -f1)
+expect_eq "gone the local alice, the record's group is back" "$out" "alice"
+
 # syslog: one line per problem per process, however many lookups fail.
 # syslog_lines GETENT-ARGS...: run one getent in a namespace with a /dev/log
 # listener; prints how many lines came from the module.
