@@ -28,6 +28,7 @@
 #include "accountdb_store.h"
 #include "idmap.h"
 #include "localfiles.h"
+#include "nscd.h"
 #include "shield.h"
 #include "state.h"
 
@@ -148,6 +149,8 @@ struct writer {
 	const struct cb_config *cfg;
 	struct cb_state_pending pending;
 	bool listed;
+	bool wrote;
+	const struct cb_log *log;
 };
 
 /* arg: the account as a version 1 database had it */
@@ -250,25 +253,29 @@ static cb_status pending(struct cb_dbtx *tx, void *arg, const struct cb_log *log
 	return rc;
 }
 
-static void committed(void *arg)
+static void committed(void *arg, bool wrote)
 {
 	struct writer *w = arg;
 
 	if (w->listed)
 		cb_state_pending_done(w->cfg, &w->pending, true);
 	w->listed = false;
+	w->wrote = wrote;
 }
 
+/* After the lock is released: what NSS serves may have changed. */
 static void writer_done(struct writer *w)
 {
 	if (w->listed)
 		cb_state_pending_done(w->cfg, &w->pending, false);
+	if (w->wrote)
+		cb_nscd_invalidate(w->log);
 }
 
 static cb_status change(const struct cb_config *cfg, unsigned wait_ms, cb_store_change_fn edit,
 			void *arg, const struct cb_log *log)
 {
-	struct writer w = {cfg, {0}, false};
+	struct writer w = {cfg, {0}, false, false, log};
 	struct cb_store_ops ops = {migrate, pending, committed, &w};
 	cb_status rc = cb_store_change(cb_accountdb_path(cfg), wait_ms, edit, arg, &ops, log);
 
@@ -746,7 +753,7 @@ cb_status cb_accountdb_import(const struct cb_config *cfg, struct cb_account *li
 			      const struct cb_log *log)
 {
 	struct import_ctx c = {cfg, list, n, replace, NULL, 0, 0, {0}};
-	struct writer w = {cfg, {0}, false};
+	struct writer w = {cfg, {0}, false, false, log};
 	struct cb_store_ops ops = {migrate, NULL, committed, &w};
 	cb_status rc = load_local_ids(&c.taken, log);
 

@@ -826,7 +826,7 @@ cb_status cb_store_change(const char *path, unsigned lock_wait_ms, cb_store_chan
 	if (rc == CB_OK && tx.changed)
 		rc = commit_change(path, &tx, log);
 	if (rc == CB_OK && ops != NULL && ops->committed != NULL)
-		ops->committed(ops->arg);
+		ops->committed(ops->arg, tx.changed);
 	unlock_db(lockfd);
 	cb_account_list_free(tx.delta, tx.n_delta);
 	cb_dbview_close(&tx.view);
@@ -853,7 +853,7 @@ cb_status cb_store_rewrite(const char *path, unsigned lock_wait_ms, bool load,
 		rc = write_file(path, "", list, n, &id, log);
 	}
 	if (rc == CB_OK && ops != NULL && ops->committed != NULL)
-		ops->committed(ops->arg);
+		ops->committed(ops->arg, true);
 	unlock_db(lockfd);
 	cb_account_list_free(list, n);
 	cb_dbview_close(&v);

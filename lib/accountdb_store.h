@@ -62,7 +62,7 @@ struct cb_store_ops {
 	cb_status (*migrate)(struct cb_account *list, size_t n, void *arg,
 			     const struct cb_log *log);
 	cb_status (*pending)(struct cb_dbtx *tx, void *arg, const struct cb_log *log);
-	void (*committed)(void *arg);
+	void (*committed)(void *arg, bool wrote);
 	void *arg;
 };
 

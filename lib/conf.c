@@ -60,6 +60,8 @@ static const struct key_def keys[] = {
 	K(require_groups, T_LIST, S_ANY),
 	K(ignore_unknown_user, T_BOOL, S_ANY),
 	K(acct_without_auth, T_BOOL, S_ANY),
+	KU(account_check_interval, 0, 86400),
+	KU(account_offline_grace, 0, 2592000),
 	KU(otp_retries, 1, 10),
 	K(otp_echo, T_BOOL, S_ANY),
 	K(sms_prompt_phone, T_BOOL, S_ANY),
@@ -119,6 +121,7 @@ void cb_config_init(struct cb_config *cfg)
 	cfg->timeout = 10;
 	cfg->method = CB_METHOD_PASSWORD;
 	cfg->otp_retries = 3;
+	cfg->account_check_interval = 300;
 	cfg->uid_min = 200000;
 	cfg->uid_max = 2000199999;
 }

@@ -47,6 +47,8 @@ struct cb_config {
 	size_t n_require_groups;
 	bool ignore_unknown_user;
 	bool acct_without_auth;
+	unsigned account_check_interval; /* seconds */
+	unsigned account_offline_grace; /* seconds, 0: deny when unreachable */
 	unsigned otp_retries;
 	bool otp_echo;
 	bool sms_prompt_phone;

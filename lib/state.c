@@ -214,11 +214,18 @@ static bool process_is(int32_t pid, uint64_t start)
 	return pid > 0 && start != 0 && cb_proc_start_time(pid) == start;
 }
 
-bool cb_state_session_owner_alive(const struct cb_state_session *s)
+bool cb_state_session_owner_alive(const struct cb_state_session *s, int64_t now)
 {
 	/* init adopts orphans: pid 1 says nothing of the sign-in */
 	return process_is(s->pid, s->pid_start) ||
-	       (s->ppid > 1 && process_is(s->ppid, s->ppid_start));
+	       (s->ppid > 1 && now - s->created < CB_STATE_PARENT_GRACE &&
+		process_is(s->ppid, s->ppid_start));
+}
+
+bool cb_state_claim_alive(const struct cb_state *st, int64_t now, int64_t max_age)
+{
+	return st->claim != 0 && now - st->claim < max_age && now >= st->claim &&
+	       process_is(st->claim_pid, st->claim_pid_start);
 }
 
 bool cb_state_session_owned_by(const struct cb_state_session *s, pid_t pid)
@@ -343,6 +350,38 @@ static bool parse_session(char *v, struct cb_state *st)
 	return true;
 }
 
+/* "SECONDS ok|denied" */
+static bool parse_checked(char *v, struct cb_state *st)
+{
+	char *sp = strchr(v, ' ');
+
+	if (sp == NULL)
+		return false;
+	*sp++ = '\0';
+	if (strcmp(sp, "ok") != 0 && strcmp(sp, "denied") != 0)
+		return false;
+	st->checked_ok = strcmp(sp, "ok") == 0;
+	return parse_i64(v, &st->checked) && st->checked > 0;
+}
+
+/* "SECONDS PID PSTART" */
+static bool parse_claim(char *v, struct cb_state *st)
+{
+	char *f[3];
+	size_t n = 0;
+
+	for (char *p = v; p != NULL; n++) {
+		if (n == 3)
+			return false;
+		f[n] = p;
+		p = strchr(p, ' ');
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	return n == 3 && parse_i64(f[0], &st->claim) && st->claim > 0 &&
+	       parse_pid(f[1], &st->claim_pid) && parse_u64(f[2], &st->claim_pid_start);
+}
+
 static bool set_once(char **slot, const char *v, size_t max, enum cb_text_kind kind)
 {
 	if (*slot != NULL || v[0] == '\0' || !cb_text_str_ok(v, max, kind))
@@ -386,6 +425,14 @@ static bool parse_line(char *line, struct cb_state *st, unsigned *seen)
 	if (strcmp(line, "last_login") == 0 && !(*seen & 2u)) {
 		*seen |= 2u;
 		return parse_i64(v, &st->last_login);
+	}
+	if (strcmp(line, "checked") == 0 && !(*seen & 4u)) {
+		*seen |= 4u;
+		return parse_checked(v, st);
+	}
+	if (strcmp(line, "claim") == 0 && !(*seen & 8u)) {
+		*seen |= 8u;
+		return parse_claim(v, st);
 	}
 	if (strcmp(line, "sub") == 0)
 		return set_once(&st->sub, v, CB_STATE_MAX_SUB, CB_TEXT_ANY);
@@ -570,6 +617,11 @@ static cb_status serialise(const struct cb_state *st, uint64_t gen, struct buf *
 		put(b, "last_service %s\n", st->last_service);
 	if (st->last_rhost != NULL)
 		put(b, "last_rhost %s\n", st->last_rhost);
+	if (st->checked > 0)
+		put(b, "checked %" PRId64 " %s\n", st->checked, st->checked_ok ? "ok" : "denied");
+	if (st->claim > 0)
+		put(b, "claim %" PRId64 " %" PRId32 " %" PRIu64 "\n", st->claim, st->claim_pid,
+		    st->claim_pid_start);
 	for (size_t i = 0; i < st->n_sessions; i++) {
 		const struct cb_state_session *s = &st->sessions[i];
 

@@ -45,6 +45,11 @@ struct cb_state {
 	char *last_rhost;
 	struct cb_state_session sessions[CB_STATE_MAX_SESSIONS]; /* oldest first */
 	size_t n_sessions;
+	int64_t checked; /* the last live check, epoch seconds; 0: none */
+	bool checked_ok; /* its result: in good standing */
+	int64_t claim; /* a live check under way since (epoch seconds); 0: none */
+	int32_t claim_pid;
+	uint64_t claim_pid_start;
 };
 
 /* The state directory: cfg->state_dir, else "state" beside accounts_db.
@@ -94,8 +99,12 @@ void cb_state_session_take(struct cb_state *st, size_t i, struct cb_state_sessio
  * revokes and frees it); evicted->access_token is NULL otherwise. */
 void cb_state_session_add(struct cb_state *st, struct cb_state_session *s,
 			  struct cb_state_session *evicted);
-/* Is the process that signed in (or its parent) still running? */
-bool cb_state_session_owner_alive(const struct cb_state_session *s);
+/* Is the process that signed in still running, or its parent within
+ * CB_STATE_PARENT_GRACE seconds of the sign-in (now: epoch seconds)? */
+bool cb_state_session_owner_alive(const struct cb_state_session *s, int64_t now);
+/* Is the claim of a live check held by a running process, and younger
+ * than max_age seconds? */
+bool cb_state_claim_alive(const struct cb_state *st, int64_t now, int64_t max_age);
 /* Was the session signed in by pid's child (sshd's keyboard-interactive
  * child, whose parent runs the session phase) or by pid itself? */
 bool cb_state_session_owned_by(const struct cb_state_session *s, pid_t pid);

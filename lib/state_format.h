@@ -36,6 +36,13 @@
  *   last_login SECONDS                epoch seconds of the last sign-in
  *   last_service WORD                 its PAM service
  *   last_rhost TEXT                   its PAM_RHOST
+ *   checked SECONDS ok|denied         the last live check of the account's
+ *                                     standing (account phase without a
+ *                                     sign-in) and its result
+ *   claim SECONDS PID PSTART          a live check under way in that process
+ *                                     (start time as for sessions): others
+ *                                     wait for its result instead of using
+ *                                     the same refresh token twice
  *   session ID CREATED PID PSTART PPID PPSTART AEXP REXP OPEN ACCESS REFRESH
  *                                     repeated (at most CB_STATE_MAX_SESSIONS,
  *                                     oldest first): a sign-in's CloudBase
@@ -75,5 +82,9 @@
 #define CB_STATE_ID_LEN 32
 #define CB_STATE_MAX_ACCESS 8192 /* a JWT, documented up to 4096 */
 #define CB_STATE_MAX_REFRESH 512 /* documented up to 128 */
+/* A session's parent counts as its owner this long after the sign-in:
+ * sshd's monitor opens the session its keyboard-interactive child signed
+ * in; a sudo's parent shell, which never does, stops counting after it. */
+#define CB_STATE_PARENT_GRACE 120 /* seconds */
 
 #endif

@@ -41,6 +41,12 @@ static const char *const names[CB_STATUS_MAX_] = {
 	[CB_ERR_DENIED] = "denied",
 };
 
+bool cb_status_unreachable(cb_status st)
+{
+	return st == CB_ERR_TRANSPORT || st == CB_ERR_TIMEOUT || st == CB_ERR_SERVICE ||
+	       st == CB_ERR_PROTOCOL;
+}
+
 const char *cb_status_name(cb_status st)
 {
 	if ((unsigned)st >= CB_STATUS_MAX_ || names[st] == NULL)

@@ -7,6 +7,8 @@
 #ifndef CB_STATUS_H
 #define CB_STATUS_H
 
+#include <stdbool.h>
+
 typedef enum cb_status {
 	CB_OK = 0,
 
@@ -54,5 +56,12 @@ typedef enum cb_status {
 
 /* A short, stable, lower-case name for logs ("auth", "timeout", ...). */
 const char *cb_status_name(cb_status st);
+
+/* Did the service fail to answer with a decision: no connection, DNS, a
+ * timeout, a 5xx, an answer that is not the service's (a captive page)?
+ * A TLS verification failure is not "unreachable": it is a configuration
+ * or an attack, and never eases a decision. Neither is a refusal of our
+ * client credentials. */
+bool cb_status_unreachable(cb_status st);
 
 #endif

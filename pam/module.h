@@ -132,5 +132,9 @@ cb_status cb_pam_revoke(struct cb_pam *ctx, struct cb_api *api, const struct cb_
 /* Take the session id out of the user's state record and revoke it (a
  * sign-in the host refused after the service accepted it). */
 void cb_pam_drop_session(struct cb_pam *ctx, const char *id);
+/* NSS serves the mapped groups: write the account database only when the
+ * user's CloudBase groups change them (then nscd's caches are invalidated).
+ * A failure here never refuses a login (logged). */
+void cb_pam_update_nss(struct cb_pam *ctx, char *const *groups, size_t n);
 
 #endif

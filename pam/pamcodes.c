@@ -54,10 +54,18 @@ int cb_pam_code(cb_status st, enum cb_pam_phase phase)
 	/* a hole in the table must never read as success (0) */
 	if (rc == PAM_SUCCESS || rc == PAM_IGNORE)
 		return PAM_SERVICE_ERR;
+	if (phase == CB_PHASE_AUTH) {
+		/* refusals no retry can change end the attempt: sshd stops asking
+		 * (no six sign-ins accepted by the service and refused here) */
+		if (st == CB_ERR_USER_BLOCKED || st == CB_ERR_USER_PENDING ||
+		    st == CB_ERR_SUB_MISMATCH || st == CB_ERR_DENIED)
+			return PAM_MAXTRIES;
+	}
 	if (phase == CB_PHASE_ACCOUNT) {
 		if (st == CB_ERR_USER_BLOCKED)
 			return PAM_ACCT_EXPIRED;
-		if (st == CB_ERR_SUB_MISMATCH || st == CB_ERR_AUTH)
+		if (st == CB_ERR_SUB_MISMATCH || st == CB_ERR_AUTH || st == CB_ERR_TOKEN ||
+		    st == CB_ERR_USER_PENDING)
 			return PAM_PERM_DENIED;
 	}
 	if (phase == CB_PHASE_PASSWORD) {
@@ -94,6 +102,11 @@ const char *cb_pam_user_message(cb_status st)
 	case CB_ERR_PHONE_INVALID:
 		return "The phone number on record cannot receive SMS codes. Contact your "
 		       "administrator.";
+	case CB_ERR_SUB_MISMATCH:
+		return "This account belongs to another CloudBase user. Contact your administrator.";
+	case CB_ERR_TOKEN:
+		return "Your CloudBase sign-in on this host has ended. Sign in again with your "
+		       "password or a code.";
 	case CB_ERR_WEAK_PASSWORD:
 		return "The new password was refused: use 8 to 64 characters of mixed classes.";
 	default:

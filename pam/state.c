@@ -186,7 +186,8 @@ static cb_status edit_signin(struct cb_state *st, void *arg, bool *write)
 	st->last_rhost = rhost;
 	/* sessions whose login ended, or whose process is gone: superseded */
 	while (i < st->n_sessions) {
-		if (st->sessions[i].closed || !cb_state_session_owner_alive(&st->sessions[i]))
+		if (st->sessions[i].closed ||
+		    !cb_state_session_owner_alive(&st->sessions[i], e->fresh.created))
 			cb_state_session_take(st, i, &e->gone[e->n_gone++]);
 		else
 			i++;
@@ -201,14 +202,12 @@ static cb_status edit_signin(struct cb_state *st, void *arg, bool *write)
 	return CB_OK;
 }
 
-/* NSS serves the mapped groups: write the database only when the sign-in
- * changes them. A failure here never refuses the login (logged). */
-static void update_nss(struct cb_pam *ctx, const struct cb_tokens *tok)
+void cb_pam_update_nss(struct cb_pam *ctx, char *const *groups, size_t n)
 {
 	char **mapped = NULL;
 	size_t n_mapped = 0;
-	cb_status rc = cb_accountdb_mapped_groups(&ctx->cfg, (const char *const *)tok->groups,
-						  tok->n_groups, &mapped, &n_mapped);
+	cb_status rc =
+		cb_accountdb_mapped_groups(&ctx->cfg, (const char *const *)groups, n, &mapped, &n_mapped);
 
 	if (rc == CB_OK &&
 	    !cb_accountdb_same_groups(ctx->acct.groups, ctx->acct.n_groups, mapped, n_mapped)) {
@@ -248,7 +247,7 @@ cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api, const str
 	if (rc != CB_OK)
 		cb_api_revoke(api, tok->access_token); /* the host refuses it */
 	if (rc == CB_OK)
-		update_nss(ctx, tok);
+		cb_pam_update_nss(ctx, tok->groups, tok->n_groups);
 	for (size_t i = 0; rc == CB_OK && i < e.n_gone; i++)
 		cb_pam_revoke(ctx, api, &e.gone[i]);
 	forget_gone(&e);

@@ -929,6 +929,7 @@ class ServiceState:
             self.sessions = {}
             self.access_tokens = {}    # token -> (session id, exp)
             self.refresh_tokens = {}   # token -> session id
+            self.rotated_refresh = {}  # a refresh token already traded -> session id
             self.verifications = {}    # id -> record
             self.verification_tokens = {}
             self.sudo_tokens = {}      # token -> (username, exp)
@@ -1059,6 +1060,7 @@ class ServiceState:
         self.access_tokens[access_token] = (session.id, now + ACCESS_TOKEN_LIFETIME)
         if session.refresh_token:
             self.refresh_tokens.pop(session.refresh_token, None)
+            self.rotated_refresh[session.refresh_token] = session.id
         session.refresh_token = "rt." + secrets.token_urlsafe(48)
         session.refresh_expires = now + REFRESH_TOKEN_LIFETIME
         self.refresh_tokens[session.refresh_token] = session.id
@@ -1471,6 +1473,13 @@ class CloudBaseApi:
 
     def refresh(self, refresh_token):
         state = self.state
+        # [guess] a refresh token used again after it was traded is taken for
+        # a stolen one (OAuth 2.0 security BCP, refresh token rotation): the
+        # whole session ends
+        reused = state.sessions.get(state.rotated_refresh.get(refresh_token))
+        if reused is not None:
+            state.revoke_session(reused)
+            raise ApiError("invalid_grant", "refresh token already used: session revoked")
         session = state.sessions.get(state.refresh_tokens.get(refresh_token))
         if session is None or session.revoked or session.refresh_token != refresh_token:
             raise ApiError("invalid_grant", "refresh token invalid or already used")

@@ -537,8 +537,23 @@ class TestTokenRules(EmulatorTestCase):
         self.assertEqual(set(second), TOKEN_KEYS)
         self.assertNotEqual(second["refresh_token"], first["refresh_token"])
         self.assertNotEqual(second["access_token"], first["access_token"])
+        third = self.assertOk(self.refresh(second["refresh_token"]))
+        self.assertOk(self.user_me(third["access_token"]))
+
+    def test_refresh_token_reuse_ends_the_session(self):
+        first = self.sign_in()
+        second = self.assertOk(self.refresh(first["refresh_token"]))
+        # [guess] the traded token again: taken for a stolen one
         self.assertError(self.refresh(first["refresh_token"]), "invalid_grant", 400)
-        self.assertOk(self.refresh(second["refresh_token"]))
+        self.assertError(self.refresh(second["refresh_token"]), "invalid_grant", 400)
+        self.assertError(self.user_me(second["access_token"]), "unauthenticated", 401)
+        # another session of the same user lives on
+        self.assertOk(self.refresh(self.sign_in()["refresh_token"]))
+
+    def test_refresh_of_a_blocked_user(self):
+        tokens = self.sign_in()
+        self.emu.upsert_user(username="alice", status="BLOCKED")
+        self.assertError(self.refresh(tokens["refresh_token"]), "user_blocked", 403)
 
     def test_refresh_token_lifetime(self):
         tokens = self.sign_in()

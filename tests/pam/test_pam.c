@@ -304,10 +304,10 @@ static void test_pending_and_blocked(void **state)
 	struct result r;
 
 	(void)state;
-	assert_int_equal(login("cbcarol", "Carol-Passw0rd", &r), PAM_AUTH_ERR);
+	assert_int_equal(login("cbcarol", "Carol-Passw0rd", &r), PAM_MAXTRIES);
 	assert_non_null(strstr(r.conv.messages, "not activated"));
 	assert_log("error=user_pending");
-	assert_int_equal(login("cbdave", "Dave-Passw0rd", &r), PAM_PERM_DENIED);
+	assert_int_equal(login("cbdave", "Dave-Passw0rd", &r), PAM_MAXTRIES);
 	assert_non_null(strstr(r.conv.messages, "blocked"));
 	assert_log("error=user_blocked");
 }
@@ -329,7 +329,8 @@ static void test_sub_mismatch(void **state)
 	(void)state;
 	add_account("cbalice2", "alice", "00000000-0000-4000-8000-000000000000");
 	ctl("POST", "/stats/reset", NULL);
-	assert_int_equal(login("cbalice2", ALICE_PW, &r), PAM_AUTH_ERR);
+	assert_int_equal(login("cbalice2", ALICE_PW, &r), PAM_MAXTRIES);
+	assert_non_null(strstr(r.conv.messages, "belongs to another CloudBase user"));
 	assert_log("possible account takeover");
 	assert_log("outcome=sub_mismatch");
 	/* the service accepted the sign-in, the host refused it: revoked there,
@@ -439,7 +440,7 @@ static void test_version1_binding(void **state)
 	assert_int_equal(system(cmd), 0);
 	/* the fixture's alice is bound to "sub-alice": the emulator's alice
 	 * (Alice@Example.com signs in as her) is another CloudBase user */
-	assert_int_equal(login("alice", ALICE_PW, &r), PAM_AUTH_ERR);
+	assert_int_equal(login("alice", ALICE_PW, &r), PAM_MAXTRIES);
 	assert_log("possible account takeover");
 	assert_log("outcome=sub_mismatch");
 	assert_null(account_sub("alice"));
@@ -565,6 +566,133 @@ static void test_acct_without_auth(void **state)
 	assert_int_equal(r.acct, PAM_SUCCESS);
 	login_svc("cb", "cbstranger", &r, DO_ACCT, NULL, NULL);
 	assert_int_equal(r.acct, PAM_USER_UNKNOWN);
+}
+
+/* The refresh token of alice's newest session on this host (the state
+ * store), or NULL; malloc'd. */
+static char *stored_refresh(const char *user)
+{
+	struct cb_config cfg;
+	struct cb_state st;
+	char db[600], *rt = NULL;
+
+	cb_config_init(&cfg);
+	snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
+	cfg.accounts_db = strdup(db);
+	if (cb_state_load(&cfg, user, &st, NULL) == CB_OK && st.n_sessions > 0 &&
+	    st.sessions[st.n_sessions - 1].refresh_token != NULL)
+		rt = strdup(st.sessions[st.n_sessions - 1].refresh_token);
+	cb_state_free(&st);
+	cb_config_free(&cfg);
+	return rt;
+}
+
+static int account_only(const char *user)
+{
+	struct result r;
+
+	login_svc("cb", user, &r, DO_ACCT, NULL, NULL);
+	return r.acct;
+}
+
+/* The account phase without a sign-in (sudo's cached credentials, root's
+ * su, an SSH key) checks the account's standing live, with the refresh
+ * token of the user's newest session here: it follows the service's
+ * decisions, rotates the stored token, and uses a recorded result within
+ * account_check_interval. */
+static void test_live_check(void **state)
+{
+	char *rt0, *rt1;
+
+	(void)state;
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n"
+		     "require_groups = admin\n");
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED); /* never signed in */
+	assert_log("has never signed in on this host");
+	{
+		struct result r;
+
+		assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	}
+	rt0 = stored_refresh("cbalice");
+	assert_non_null(rt0);
+	ctl("POST", "/stats/reset", NULL);
+	/* in good standing: one refresh, one /user/me; the rotated token stored */
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	assert_int_equal(path_count("/auth/v1/token"), 1);
+	assert_int_equal(path_count("/auth/v1/user/me"), 1);
+	assert_log("live check of the account's standing: ok");
+	rt1 = stored_refresh("cbalice");
+	assert_non_null(rt1);
+	assert_string_not_equal(rt1, rt0);
+	/* and again: the rotated one works (the old one would end the session) */
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	/* removed from the required group at CloudBase: refused */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"groups\": [\"user\"]}");
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED);
+	assert_log("none of require_groups");
+	ctl("POST", "/users", "{\"username\": \"alice\", \"groups\": [\"user\", \"admin\"]}");
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	/* blocked at CloudBase: refused, told, the stored session forgotten */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
+	assert_int_equal(account_only("cbalice"), PAM_ACCT_EXPIRED);
+	assert_log("outcome=user_blocked");
+	free(rt1);
+	rt1 = stored_refresh("cbalice");
+	assert_null(rt1);
+	/* unblocked, but no session to check with any more: sign in again */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"ACTIVE\"}");
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED);
+	assert_log("no CloudBase session of this host to check the account with");
+	free(rt0);
+}
+
+/* Within account_check_interval the recorded standing is used (nothing
+ * sent); an unreachable service denies unless account_offline_grace
+ * covers the recorded standing; two checks at once never present one
+ * refresh token twice. */
+static void test_live_check_policy(void **state)
+{
+	struct result r;
+	pid_t a, b;
+	int wa, wb;
+
+	(void)state;
+	write_config("acct_without_auth = yes\n");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	ctl("POST", "/stats/reset", NULL);
+	/* signed in a moment ago: within the default 300 s, nothing is sent,
+	 * even if the user was blocked since */
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	assert_int_equal(stat_of("requests"), 0);
+	assert_log("the standing recorded");
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"ACTIVE\"}");
+	/* the service unreachable: refused by default ... */
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n");
+	fault("{\"fault\": \"status\", \"status\": 503, \"count\": 100}");
+	assert_int_equal(account_only("cbalice"), PAM_AUTHINFO_UNAVAIL);
+	assert_log("account_offline_grace does not cover");
+	/* ... allowed on the recorded standing within account_offline_grace */
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n"
+		     "account_offline_grace = 3600\n");
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	assert_log("allowed on the standing recorded");
+	ctl("DELETE", "/faults", NULL);
+	/* two checks at once: the second waits for the first and uses the
+	 * token it stored; no refresh token is presented twice */
+	ctl("POST", "/stats/reset", NULL);
+	a = fork();
+	if (a == 0)
+		_exit(account_only("cbalice"));
+	b = fork();
+	if (b == 0)
+		_exit(account_only("cbalice"));
+	assert_int_equal(waitpid(a, &wa, 0), a);
+	assert_int_equal(waitpid(b, &wb, 0), b);
+	assert_int_equal(WEXITSTATUS(wa), PAM_SUCCESS);
+	assert_int_equal(WEXITSTATUS(wb), PAM_SUCCESS);
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
 }
 
 static void test_wrong_client_secret(void **state)
@@ -799,7 +927,7 @@ static void test_method_sms_no_phone(void **state)
 
 	(void)state;
 	write_config("method = sms\n");
-	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_PERM_DENIED);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_MAXTRIES);
 	assert_log("sms: no phone number on record for cbalice");
 	assert_string_equal(r.conv.prompts, "");
 	assert_int_equal(stat_of("requests"), 0);
@@ -972,16 +1100,16 @@ static void test_api_calls(void **state)
 
 	assert_int_equal(cb_api_token_refresh(&api, tok.refresh_token, &tok2), CB_OK);
 	assert_string_not_equal(tok2.refresh_token, tok.refresh_token);
+	assert_int_equal(cb_api_revoke(&api, tok2.access_token), CB_OK);
+	assert_int_equal(cb_api_introspect(&api, tok2.access_token, &in), CB_OK);
+	assert_false(in.active);
+	assert_int_equal(cb_api_user_me(&api, tok2.access_token, &me), CB_ERR_TOKEN);
 	/* the old refresh token stopped working */
 	{
 		struct cb_tokens t3;
 
 		assert_int_equal(cb_api_token_refresh(&api, tok.refresh_token, &t3), CB_ERR_TOKEN);
 	}
-	assert_int_equal(cb_api_revoke(&api, tok2.access_token), CB_OK);
-	assert_int_equal(cb_api_introspect(&api, tok2.access_token, &in), CB_OK);
-	assert_false(in.active);
-	assert_int_equal(cb_api_user_me(&api, tok2.access_token, &me), CB_ERR_TOKEN);
 	cb_tokens_free(&tok);
 	cb_tokens_free(&tok2);
 
@@ -1045,6 +1173,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_first_pass, setup),
 		cmocka_unit_test_setup(test_require_groups, setup),
 		cmocka_unit_test_setup(test_acct_without_auth, setup),
+		cmocka_unit_test_setup(test_live_check, setup),
+		cmocka_unit_test_setup(test_live_check_policy, setup),
 		cmocka_unit_test_setup(test_wrong_client_secret, setup),
 		cmocka_unit_test_setup(test_faults, setup),
 		cmocka_unit_test_setup(test_timeouts, setup),

@@ -471,7 +471,7 @@ static void test_sms_no_phone(void **state)
 
 	(void)state;
 	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
-			 PAM_PERM_DENIED);
+			 PAM_MAXTRIES);
 	assert_transcript(&r, "E:No phone number is on record for this account, so no SMS code can "
 			      "be sent. Contact your administrator.|");
 	assert_int_equal(stat_of("requests"), 0);
@@ -480,7 +480,7 @@ static void test_sms_no_phone(void **state)
 	/* sms_prompt_phone asks only for a record with a bound sub */
 	write_config("method = sms\nsms_prompt_phone = yes\n");
 	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
-			 PAM_PERM_DENIED);
+			 PAM_MAXTRIES);
 	assert_int_equal(stat_of("requests"), 0);
 	assert_log("sms_prompt_phone needs a bound sub");
 
@@ -499,7 +499,7 @@ static void test_sms_no_phone(void **state)
 			  "Phone number for the SMS code: |*SMS code sent to +86 138****0006: |");
 	/* ... but someone else's number gives someone else's sub: refused */
 	assert_int_equal(login("cbfrank", ALICE_PHONE, &r, ANS(ALICE_PHONE, "@code")),
-			 PAM_AUTH_ERR);
+			 PAM_MAXTRIES);
 	assert_log("possible account takeover");
 	/* and what is no number is refused before any request */
 	ctl("POST", "/stats/reset", NULL);
@@ -816,7 +816,7 @@ static void test_pwsms_service_has_no_phone(void **state)
 	 * bob's, whose code signs bob in: both sign-ins must be one person */
 	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"\"}");
 	assert_int_equal(login("cbalice_bobphone", BOB_PHONE, &r, ANS(ALICE_PW, "@code")),
-			 PAM_AUTH_ERR);
+			 PAM_MAXTRIES);
 	assert_log("the service has no phone number for cbalice_bobphone: using the record's");
 	assert_log("gave another sub than the password: refused");
 	assert_log("outcome=sub_mismatch");
@@ -848,7 +848,7 @@ static void test_pwsms_account_states(void **state)
 	 * method says too (blocked), with no SMS sent */
 	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
-			 PAM_PERM_DENIED);
+			 PAM_MAXTRIES);
 	assert_int_equal(sent_count(ALICE_PHONE), 0);
 	/* /user/me failing: denied */
 	ctl("POST", "/reset", NULL);

@@ -53,6 +53,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.uid_max, 2000199999);
 	assert_false(cfg.debug);
 	assert_null(cfg.ca_file);
+	assert_false(cfg.acct_without_auth);
+	assert_int_equal(cfg.account_check_interval, 300);
+	assert_int_equal(cfg.account_offline_grace, 0);
+	assert_null(cfg.state_dir);
 	cb_config_free(&cfg);
 }
 
@@ -76,6 +80,9 @@ static void test_every_key(void **state)
 			   "require_groups = admin, ops dev\n"
 			   "ignore_unknown_user = yes\n"
 			   "acct_without_auth = true\n"
+			   "account_check_interval = 60\n"
+			   "account_offline_grace = 3600\n"
+			   "state_dir = /var/lib/x-state\n"
 			   "otp_retries = 5\n"
 			   "otp_echo = on\n"
 			   "sms_prompt_phone = 1\n"
@@ -104,6 +111,9 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.require_groups[2], "dev");
 	assert_true(cfg.ignore_unknown_user);
 	assert_true(cfg.acct_without_auth);
+	assert_int_equal(cfg.account_check_interval, 60);
+	assert_int_equal(cfg.account_offline_grace, 3600);
+	assert_string_equal(cfg.state_dir, "/var/lib/x-state");
 	assert_int_equal(cfg.otp_retries, 5);
 	assert_true(cfg.otp_echo);
 	assert_true(cfg.sms_prompt_phone);
@@ -148,6 +158,10 @@ static void test_bad_values(void **state)
 		"timeout = 99999999999999999999999\n",
 		"connect_timeout = 61\n",
 		"otp_retries = 0\n",
+		"account_check_interval = 86401\n",
+		"account_check_interval = -1\n",
+		"account_offline_grace = 2592001\n",
+		"state_dir = var/lib/state\n",
 		"uid_min = 999\n",
 		"uid_max = 4294967295\n",
 		"debug = maybe\n",

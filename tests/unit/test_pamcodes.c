@@ -38,9 +38,14 @@ static void test_table(void **state)
 	assert_int_equal(cb_pam_code(CB_ERR_AUTH, CB_PHASE_AUTH), PAM_AUTH_ERR);
 	assert_int_equal(cb_pam_code(CB_ERR_USER_UNKNOWN, CB_PHASE_AUTH), PAM_USER_UNKNOWN);
 	assert_int_equal(cb_pam_code(CB_ERR_NOT_FOUND, CB_PHASE_AUTH), PAM_USER_UNKNOWN);
-	assert_int_equal(cb_pam_code(CB_ERR_USER_PENDING, CB_PHASE_AUTH), PAM_AUTH_ERR);
-	assert_int_equal(cb_pam_code(CB_ERR_USER_BLOCKED, CB_PHASE_AUTH), PAM_PERM_DENIED);
+	/* refusals no retry changes end the attempt (sshd stops asking) */
+	assert_int_equal(cb_pam_code(CB_ERR_USER_PENDING, CB_PHASE_AUTH), PAM_MAXTRIES);
+	assert_int_equal(cb_pam_code(CB_ERR_USER_BLOCKED, CB_PHASE_AUTH), PAM_MAXTRIES);
+	assert_int_equal(cb_pam_code(CB_ERR_SUB_MISMATCH, CB_PHASE_AUTH), PAM_MAXTRIES);
+	assert_int_equal(cb_pam_code(CB_ERR_DENIED, CB_PHASE_AUTH), PAM_MAXTRIES);
 	assert_int_equal(cb_pam_code(CB_ERR_USER_BLOCKED, CB_PHASE_ACCOUNT), PAM_ACCT_EXPIRED);
+	assert_int_equal(cb_pam_code(CB_ERR_USER_PENDING, CB_PHASE_ACCOUNT), PAM_PERM_DENIED);
+	assert_int_equal(cb_pam_code(CB_ERR_TOKEN, CB_PHASE_ACCOUNT), PAM_PERM_DENIED);
 	assert_int_equal(cb_pam_code(CB_ERR_LOCKED, CB_PHASE_AUTH), PAM_MAXTRIES);
 	assert_int_equal(cb_pam_code(CB_ERR_TIMEOUT, CB_PHASE_AUTH), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(cb_pam_code(CB_ERR_TLS, CB_PHASE_AUTH), PAM_AUTHINFO_UNAVAIL);

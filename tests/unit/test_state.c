@@ -119,7 +119,7 @@ static void test_round_trip(void **state)
 	assert_null(st.sessions[1].refresh_token);
 	assert_int_equal(st.sessions[2].access_expires, 1764500002 + 7200);
 	assert_int_equal(st.sessions[0].pid, getpid());
-	assert_true(cb_state_session_owner_alive(&st.sessions[0]));
+	assert_true(cb_state_session_owner_alive(&st.sessions[0], 1764500000));
 	assert_true(cb_state_session_owned_by(&st.sessions[0], getpid()));
 	assert_false(st.sessions[0].closed);
 	cb_state_free(&st);
@@ -544,7 +544,7 @@ static void test_session_owner(void **state)
 	(void)state;
 	assert_int_equal(cb_state_session_new(&s, "at", "rt", 0, 1), CB_OK);
 	assert_true(cb_state_session_owned_by(&s, getpid()));
-	assert_true(cb_state_session_owner_alive(&s));
+	assert_true(cb_state_session_owner_alive(&s, 1));
 	assert_int_equal(s.access_expires, 0);
 	/* made by a child: its parent (this process) owns it too */
 	child = fork();
@@ -559,9 +559,14 @@ static void test_session_owner(void **state)
 	assert_int_equal(WEXITSTATUS(ws), 0);
 	/* a pid reused by another process is not the owner */
 	s.pid_start += 1;
+	/* the parent counts only within the grace after the sign-in */
+	s.ppid = getppid();
+	s.ppid_start = cb_proc_start_time(s.ppid);
+	assert_true(cb_state_session_owner_alive(&s, s.created + CB_STATE_PARENT_GRACE - 1));
+	assert_false(cb_state_session_owner_alive(&s, s.created + CB_STATE_PARENT_GRACE));
 	s.ppid = 0;
 	assert_false(cb_state_session_owned_by(&s, getpid()));
-	assert_false(cb_state_session_owner_alive(&s));
+	assert_false(cb_state_session_owner_alive(&s, 1));
 	cb_state_session_free(&s);
 }
 
