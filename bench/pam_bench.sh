@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # PAM login vs bare curl, same /signin, same CA, whole processes.
 # Usage (as root, from a build tree): bench/pam_bench.sh [N]
 # Needs: bench/pam_login (make bench) and tools/cloudbasectl built, curl, python3 + the emulator.

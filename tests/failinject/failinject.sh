@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the failure injection test: starts one emulator, runs
 # test_failinject (TAP) against it.
 set -u

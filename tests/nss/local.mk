@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The NSS module through glibc (nss branch). The shell tests run the module
 # in a private mount namespace (tests/ns-run) with a test config overlaid
 # on /etc/cloudbase; see tests/nss/nss-lib.sh.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The module-through-libpam harness of test_pam and test_sms: syslog
  * capture on a private /dev/log (under tests/ns-run), the emulator's
  * control port, config, service and account-database fixtures. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The PAM module through real libpam against the emulator (pam_tests.sh
 # starts the emulators and runs test_pam under ns-run). The cmocka tests
 # are built only with cmocka (else no-cmocka.sh reports them as skipped).

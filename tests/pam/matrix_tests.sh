@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the bad-input matrix (docs/security.md): starts one
 # emulator and runs test_matrix under tests/ns-run so it can own /dev/log.
 # Prints test_matrix's TAP.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the PAM module tests: starts the emulator (and one per bad
 # certificate kind), then runs test_pam under tests/ns-run so it can own
 # /dev/log. Prints test_pam's TAP.

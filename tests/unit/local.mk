@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Unit tests of lib/ (cmocka; without it configure leaves them out and
 # no-cmocka.sh reports them as skipped).
 if HAVE_CMOCKA
