@@ -6,9 +6,11 @@
 # in its first three lines (after a #! line or as a roff comment), with no
 # other identifier anywhere. Files: those git tracks (plus new, not ignored
 # ones) in a checkout; every file of the tree in an unpacked tarball
-# (distcheck), less the autotools outputs. Data (JSON, fuzz seeds),
-# Markdown, the pam-auth-update profiles and the Debian metadata without a
-# comment syntax are covered by debian/copyright instead. Prints TAP.
+# (distcheck) or a package build, less the autotools outputs. Data (JSON,
+# fuzz seeds), Markdown, the pam-auth-update profiles (pam-auth-update reads
+# every line) and the Debian files without a comment syntax (changelog,
+# copyright, source/format) are covered by debian/copyright instead.
+# Prints TAP.
 set -u
 : "${top_srcdir:?run through make check}"
 cd "$top_srcdir" || exit 1
@@ -37,11 +39,16 @@ list_files() {
 needs() {
 	case $1 in
 	*.md | LICENSE | *.json | tests/fuzz/corpus/*) return 1 ;;
-	debian/changelog | debian/copyright | debian/source/* | debian/pam-configs/* | \
-		debian/README.*) return 1 ;;
 	*.c | *.h | *.sh | *.py | *.am | *.mk | *.ac | *.map | docs/*.[1-8]) return 0 ;;
-	etc/* | debian/* | scripts/* | .ci/* | .clang-format | .clang-tidy | \
-		.cppcheck-suppressions | .gitignore) return 0 ;;
+	etc/* | scripts/* | .ci/* | .clang-format | .clang-tidy | .cppcheck-suppressions | \
+		.gitignore) return 0 ;;
+	# debian/: the files debhelper reads that take comments (not what a
+	# package build leaves there)
+	debian/rules | debian/control | debian/not-installed | debian/*.postinst | \
+		debian/*.preinst | debian/*.prerm | debian/*.postrm | debian/*.install | \
+		debian/*.dirs | debian/*.docs | debian/*.examples | debian/*.nss | \
+		debian/*.lintian-overrides | debian/tests/*) return 0 ;;
+	debian/*) return 1 ;;
 	esac
 	# any other script
 	[ "$(head -c 2 "$1" 2>/dev/null)" = '#!' ]
