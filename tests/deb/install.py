@@ -19,9 +19,10 @@ README's "Install on Debian" section says, in a minimal Debian 12 root.
    addition after the config file is written: base_url and ca_file of the
    CloudBase emulator, which runs on 127.0.0.1 outside the root. Then logs
    in over SSH (the root's own sshd and sshd_config, on a free port of
-   127.0.0.1) and with sudo as the CloudBase user; checks the module's
-   decision line (the root's /dev/log is read by the test) and the
-   emulator's request log; checks that a local user still goes through
+   127.0.0.1) and with sudo as the CloudBase user, and changes her
+   CloudBase password with passwd; checks the module's decision line (the
+   root's /dev/log is read by the test) and the emulator's request log;
+   checks that a local user still goes through
    pam_unix, that pam-auth-update --disable restores /etc/pam.d/common-*
    byte for byte, that the profile lines sit where pam_faillock needs them;
    then `apt purge` and /etc/nsswitch.conf and /etc/pam.d/common-* must be
@@ -68,6 +69,7 @@ ROOT_EXTRA = ["openssh-server", "sudo"]
 ENV_ID = "your-env-id"  # what the README's config says; the emulator is told so
 SECRET = "test-secret"  # the emulator seed's client secret
 ALICE_PW = "Alice-Passw0rd"
+ALICE_NEW_PW = "Alice-Passw0rd-2"
 LOCAL_USER, LOCAL_PW = "localadm", "Local-Passw0rd-9"
 PAM_FILES = ["common-auth", "common-account", "common-password", "common-session",
              "common-session-noninteractive"]
@@ -255,6 +257,7 @@ class InstallTest:
         self.emu = None
         self.sshd_port = None
         self.debs = []
+        self.alice_pw = ALICE_PW
 
     # -- plumbing ------------------------------------------------------------
 
@@ -450,6 +453,9 @@ class InstallTest:
             self.t.note("Debian root: cached %s" % cache)
         else:
             os.makedirs(cache_dir, exist_ok=True)
+            # one root at a time: an older one (other mirror or packages) goes
+            for old in glob.glob(os.path.join(cache_dir, "*.tar")):
+                os.unlink(old)
             self.t.note("Debian root: mmdebstrap --variant=apt %s, with %s (cached in %s)" % (
                 SUITE, ",".join(include), cache))
             tmp = cache[:-len(".tar")] + ".new.tar"
@@ -643,6 +649,25 @@ class InstallTest:
         seen = self.signins(nreq)
         t.ok(len(seen) == 1 and seen[0]["status"] == 200,
              "sudo: one /signin at the emulator", diag=json.dumps(seen, indent=1))
+        # passwd as alice: pam_unix does not know her, the module changes
+        # her CloudBase password (the cloudbase-password profile)
+        mark, nreq = self.syslog.mark(), len(self.emu.requests())
+        r = e2elib.drive(["chroot", self.root, "setpriv", "--reuid=%d" % uid,
+                          "--regid=%d" % uid, "--init-groups", "--", "passwd"],
+                         [ALICE_PW, ALICE_NEW_PW, ALICE_NEW_PW], timeout=30, env=clean_env())
+        t.ok(r.rc == 0 and "Current CloudBase password" in r.out and
+             "updated successfully" in r.out,
+             "passwd as alice in the root: her CloudBase password is changed", diag=r)
+        line = self.syslog.wait_for(mark, r"pam_cloudbase\(passwd:chauthtok\): password: "
+                                    r"user=alice service=passwd .*outcome=ok ", timeout=3)
+        patched = [q for q in self.emu.requests()[nreq:] if q["method"] == "PATCH" and
+                   q["path"].endswith("/user/password") and q["status"] == 200]
+        t.ok(line is not None and len(patched) == 1,
+             "passwd: the module's decision line, one PATCH /user/password at the emulator",
+             diag="\n".join(self.syslog.since(mark)))
+        r = self.ssh("alice", ALICE_NEW_PW)
+        t.ok(r.rc == 0 and "(alice)" in r.out, "ssh alice with the new password", diag=r)
+        self.alice_pw = ALICE_NEW_PW
         # a local account: pam_unix as before, nothing sent to CloudBase
         rc, out = self.chroot(
             "useradd -m -s /bin/sh %s && printf '%%s:%%s\\n' %s '%s' | chpasswd" % (
@@ -679,7 +704,7 @@ class InstallTest:
         t.ok(rc == 0 and -1 not in order and order == sorted(order),
              "with the pam_faillock profiles of README.source: preauth, pam_cloudbase, "
              "pam_unix, authfail, pam_deny in that order", diag=auth)
-        r = self.ssh("alice", ALICE_PW)
+        r = self.ssh("alice", self.alice_pw)
         t.ok(r.rc == 0 and "(alice)" in r.out, "ssh alice with pam_faillock in the stack",
              diag=r)
         rc, out = self.chroot("pam-auth-update --disable faillock_notify faillock && "
