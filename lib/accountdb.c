@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The account database: local accounts mapped to CloudBase identities.
  *
  * FILE FORMAT (version 1, host byte order, tagged so another order is

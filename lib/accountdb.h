@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The account database: local accounts mapped to CloudBase identities.
  *
  * One file (config key accounts_db), written only by cloudbasectl and the

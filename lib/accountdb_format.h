@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The on-disk layout of the account database, shared by the writer
  * (accountdb.c) and the allocation-free reader (accountdb_map.c).
  * See the comment block at the top of accountdb.c and nss_cloudbase(8).

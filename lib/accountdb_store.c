@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Storage of the account database: records in memory, the file image,
  * and the one read-modify-write cycle every change goes through (lock,
  * read, edit, write a new file, fsync, rename, fsync the directory). The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Internal to lib/: the storage side of the account database, shared by
  * accountdb.c (the operations) and accountdb_store.c (records in memory,
  * the file image, locking and atomic replacement). */

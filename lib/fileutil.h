@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Opening files that decide who may log in: config, client secret,
  * account database. A file is trusted only when it passes every check. */
 #ifndef CB_FILEUTIL_H

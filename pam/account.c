@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_sm_acct_mgmt: may this user log in now? */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_sm_open_session / pam_sm_close_session: the session's tokens stay in
  * the PAM transaction; closing the session revokes the access token, so a
  * token that leaked from the session dies with it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The sign-in result kept for the later phases of one PAM transaction. */
 #include "config.h"
 

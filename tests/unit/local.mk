@@ -1,4 +1,7 @@
-# Unit tests of lib/ (cmocka).
+# SPDX-License-Identifier: BSD-3-Clause
+# Unit tests of lib/ (cmocka; without it configure leaves them out and
+# no-cmocka.sh reports them as skipped).
+if HAVE_CMOCKA
 check_PROGRAMS += unit/test_conf
 TESTS += unit/test_conf
 unit_test_conf_SOURCES = unit/test_conf.c
@@ -28,3 +31,4 @@ unit_test_accountdb_corrupt_SOURCES = unit/test_accountdb_corrupt.c unit/account
 unit_test_accountdb_corrupt_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
 unit_test_accountdb_writers_SOURCES = unit/test_accountdb_writers.c unit/accountdb_testutil.h
 unit_test_accountdb_writers_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+endif

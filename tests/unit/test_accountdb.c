@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the account database API: a record round trip, the sub
  * binding, uid choice (determinism across hosts, collisions with records
  * and with /etc/passwd), refusals, and the files written. */
