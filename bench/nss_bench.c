@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nss_bench SERVICE N ITERS: time getpwnam_r/getpwuid_r through glibc's NSS
  * dispatch for one service (__nss_configure_lookup, as getent -s does),
  * over a database of N accounts named u000000.. with uids 800000.. .

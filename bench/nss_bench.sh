@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # NSS benchmark: libnss_cloudbase against glibc's files service and
 # Debian's libnss-db and libnss-cache on the same 100,000 accounts, in one
 # run, in a private mount namespace (nothing on the host changes):

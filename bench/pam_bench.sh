@@ -1,14 +1,15 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # PAM login vs bare curl, same /signin, same CA, whole processes.
 # Usage (as root, from a build tree): bench/pam_bench.sh [N]
-# Needs: bench/pam_login and tools/cloudbasectl built, curl, python3 + the emulator.
+# Needs: bench/pam_login (make bench) and tools/cloudbasectl built, curl, python3 + the emulator.
 set -eu
 N=${1:-200}
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$(pwd)}
 so=$build/pam/.libs/pam_cloudbase.so
 login=$build/bench/pam_login
-[ -x "$login" ] && [ -f "$so" ] || { echo "run from the build tree after make" >&2; exit 1; }
+[ -x "$login" ] && [ -f "$so" ] || { echo "run from the build tree after make and make bench" >&2; exit 1; }
 work=$(mktemp -d /tmp/cb-bench.XXXXXX)
 /usr/bin/python3 "$src/tests/emulator/cloudbase_emulator.py" --state-dir "$work/emu" \
 	>"$work/emu.log" 2>&1 &

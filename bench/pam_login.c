@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* One whole login as a process: pam_start_confdir → pam_authenticate →
  * pam_acct_mgmt → pam_end. Usage: pam_login CONFDIR SERVICE USER PASSWORD.
  * Exit status: the first PAM code that was not PAM_SUCCESS (0 if none).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The account database's operations: see accountdb.h. Storage and locking
  * are accountdb_store.c's, the format accountdb_format.h's.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The account database: local accounts mapped to CloudBase identities,
  * what the NSS module serves (format: accountdb_format.h).
  *

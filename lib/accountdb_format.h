@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The on-disk format of the account database: the one description, used
  * by the writer (accountdb_store.c) and the allocation-free reader
  * (accountdb_map.c) alike. Internal: nothing outside lib/ includes it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The read side of the account database: see accountdb_map.h and the
  * format, accountdb_format.h.
  *

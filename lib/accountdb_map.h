@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The read side of the account database (format: accountdb_format.h): a
  * read-only mmap of each file, checked before it is trusted, and lookups
  * that never allocate (the NSS module calls them from every process on the

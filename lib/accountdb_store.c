@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The write side of the account database: see accountdb_store.h; the
  * format is accountdb_format.h. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Internal to lib/: the write side of the account database (format:
  * accountdb_format.h). Every change goes through one of two transactions,
  * both under the writers' lock:

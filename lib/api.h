@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The CloudBase Auth v2 calls: one function per endpoint, typed results.
  *
  * Every function returns a cb_status; errors are decided on the service's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The configuration of pam_cloudbase: one struct, filled from the root-owned
  * config file and then from PAM module arguments, both through
  * cb_config_set(). See cloudbase.conf(5). */

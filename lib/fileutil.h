@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Files that decide who may log in (config, client secret, account
  * database, state store): opened only when they pass every check, and
  * written only by atomic replacement. */

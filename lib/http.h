@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The HTTPS client: one libcurl easy handle per PAM transaction.
  *
  * Every request of a login goes over the same handle, so the TLS session

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* uid allocation for CloudBase accounts.
  *
  * A uid is FNV-1a 64 (hash.h) of a stable key (the CloudBase sub when known at

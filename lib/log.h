@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Logging through a sink chosen by the caller: pam_syslog in the PAM module,
  * stderr in cloudbasectl, syslog(3) in the NSS module, a buffer in tests.
  *

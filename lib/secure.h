@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Secrets: one way to wipe them. */
 #ifndef CB_SECURE_H
 #define CB_SECURE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The one internal return convention of pam_cloudbase.
  *
  * Every function below the PAM and NSS entry points returns a cb_status.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libnss_cloudbase.so.2: passwd and group entries for CloudBase accounts,
  * served from the account database (accountdb_format.h, nss_cloudbase(8)).
  *

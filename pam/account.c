@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_sm_acct_mgmt: may this user log in now?
  *
  * After a sign-in through this module in the same transaction, the sign-in

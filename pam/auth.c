@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_sm_authenticate: the sign-in flows. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Setting up one entry point call: config, log sink, PAM items, the user. */
 #include "config.h"
 

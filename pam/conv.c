@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Talking to the user through the application's conversation function. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Internals of pam_cloudbase.so shared by its source files. Nothing here
  * is exported: the module exports only the pam_sm_* entry points. */
 #ifndef CB_PAM_MODULE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_cloudbase.so: Linux logins with Tencent CloudBase Auth accounts.
  *
  * The entry points are thin: set up (config, log, user), run one phase,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cb_status → PAM return codes: the one table (cloudbase-auth-api.md). */
 #include "config.h"
 

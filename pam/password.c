@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_sm_chauthtok: change the CloudBase password. The service wants a
  * fresh sudo token for it: sign in with the old password, trade it for a
  * sudo token (/user/sudo), then PATCH /user/password, all on one handle.

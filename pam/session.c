@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_sm_open_session / pam_sm_close_session.
  *
  * The session of a login is its sign-in's CloudBase session, found in this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The SMS flows: method=sms, method=password+sms and method=password|sms.
  *
  * Decisions (pam_cloudbase(8), METHODS, says the same to admins):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A sign-in the service accepted: recorded in the state store (for every
  * process and phase: sshd's monitor, later sudo runs), in the account
  * database when it changes what NSS serves (the mapped groups), and kept

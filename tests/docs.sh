@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # The documentation keeps up with the code: every config key lib/conf.c
 # accepts has an entry in cloudbase.conf(5) (module-argument-only keys in
 # pam_cloudbase(8)), every cloudbasectl command is in cloudbasectl(8), and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # cppcheck and clang-tidy over the project's code (lib/ pam/ nss/ tools/),
 # configured by .cppcheck-suppressions and .clang-tidy at the top (each
 # exception there says why), and clang-format (.clang-format) over every C

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Helpers shared by the C tests: a log sink that captures messages,
  * temporary directories, writing files with a given mode and owner. */
 #ifndef CB_TESTUTIL_H

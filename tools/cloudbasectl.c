@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cloudbasectl: manage the CloudBase account database and check a host's
  * setup. See cloudbasectl(8).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """The README's demo (run by scripts/demo after install-deps and build):
 a real `ssh alice@127.0.0.1 id` with alice's CloudBase password, through
 pam_cloudbase.so and libnss_cloudbase.so.2, against the CloudBase Auth

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """The end-to-end world of pam_cloudbase: real sshd, ssh, sudo, su and login
 against the CloudBase Auth emulator, in a private mount namespace.
 

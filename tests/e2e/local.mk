@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # End-to-end tests with the real sshd, ssh, sudo, su and /bin/login in a
 # private mount namespace (root only; otherwise reported as skipped).
 TESTS += e2e/run.py

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """End-to-end tests with the real programs: OpenSSH sshd + ssh, sudo, su and
 /bin/login, through pam_cloudbase.so and libnss_cloudbase.so.2, against the
 CloudBase Auth emulator, in a private mount namespace (see e2elib.py).

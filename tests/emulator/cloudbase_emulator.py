@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Emulator of the CloudBase Auth v2 HTTP service, for pam_cloudbase's tests and demo.
 
 It imitates the contract in docs (shared/cloudbase-auth-api.md): the /auth/v1 routes,

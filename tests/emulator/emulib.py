@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Helpers to run and drive the CloudBase Auth emulator from tests.
 
 In Python tests:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Tests of the CloudBase Auth emulator; prints TAP for the automake TAP driver.
 
     /usr/bin/python3 tests/emulator/test_emulator.py [-v] [TestClass[.test_name] ...]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the failure injection test: pam_tests.sh (emulators,
 # hostile environment, ns-run) running test_failinject, whose services load
 # the shim module. Under ns-run the module's thousands of log lines go to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Allocation and I/O failure injection over the module's code (lib/ and
 # pam/ linked in, every allocation, file, PAM, libcurl and json-c call it
 # makes wrapped): see failinject/test_failinject.c. failinject.sh runs it

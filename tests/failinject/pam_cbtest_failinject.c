@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A PAM module for test_failinject: libpam dispatches to it (so the code
  * under test runs as a module: PAM_AUTHTOK is settable only from one) and
  * it hands over to the module's code linked into the test binary, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Allocation and I/O failure injection, in the manner of pam-u2f's fuzzer.
  *
  * The module's code (lib/ and pam/, linked in statically) is linked with

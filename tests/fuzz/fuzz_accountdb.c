@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libFuzzer harness for the account database reader: any bytes, mapped as
  * a database, must give CB_ERR_CORRUPT or records that pass their own
  * checks; never a crash, a hang or an out-of-bounds read (ASan).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libFuzzer harness for the CloudBase answer parsers, called the way the
  * module calls them: cb_api_check_answer() judges status, content type and
  * body, then one typed parser reads the object. The first input byte picks

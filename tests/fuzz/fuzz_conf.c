@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libFuzzer harness for the config parser: any text, parsed as
  * cloudbase.conf, either fails (nothing leaks: LeakSanitizer) or gives a
  * config whose values keep their documented ranges; validation and the API

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libFuzzer harness for the two normalisations of untrusted text: the
  * local login name check (cb_valid_local_name) and the phone number
  * normalisation (cb_normalize_phone). The input is one NUL-terminated

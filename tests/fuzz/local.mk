@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # libFuzzer targets (clang, ASan + UBSan), built and run by
 # fuzz/run_fuzz.sh: FUZZ_SECONDS (default 20) each in make check, longer
 # with `make fuzz` at the top. Seeds in fuzz/corpus/<target>/.

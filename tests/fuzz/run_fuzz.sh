@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Build the libFuzzer targets with clang (ASan + UBSan + libFuzzer; the
 # library sources compiled for coverage) and run each for a bounded time
 # from its checked-in seed corpus. Prints TAP: one test per target, "not ok"

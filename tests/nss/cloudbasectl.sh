@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # cloudbasectl: every command, its output and its exit codes, root-only
 # writes, and status on a healthy and on a damaged database.
 . "$top_srcdir/tests/nss/nss-lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # cloudbasectl status probes the service: reachable with the right client
 # secret, a clear error with a wrong one, and with the service down.
 . "$top_srcdir/tests/nss/nss-lib.sh"

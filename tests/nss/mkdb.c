@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* mkdb PATH < SPEC: write an account database in one go, for the NSS tests
  * and the benchmark. One account per line, fields separated by spaces:
  *   NAME UID LOGIN [SUB|-] [GROUP,GROUP...|-] [GECOS...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Shared by the NSS tests (sourced). TAP helpers, a scratch directory, and
 # in_ns: run a command in a private mount namespace (tests/ns-run) whose
 # /etc is a read-only overlay of $T/etcx on top of the host's /etc. The

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # The module links only libc (never libcurl, json-c or libpam: NSS runs in
 # every process) and exports only the _nss_cloudbase_* entry points.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # The module through glibc: getent -s cloudbase passwd/group/initgroups,
 # and the failure modes (no config, corrupt, unsafe or missing database),
 # one syslog line per problem per process.

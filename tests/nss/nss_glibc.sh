@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Runs test_nss_glibc (cmocka, TAP) against a 300-account database with
 # gecos fields of growing length, in a namespace where the test config is
 # at /etc/cloudbase/cloudbase.conf.

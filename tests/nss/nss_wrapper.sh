@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # id(1) resolves a CloudBase user through nss_wrapper loading the module:
 # passwd, the private group and the groups mapped by group_map.
 . "$top_srcdir/tests/nss/nss-lib.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The module through glibc (and its entry points called directly):
  * positive lookups, a round trip of every record starting from a 1-byte
  * buffer and doubling on ERANGE, the NSS status and errno conventions,

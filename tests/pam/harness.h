@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The module-through-libpam harness of the C PAM tests (test_pam,
  * test_sms, test_matrix, test_failinject, test_loadunload): one
  * conversation function, syslog capture on a private /dev/log (under

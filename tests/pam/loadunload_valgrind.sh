@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # test_loadunload under valgrind memcheck: the 1,000 transactions with no
 # invalid access and no definite or indirect leak. Prints TAP.
 set -u

@@ -1,10 +1,15 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The PAM module through real libpam against the emulator (pam_tests.sh
-# starts the emulators and runs test_pam under ns-run).
+# starts the emulators and runs test_pam under ns-run). The cmocka tests
+# are built only with cmocka (else no-cmocka.sh reports them as skipped).
+if HAVE_CMOCKA
 check_PROGRAMS += pam/test_pam
 pam_test_pam_SOURCES = pam/test_pam.c pam/harness.c pam/harness.h
 pam_test_pam_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_pam_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+
+endif
 
 # A helper module that sets or checks PAM_AUTHTOK (use_first_pass tests).
 check_LTLIBRARIES = pam/pam_cbtest_authtok.la
@@ -13,6 +18,7 @@ pam_pam_cbtest_authtok_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 pam_pam_cbtest_authtok_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 pam_pam_cbtest_authtok_la_LIBADD = $(PAM_LIBS)
 
+if HAVE_CMOCKA
 # The module's exported symbols, by dlopen.
 check_PROGRAMS += pam/test_symbols
 pam_test_symbols_SOURCES = pam/test_symbols.c
@@ -28,6 +34,7 @@ pam_test_sms_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS)
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 
 TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/test_symbols
+endif
 EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh
 
 # pam_start/pam_end 1,000 times: no fd or heap growth (test_loadunload.c).
@@ -46,10 +53,12 @@ EXTRA_DIST += pam/loadunload_valgrind.sh
 
 # The bad-input matrix of docs/security.md (matrix_tests.sh starts the
 # emulator and runs test_matrix under ns-run).
+if HAVE_CMOCKA
 check_PROGRAMS += pam/test_matrix
 pam_test_matrix_SOURCES = pam/test_matrix.c pam/harness.c pam/harness.h
 pam_test_matrix_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_matrix_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 TESTS += pam/matrix_tests.sh
+endif
 EXTRA_DIST += pam/matrix_tests.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A helper module for the tests: "set=VALUE" puts VALUE in PAM_AUTHTOK (as
  * an earlier module of a stack would), "expect=VALUE" succeeds only if
  * PAM_AUTHTOK holds VALUE (proves pam_cloudbase hands the password on). */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the C PAM tests: starts the emulator (and one per bad
 # certificate kind), then runs test_pam, or the binary $PAM_TEST names
 # under tests/, under tests/ns-run so it can own /dev/log. Prints its TAP.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the SMS method tests: pam_tests.sh (emulators, hostile
 # environment, ns-run) running test_sms instead of test_pam.
 PAM_TEST=pam/test_sms

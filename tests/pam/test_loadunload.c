@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_start / pam_authenticate or pam_acct_mgmt / pam_end, 1,000 times:
  * libpam dlopen()s the module at every pam_start and dlclose()s it at
  * every pam_end. The module is linked -z nodelete (libcurl and OpenSSL

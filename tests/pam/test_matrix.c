@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The bad-input matrix of docs/security.md, through real libpam
  * (pam_start_confdir) against the CloudBase emulator. Run by
  * matrix_tests.sh under tests/ns-run: this binary binds its own /dev/log and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_cloudbase.so through real libpam (pam_start_confdir) against the
  * CloudBase emulator. Run by pam_tests.sh, which starts the emulators and
  * runs this binary under tests/ns-run: there it binds its own /dev/log and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The SMS methods of pam_cloudbase.so (sms, password+sms, password|sms)
  * through real libpam against the emulator. Run by sms_tests.sh (which is
  * pam_tests.sh running this binary) under tests/ns-run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* dlopen() pam_cloudbase.so: it exports the six pam_sm_* entry points and
  * nothing else (no lib/ function may leak into the host process). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Helpers of the account database tests: a database in a fresh root-owned
  * directory, and accounts built in one line. */
 #ifndef CB_ACCOUNTDB_TESTUTIL_H

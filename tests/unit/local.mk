@@ -1,4 +1,7 @@
-# Unit tests of lib/ (cmocka).
+# SPDX-License-Identifier: BSD-3-Clause
+# Unit tests of lib/ (cmocka; without it configure leaves them out and
+# no-cmocka.sh reports them as skipped).
+if HAVE_CMOCKA
 check_PROGRAMS += unit/test_conf
 TESTS += unit/test_conf
 unit_test_conf_SOURCES = unit/test_conf.c
@@ -44,4 +47,5 @@ check_PROGRAMS += unit/test_migration
 TESTS += unit/test_migration
 unit_test_migration_SOURCES = unit/test_migration.c unit/accountdb_testutil.h
 unit_test_migration_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+endif
 EXTRA_DIST += unit/fixtures/accounts-v1.db unit/fixtures/accounts-v1.txt unit/fixtures/README.md

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the account database API: a record round trip, the mapped
  * groups a sign-in records, the base and its delta (writes of one account,
  * folding, readers' view), uid choice (determinism across hosts,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The reader against damaged and hostile files: every truncation, every
  * flipped byte, bad headers, out-of-range offsets, index loops, bad
  * records, and unsafe files at the path. Nothing may crash or hang, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Writers: 100 concurrent processes lose no record; a writer killed at any
  * stage of a write leaves a complete database (the old or the new one) and
  * no lock held; readers holding the old mapping keep working; a login that

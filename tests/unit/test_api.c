@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the CloudBase API parsers and the error mapping, on canned
  * bodies (no network), plus the UUIDv4 request ids. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the configuration parser and the trusted-file checks. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the uid mapping: determinism, range, probing, reserved ids,
  * and the direct reading of passwd/group files. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of local name validation and phone normalisation. */
 #include "config.h"
 

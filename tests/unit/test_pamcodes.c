@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The cb_status → PAM table: every status has a code, and no failure ever
  * becomes PAM_SUCCESS or PAM_IGNORE, in any phase. */
 #include "config.h"
