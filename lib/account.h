@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* One local account mapped to a CloudBase identity: what the account
  * database (accountdb.h) holds for a name, in memory. */
 #ifndef CB_ACCOUNT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* FNV-1a, 64 bits (Fowler, Noll, Vo; offset basis 0xcbf29ce484222325,
  * prime 0x100000001b3): the hash of the account database's name index
  * (accountdb_format.h) and of the uid mapping (idmap.h). Fixed forever:

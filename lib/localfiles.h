@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The host's own account files, /etc/passwd and /etc/group, read
  * directly: never through NSS, which could recurse into this very module
  * (and would answer for CloudBase accounts too). A CloudBase account must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Local login names and phone numbers: what the module and cloudbasectl
  * accept. */
 #ifndef CB_NAMES_H

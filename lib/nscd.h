@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Keeping nscd(8) coherent with the account database.
  *
  * nscd caches passwd and group answers, the negative ones too (Debian's

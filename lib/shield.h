@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Writes that the user who started the process cannot hold up.
  *
  * su and sudo run the PAM stack in a set-uid process whose real uid is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The per-user state store: see state.h; the format is state_format.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The per-user state store: what sign-ins on this host learn about each
  * managed user, and what later phases need from it (the format and its
  * rules: state_format.h).

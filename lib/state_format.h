@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The on-disk format of the per-user state store: the one description,
  * used by its writer and reader (state.c) alike.
  *

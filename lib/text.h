@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The one rule for text kept in the module's files and taken from the
  * service: which bytes a string may hold.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Account lists in CSV and JSON lines: see userio.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Account lists in and out of cloudbasectl (user import, user export).
  *
  * Two formats, with the same fields: name, login, phone, gecos, home,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # cloudbasectl user import / export: CSV and JSON lines, updates, --replace,
 # a round trip, and malformed files refused with their line number and
 # nothing changed.

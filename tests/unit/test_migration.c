@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A version 1 account database, written by release 0.1.0's own code
  * (fixtures/accounts-v1.db, its dump in fixtures/accounts-v1.txt), is read
  * as it is, and the first write moves its login data to the state store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the state store (state.h, state_format.h): round trip,
  * the modes it creates whatever the umask, records it refuses (foreign
  * owner, loose mode, symlink, every kind of malformed text), concurrent
