@@ -50,8 +50,8 @@ static bool invalidate(const char *db)
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return false;
 	for (int fd = 0; fd < 3; fd++)
-		posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY,
-						 0);
+		posix_spawn_file_actions_addopen(&fa, fd, "/dev/null",
+						 fd == 0 ? O_RDONLY : O_WRONLY, 0);
 	rc = posix_spawn(&pid, CB_NSCD_PROGRAM, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc == 0 && wait_bounded(pid);

@@ -315,24 +315,33 @@ static bool id_ok(const char *s)
 	return true;
 }
 
+/* Split v in place into exactly n (>= 1) fields, one space apart. */
+static bool split_fields(char *v, char **f, size_t n)
+{
+	char *p = v;
+
+	for (size_t k = 0; k < n; k++) {
+		char *sp = strchr(p, ' ');
+
+		f[k] = p;
+		if (k + 1 == n)
+			return sp == NULL; /* the last field: nothing after it */
+		if (sp == NULL)
+			return false; /* too few */
+		*sp = '\0';
+		p = sp + 1;
+	}
+	return false;
+}
+
 static bool parse_session(char *v, struct cb_state *st)
 {
 	char *f[11];
-	size_t n = 0;
 	struct cb_state_session *s;
 
 	if (st->n_sessions == CB_STATE_MAX_SESSIONS)
 		return false;
-	/* exactly 11 fields, one space apart */
-	for (char *p = v; p != NULL; n++) {
-		if (n == 11)
-			return false;
-		f[n] = p;
-		p = strchr(p, ' ');
-		if (p != NULL)
-			*p++ = '\0';
-	}
-	if (n != 11 || (strcmp(f[8], "open") != 0 && strcmp(f[8], "closed") != 0))
+	if (!split_fields(v, f, 11) || (strcmp(f[8], "open") != 0 && strcmp(f[8], "closed") != 0))
 		return false;
 	s = &st->sessions[st->n_sessions];
 	memset(s, 0, sizeof(*s));
@@ -369,17 +378,8 @@ static bool parse_checked(char *v, struct cb_state *st)
 static bool parse_claim(char *v, struct cb_state *st)
 {
 	char *f[3];
-	size_t n = 0;
 
-	for (char *p = v; p != NULL; n++) {
-		if (n == 3)
-			return false;
-		f[n] = p;
-		p = strchr(p, ' ');
-		if (p != NULL)
-			*p++ = '\0';
-	}
-	return n == 3 && parse_i64(f[0], &st->claim) && st->claim > 0 &&
+	return split_fields(v, f, 3) && parse_i64(f[0], &st->claim) && st->claim > 0 &&
 	       parse_pid(f[1], &st->claim_pid) && parse_u64(f[2], &st->claim_pid_start);
 }
 

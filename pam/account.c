@@ -120,7 +120,8 @@ static long standing_session(const struct cb_state *st, int64_t now)
 	for (size_t i = st->n_sessions; i-- > 0;) {
 		const struct cb_state_session *s = &st->sessions[i];
 
-		if (s->refresh_token != NULL && (s->refresh_expires == 0 || s->refresh_expires > now))
+		if (s->refresh_token != NULL &&
+		    (s->refresh_expires == 0 || s->refresh_expires > now))
 			return (long)i;
 	}
 	return -1;
@@ -354,7 +355,8 @@ static cb_status standing(struct cb_pam *ctx)
 			break;
 		if (waited >= CLAIM_WAIT_MS) {
 			cb_log(&ctx->log, LOG_NOTICE,
-			       "user %s: another live check of the account has not finished: refused",
+			       "user %s: another live check of the account has not finished: "
+			       "refused",
 			       ctx->user);
 			return CB_ERR_BUSY;
 		}
@@ -383,13 +385,13 @@ static cb_status without_our_auth(struct cb_pam *ctx)
 
 	if (!ctx->cfg.acct_without_auth) {
 		cb_log(&ctx->log, LOG_NOTICE,
-		       "user %s did not authenticate through pam_cloudbase (%s); acct_without_auth is "
+		       "user %s did not authenticate through pam_cloudbase (%s); acct_without_auth "
+		       "is "
 		       "off",
 		       ctx->user, why);
 		return CB_ERR_DENIED;
 	}
-	cb_log(&ctx->log, LOG_INFO, "user %s: %s: checking the account's standing", ctx->user,
-	       why);
+	cb_log(&ctx->log, LOG_INFO, "user %s: %s: checking the account's standing", ctx->user, why);
 	if (ctx->st.generation == 0) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "user %s has never signed in on this host: nothing to check the account "

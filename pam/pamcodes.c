@@ -104,7 +104,8 @@ const char *cb_pam_user_message(cb_status st)
 		return "The phone number on record cannot receive SMS codes. Contact your "
 		       "administrator.";
 	case CB_ERR_SUB_MISMATCH:
-		return "This account belongs to another CloudBase user. Contact your administrator.";
+		return "This account belongs to another CloudBase user. Contact your "
+		       "administrator.";
 	case CB_ERR_TOKEN:
 		return "Your CloudBase sign-in on this host has ended. Sign in again with your "
 		       "password or a code.";

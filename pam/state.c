@@ -207,8 +207,8 @@ void cb_pam_update_nss(struct cb_pam *ctx, char *const *groups, size_t n)
 {
 	char **mapped = NULL;
 	size_t n_mapped = 0;
-	cb_status rc =
-		cb_accountdb_mapped_groups(&ctx->cfg, (const char *const *)groups, n, &mapped, &n_mapped);
+	cb_status rc = cb_accountdb_mapped_groups(&ctx->cfg, (const char *const *)groups, n,
+						  &mapped, &n_mapped);
 
 	if (rc == CB_OK &&
 	    !cb_accountdb_same_groups(ctx->acct.groups, ctx->acct.n_groups, mapped, n_mapped)) {

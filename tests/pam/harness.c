@@ -371,8 +371,9 @@ static void write_config_text(const char *url, const char *emu, const char *extr
 		 "%s%s%s",
 		 url, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
 		 strstr(extra, "connect_timeout =") ? "" : "connect_timeout = 2\n",
-		 strstr(extra, "\ntimeout =") || strncmp(extra, "timeout =", 9) == 0 ? ""
-										: "timeout = 5\n",
+		 strstr(extra, "\ntimeout =") || strncmp(extra, "timeout =", 9) == 0
+			 ? ""
+			 : "timeout = 5\n",
 		 extra);
 	p = test_write(g.dir, "cloudbase.conf", text, 0644);
 	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);

@@ -471,8 +471,7 @@ static void test_sms_no_phone(void **state)
 	char text[256];
 
 	(void)state;
-	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
-			 PAM_MAXTRIES);
+	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")), PAM_MAXTRIES);
 	assert_transcript(&r, "E:No phone number is on record for this account, so no SMS code can "
 			      "be sent. Contact your administrator.|");
 	assert_int_equal(stat_of("requests"), 0);
@@ -480,8 +479,7 @@ static void test_sms_no_phone(void **state)
 
 	/* sms_prompt_phone asks only for a record with a bound sub */
 	write_config("method = sms\nsms_prompt_phone = yes\n");
-	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
-			 PAM_MAXTRIES);
+	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")), PAM_MAXTRIES);
 	assert_int_equal(stat_of("requests"), 0);
 	assert_log("sms_prompt_phone needs a bound sub");
 
@@ -848,8 +846,7 @@ static void test_pwsms_account_states(void **state)
 	/* what the service says after a right password is what the password
 	 * method says too (blocked), with no SMS sent */
 	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
-			 PAM_MAXTRIES);
+	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_MAXTRIES);
 	assert_int_equal(sent_count(ALICE_PHONE), 0);
 	/* /user/me failing: denied */
 	ctl("POST", "/reset", NULL);

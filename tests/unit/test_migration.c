@@ -19,8 +19,22 @@
 #include "state.h"
 #include "accountdb_testutil.h"
 
-enum { F_NAME, F_UID, F_GID, F_GECOS, F_HOME, F_SHELL, F_LOGIN, F_PHONE, F_SUB, F_CREATED,
-       F_LAST, F_FLAGS, F_GROUPS, N_F };
+enum {
+	F_NAME,
+	F_UID,
+	F_GID,
+	F_GECOS,
+	F_HOME,
+	F_SHELL,
+	F_LOGIN,
+	F_PHONE,
+	F_SUB,
+	F_CREATED,
+	F_LAST,
+	F_FLAGS,
+	F_GROUPS,
+	N_F
+};
 
 struct row {
 	char *f[N_F];

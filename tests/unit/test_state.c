@@ -220,6 +220,12 @@ static void test_refused_records(void **state)
 		HEAD "session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 open at\nend\n",
 		HEAD "session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 open at rt x\nend\n",
 		HEAD "session 0123456789abcdef0123456789abcdef 1 -2 3 4 5 6 7 open at rt\nend\n",
+		HEAD "checked 12 maybe\nend\n",
+		HEAD "checked 0 ok\nend\n",
+		HEAD "checked 12 ok\nchecked 13 ok\nend\n",
+		HEAD "claim 1 2\nend\n",
+		HEAD "claim 1 2 3 4\nend\n",
+		HEAD "claim 1 x 3\nend\n",
 	};
 	struct cb_state st;
 	char big[CB_STATE_MAX_SIZE + 64];
@@ -228,9 +234,14 @@ static void test_refused_records(void **state)
 	SKIP_UNLESS_ROOT();
 	fill("alice", "s", 0); /* the directories */
 	/* a positive control of the same shape first */
-	write_record(HEAD "sub a\n" SESSION_OK "end\n", 0600);
+	write_record(HEAD "sub a\n" SESSION_OK "checked 12 denied\nclaim 13 14 15\nend\n", 0600);
 	assert_int_equal(cb_state_load(&fx.cfg, "mallory", &st, &fx.log), CB_OK);
 	assert_int_equal(st.n_sessions, 1);
+	assert_int_equal(st.checked, 12);
+	assert_false(st.checked_ok);
+	assert_int_equal(st.claim, 13);
+	assert_int_equal(st.claim_pid, 14);
+	assert_int_equal(st.claim_pid_start, 15);
 	cb_state_free(&st);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fx.cap.len = 0;
