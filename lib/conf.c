@@ -513,6 +513,24 @@ cb_status cb_config_from_args(struct cb_config *cfg, int argc, const char **argv
 	return rc == CB_OK ? cb_config_validate(cfg, log) : rc;
 }
 
+bool cb_config_arg_true(int argc, const char **argv, const char *key)
+{
+	size_t klen = strlen(key);
+	bool set = false;
+
+	for (int i = 0; i < argc; i++) {
+		bool v;
+
+		if (strncmp(argv[i], key, klen) != 0)
+			continue;
+		if (argv[i][klen] == '\0')
+			set = true;
+		else if (argv[i][klen] == '=' && parse_bool(argv[i] + klen + 1, &v))
+			set = v;
+	}
+	return set;
+}
+
 cb_status cb_config_validate(const struct cb_config *cfg, const struct cb_log *log)
 {
 	const char *where = cfg->path != NULL ? cfg->path : "config";

@@ -111,6 +111,11 @@ cb_status cb_config_load_file(struct cb_config *cfg, const char *path, unsigned 
 cb_status cb_config_from_args(struct cb_config *cfg, int argc, const char **argv, unsigned flags,
 			      const struct cb_log *log);
 
+/* Is the boolean key set to yes among the module arguments alone (the
+ * bare key, or key=yes/true/on/1; the last one counts)? For decisions made
+ * before the configuration file is read. */
+bool cb_config_arg_true(int argc, const char **argv, const char *key);
+
 /* Cross-key checks: env or base_url given, uid_min < uid_max, ... */
 cb_status cb_config_validate(const struct cb_config *cfg, const struct cb_log *log);
 

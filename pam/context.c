@@ -41,14 +41,24 @@ cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int ar
 	ctx->rhost = item_or_dash(pamh, PAM_RHOST);
 	cb_config_init(&ctx->cfg);
 	ctx->cfg_loaded = true;
-	st = cb_config_from_args(&ctx->cfg, argc, argv, 0, &ctx->log);
-	if (st != CB_OK)
-		return st;
-	ctx->log.debug = ctx->cfg.debug;
 	if (pam_get_user(pamh, &ctx->user, NULL) != PAM_SUCCESS || ctx->user == NULL) {
 		ctx->user = NULL;
 		return CB_ERR_CONV;
 	}
+	/* A local account is never the module's: with ignore_unknown_user as
+	 * an argument it is left to the stack before the configuration is
+	 * even read, so a broken or missing cloudbase.conf cannot lock root
+	 * (or any local user) out of a stack that has the module in
+	 * common-auth. */
+	if (cb_config_arg_true(argc, argv, "ignore_unknown_user") &&
+	    cb_valid_local_name(ctx->user) && cb_local_user_lookup(ctx->user) == CB_OK) {
+		ctx->cfg.ignore_unknown_user = true;
+		return CB_ERR_NOT_FOUND;
+	}
+	st = cb_config_from_args(&ctx->cfg, argc, argv, 0, &ctx->log);
+	if (st != CB_OK)
+		return st;
+	ctx->log.debug = ctx->cfg.debug;
 	/* a name no local account can have is never looked up or sent */
 	if (!cb_valid_local_name(ctx->user))
 		return CB_ERR_NOT_FOUND;

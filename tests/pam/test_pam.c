@@ -298,6 +298,19 @@ static void test_unmanaged_local_user(void **state)
 	/* ... while a managed user still goes through the module */
 	login_svc("cbignore", "cbalice", &r, DO_AUTH, "wrong", NULL);
 	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	/* a local account (root) is left to the stack before the config is
+	 * read: a broken cloudbase.conf locks out CloudBase users only */
+	{
+		char *p = test_write(g.dir, "cloudbase.conf", "this is not a config\n", 0666);
+
+		free(p);
+		login_svc("cbignore", "root", &r, DO_AUTH | DO_ACCT, "pw", NULL);
+		assert_int_equal(r.auth, PAM_SUCCESS);
+		assert_int_equal(r.acct, PAM_SUCCESS);
+		login_svc("cbignore", "cbalice", &r, DO_AUTH, ALICE_PW, NULL);
+		assert_int_equal(r.auth, PAM_SERVICE_ERR);
+		write_config("");
+	}
 }
 
 static void test_pending_and_blocked(void **state)
