@@ -32,6 +32,8 @@ struct cb_http {
 	CURL *curl;
 	const struct cb_log *log;
 	char *base_url;
+	CURLU *url; /* base_url as libcurl parsed it; each request sets its path */
+	char *base_path; /* its path without trailing slashes: "/auth/v1" */
 	char *basic; /* "Authorization: Basic base64(id:secret)", wiped on free */
 	char device_hdr[80];
 	struct timespec deadline;
@@ -256,9 +258,137 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 	return rc;
 }
 
-static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h)
+static bool loopback_host(const char *host)
 {
-	const char *protos = cb_url_is_loopback_http(h->base_url) ? "http,https" : "https";
+	return strcasecmp(host, "127.0.0.1") == 0 || strcasecmp(host, "[::1]") == 0 ||
+	       strcasecmp(host, "localhost") == 0;
+}
+
+/* One part of a parsed URL: CB_OK with *out (curl_free it), CB_ERR_NOT_FOUND
+ * when the URL has none. */
+static cb_status url_part(CURLU *u, CURLUPart part, char **out)
+{
+	CURLUcode rc = curl_url_get(u, part, out, 0);
+
+	if (rc == CURLUE_OK)
+		return CB_OK;
+	*out = NULL;
+	switch (rc) {
+	case CURLUE_OUT_OF_MEMORY:
+		return CB_ERR_NOMEM;
+	case CURLUE_NO_USER:
+	case CURLUE_NO_PASSWORD:
+	case CURLUE_NO_OPTIONS:
+	case CURLUE_NO_QUERY:
+	case CURLUE_NO_FRAGMENT:
+	case CURLUE_NO_HOST:
+		return CB_ERR_NOT_FOUND;
+	default:
+		return CB_ERR_CONFIG;
+	}
+}
+
+static bool url_has(CURLU *u, CURLUPart part, cb_status *st)
+{
+	char *v = NULL;
+	cb_status rc = url_part(u, part, &v);
+
+	curl_free(v);
+	if (rc != CB_OK && rc != CB_ERR_NOT_FOUND)
+		*st = rc;
+	return rc != CB_ERR_NOT_FOUND;
+}
+
+/* The judgement of cb_http_check_base_url on a parsed URL. */
+static cb_status judge_url(CURLU *u, bool *plain_http, const char **why)
+{
+	char *scheme = NULL, *host = NULL;
+	cb_status st = CB_OK;
+
+	if (url_has(u, CURLUPART_USER, &st) || url_has(u, CURLUPART_PASSWORD, &st) ||
+	    url_has(u, CURLUPART_OPTIONS, &st)) {
+		*why = "a user name or password (userinfo) in the URL: the host is what follows "
+		       "the '@'";
+		return st != CB_OK ? st : CB_ERR_CONFIG;
+	}
+	if (url_has(u, CURLUPART_QUERY, &st) || url_has(u, CURLUPART_FRAGMENT, &st)) {
+		*why = "a query or fragment in the URL";
+		return st != CB_OK ? st : CB_ERR_CONFIG;
+	}
+	if (st == CB_OK)
+		st = url_part(u, CURLUPART_SCHEME, &scheme);
+	if (st == CB_OK)
+		st = url_part(u, CURLUPART_HOST, &host);
+	if (st == CB_OK && host[0] == '\0')
+		st = CB_ERR_NOT_FOUND;
+	if (st == CB_OK) {
+		*plain_http = strcmp(scheme, "http") == 0;
+		if (*plain_http && !loopback_host(host)) {
+			*why = "plain http:// to a host that is not 127.0.0.1, [::1] or localhost";
+			st = CB_ERR_CONFIG;
+		} else if (!*plain_http && strcmp(scheme, "https") != 0) {
+			*why = "neither https:// nor http:// to loopback";
+			st = CB_ERR_CONFIG;
+		}
+	} else if (st != CB_ERR_NOMEM) {
+		*why = "no scheme or no host";
+		st = CB_ERR_CONFIG;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	return st;
+}
+
+cb_status cb_http_check_base_url(const char *url, bool *plain_http, const char **why)
+{
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	cb_status st;
+
+	*plain_http = false;
+	*why = "";
+	if (u == NULL)
+		return CB_ERR_NOMEM;
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc == CURLUE_OK) {
+		st = judge_url(u, plain_http, why);
+	} else {
+		*why = "not a URL libcurl can parse";
+		st = rc == CURLUE_OUT_OF_MEMORY ? CB_ERR_NOMEM : CB_ERR_CONFIG;
+	}
+	curl_url_cleanup(u);
+	return st;
+}
+
+/* base_url into h->url and h->base_path, judged as libcurl reads it: every
+ * request then goes to exactly the host judged here (CURLOPT_CURLU), never
+ * to one a second parse of a string could find. */
+static cb_status parse_base_url(struct cb_http *h, bool *plain_http)
+{
+	const char *why = "";
+	char *path = NULL;
+	cb_status st = cb_http_check_base_url(h->base_url, plain_http, &why);
+	size_t len;
+
+	if (st == CB_ERR_CONFIG)
+		cb_log(h->log, LOG_ERR, "base_url %s refused: %s", h->base_url, why);
+	if (st != CB_OK)
+		return st;
+	h->url = curl_url();
+	if (h->url == NULL || curl_url_set(h->url, CURLUPART_URL, h->base_url, 0) != CURLUE_OK ||
+	    url_part(h->url, CURLUPART_PATH, &path) != CB_OK)
+		return CB_ERR_NOMEM;
+	len = strlen(path);
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	h->base_path = strndup(path, len);
+	curl_free(path);
+	return h->base_path != NULL ? CB_OK : CB_ERR_NOMEM;
+}
+
+static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h, bool plain_http)
+{
+	const char *protos = plain_http ? "http,https" : "https";
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -281,6 +411,8 @@ cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const 
 {
 	struct cb_http *h;
 	char devid[49];
+	bool plain_http = false;
+	cb_status st;
 
 	*out = NULL;
 	pthread_once(&global_once, global_init);
@@ -300,9 +432,14 @@ cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const 
 		cb_http_free(h);
 		return CB_ERR_NOMEM;
 	}
+	st = parse_base_url(h, &plain_http);
+	if (st != CB_OK) {
+		cb_http_free(h);
+		return st;
+	}
 	if (cb_device_id(devid, sizeof(devid)))
 		snprintf(h->device_hdr, sizeof(h->device_hdr), "x-device-id: %s", devid);
-	if (set_common(h->curl, cfg, h) != CURLE_OK) {
+	if (set_common(h->curl, cfg, h, plain_http) != CURLE_OK) {
 		cb_log(log, LOG_ERR, "libcurl refused an option (too old? needs 7.85)");
 		cb_http_free(h);
 		return CB_ERR_SYSTEM;
@@ -318,6 +455,8 @@ void cb_http_free(struct cb_http *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
+	curl_url_cleanup(h->url);
+	free(h->base_path);
 	free(h->base_url);
 	cb_free_secret(h->basic);
 	free(h);
@@ -436,7 +575,7 @@ static const char *method_name(enum cb_http_method m)
 	return m == CB_HTTP_GET ? "GET" : m == CB_HTTP_POST ? "POST" : "PATCH";
 }
 
-static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req, const char *url,
+static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req, const char *path,
 			    struct curl_slist *hdrs, struct body_buf *b, long remaining)
 {
 	CURL *c = h->curl;
@@ -444,7 +583,10 @@ static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req
 		(long)h->connect_timeout_ms < remaining ? (long)h->connect_timeout_ms : remaining;
 	CURLcode rc = CURLE_OK;
 
-	rc |= curl_easy_setopt(c, CURLOPT_URL, url);
+	/* only the path changes: scheme, host and port stay as judged */
+	if (curl_url_set(h->url, CURLUPART_PATH, path, 0) != CURLUE_OK)
+		return CURLE_URL_MALFORMAT;
+	rc |= curl_easy_setopt(c, CURLOPT_CURLU, h->url);
 	rc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	/* the budget is per login: each request gets what is left of it */
@@ -480,7 +622,7 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 {
 	struct body_buf b = {0};
 	struct curl_slist *hdrs = NULL;
-	char *url = NULL;
+	char *path = NULL;
 	long remaining = cb_http_remaining_ms(h);
 	CURLcode crc;
 	cb_status st;
@@ -495,15 +637,15 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		       method_name(req->method), req->path, resp->request_id);
 		return CB_ERR_TIMEOUT;
 	}
-	if (asprintf(&url, "%s%s", h->base_url, req->path) < 0)
+	if (asprintf(&path, "%s%s", h->base_path, req->path) < 0)
 		return CB_ERR_NOMEM;
 	hdrs = build_headers(h, req, resp->request_id);
 	if (hdrs == NULL) {
-		free(url);
+		free(path);
 		return CB_ERR_NOMEM;
 	}
 	h->errbuf[0] = '\0';
-	crc = set_request(h, req, url, hdrs, &b, remaining);
+	crc = set_request(h, req, path, hdrs, &b, remaining);
 	if (crc == CURLE_OK)
 		crc = curl_easy_perform(h->curl);
 	/* unhook every pointer into buffers that die here */
@@ -511,7 +653,7 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (char *)NULL);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, (void *)NULL);
 	free_headers(hdrs);
-	free(url);
+	free(path);
 	st = map_curl(crc, b.oversized);
 	if (st != CB_OK)
 		st = blame_server(h, crc, st, b.len);

@@ -48,6 +48,15 @@ struct cb_http_response {
 	char request_id[CB_UUID_LEN];
 };
 
+/* base_url as libcurl will read it (curl_url(3)): CB_OK for
+ * https://HOST[:PORT][/PATH], or http:// when HOST is 127.0.0.1, [::1] or
+ * localhost (*plain_http then true). CB_ERR_CONFIG, with the reason in
+ * *why (a static string), for a user name, password or login options in
+ * the URL (userinfo: "http://127.0.0.1:1@192.0.2.2/" goes to 192.0.2.2), a
+ * query, a fragment, another scheme, no host, or text libcurl cannot
+ * parse; CB_ERR_NOMEM. cb_http_new refuses such a base_url the same way. */
+cb_status cb_http_check_base_url(const char *url, bool *plain_http, const char **why);
+
 /* Create the client for one login. client_secret is copied and wiped on
  * free. The time budget (cfg->timeout) starts now. */
 cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const char *client_secret,

@@ -250,12 +250,56 @@ static void test_error_null(void **state)
 	assert_null(account_sub("cbalice"));
 }
 
+/* The harness's config with another base_url (and extra lines). */
+static void write_config_url(const char *base_url, const char *extra)
+{
+	char text[2048], *p;
+
+	snprintf(text, sizeof(text),
+		 "base_url = %s\nclient_id = test-env\nclient_secret_file = %s/secret\n"
+		 "ca_path = %s/capath\naccounts_db = %s/accounts.db\n%s",
+		 base_url, g.dir, g.emu, g.dir, extra);
+	p = test_write(g.dir, "cloudbase.conf", text, 0644);
+	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
+	free(p);
+}
+
+/* ---- base_url with userinfo ---------------------------------------------- */
+
+/* The review's sample sent the password and the Basic client credential in
+ * clear to 192.0.2.2. Refused as a config error before any prompt; the
+ * same trick towards the emulator shows nothing is sent. */
+static void test_base_url_userinfo(void **state)
+{
+	char url[256];
+	struct result r;
+
+	(void)state;
+	add_record("cbalice", "alice", NULL, NULL);
+	write_config_url("http://127.0.0.1:1@192.0.2.2:18080/auth/v1", "");
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
+	assert_transcript(&r, "");
+	assert_true(r.seconds < 1.0);
+	assert_log("base_url: must not hold a user name or password");
+	assert_log("outcome=config_error");
+
+	log_reset();
+	snprintf(url, sizeof(url), "https://test-env:test-secret@127.0.0.1:%d/auth/v1", g.port);
+	write_config_url(url, "");
+	ctl("DELETE", "/requests", NULL);
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
+	assert_transcript(&r, "");
+	ctl("GET", "/requests", NULL);
+	assert_string_equal(g.ctl_body, "{\"requests\":[]}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_single_quoted_keys, setup),
 		cmocka_unit_test_setup(test_not_rfc8259_answers, setup),
 		cmocka_unit_test_setup(test_error_null, setup),
+		cmocka_unit_test_setup(test_base_url_userinfo, setup),
 	};
 	int rc;
 

@@ -36,3 +36,10 @@ TESTS += unit/test_api_strict
 unit_test_api_strict_SOURCES = unit/test_api_strict.c
 unit_test_api_strict_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 unit_test_api_strict_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
+
+# base_url as libcurl reads it: no userinfo, plain http only to loopback.
+check_PROGRAMS += unit/test_base_url
+TESTS += unit/test_base_url
+unit_test_base_url_SOURCES = unit/test_base_url.c
+unit_test_base_url_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+unit_test_base_url_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
