@@ -745,13 +745,21 @@ static cb_status tokens_call(struct cb_api *api, const char *path, char *body, s
 	return st;
 }
 
+/* "aborted" is documented for too many wrong codes; on a password sign-in
+ * (or /user/sudo) it can only mean too many attempts with the password:
+ * the user is told so, not something about codes. */
+static cb_status password_error(cb_status st)
+{
+	return st == CB_ERR_CODE_ABORTED ? CB_ERR_LOCKED : st;
+}
+
 cb_status cb_api_signin_password(struct cb_api *api, const char *username, const char *password,
 				 struct cb_tokens *out)
 {
 	size_t body_len = 0;
 	char *body = BODY("username", username, "password", password);
 
-	return tokens_call(api, "/signin", body, body_len, out);
+	return password_error(tokens_call(api, "/signin", body, body_len, out));
 }
 
 cb_status cb_api_signin_verification_token(struct cb_api *api, const char *verification_token,
@@ -866,7 +874,7 @@ cb_status cb_api_user_sudo(struct cb_api *api, const char *access_token, const c
 	st = call(api, CB_HTTP_POST, "/user/sudo", CB_HTTP_AUTH_BEARER, access_token, body,
 		  body_len, false, &obj);
 	if (st != CB_OK)
-		return st;
+		return password_error(st);
 	st = need_str(obj, "sudo_token", CB_API_MAX_TOKEN, sudo_token);
 	json_object_put(obj);
 	return st;

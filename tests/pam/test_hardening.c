@@ -293,6 +293,39 @@ static void test_base_url_userinfo(void **state)
 	assert_string_equal(g.ctl_body, "{\"requests\":[]}");
 }
 
+/* ---- messages that fit the flow -------------------------------------------- */
+
+/* "aborted" to a password sign-in: the user typed a password, and was told
+ * about codes. */
+static void test_password_aborted_message(void **state)
+{
+	static const char *const methods[] = {"password", "password|sms"};
+
+	(void)state;
+	add_record("cbalice", "alice", ALICE_PHONE, NULL);
+	for (size_t i = 0; i < 2; i++) {
+		char extra[64];
+		struct result r;
+
+		snprintf(extra, sizeof(extra), "method = %s\n", methods[i]);
+		write_config(extra);
+		log_reset();
+		fault("{\"path\":\"/signin\",\"fault\":\"status\",\"status\":409,"
+		      "\"error\":\"aborted\",\"count\":1}");
+		assert_int_equal(login("cbalice", &r, i == 0 ? ANS(ALICE_PW) : ANS("1", ALICE_PW)),
+				 PAM_MAXTRIES);
+		assert_transcript(&r,
+				  i == 0 ? "*Password: |E:Too many failed sign-ins. Try again "
+					   "later, or sign in once through the CloudBase "
+					   "console.|"
+					 : "Sign in with 1) password or 2) SMS code: |*Password: "
+					   "|E:Too many failed sign-ins. Try again later, or sign "
+					   "in once through the CloudBase console.|");
+		assert_null(strstr(r.conv.transcript, "wrong codes"));
+		assert_log("error=aborted");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup(test_not_rfc8259_answers, setup),
 		cmocka_unit_test_setup(test_error_null, setup),
 		cmocka_unit_test_setup(test_base_url_userinfo, setup),
+		cmocka_unit_test_setup(test_password_aborted_message, setup),
 	};
 	int rc;
 
