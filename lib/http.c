@@ -39,6 +39,10 @@ struct cb_http {
 	struct timespec deadline;
 	unsigned timeout_s; /* the budget, for cb_http_restart_budget */
 	unsigned connect_timeout_ms;
+	/* of the request being performed: how often libcurl started to send
+	 * it, and whether a second time is forbidden (anything but GET) */
+	unsigned attempts;
+	bool send_once;
 	char last_id[CB_UUID_LEN];
 	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 };
@@ -224,6 +228,27 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Called by libcurl right before it sends a request, again for each
+ * resend. libcurl resends on its own when a reused connection dies before
+ * any byte of the answer (7.88: Curl_retry_request, up to 5 times), but the
+ * server may have read and acted on the first copy: a second /verification
+ * is a second SMS (and then a 429), a second /signin a second wrong
+ * password for the lockout, a second verify a second try of the code. Only
+ * a GET may go again; anything else ends the transfer, and the login fails
+ * cleanly. */
+static int on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+		     int conn_local_port)
+{
+	struct cb_http *h = arg;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	h->attempts++;
+	return h->attempts > 1 && h->send_once ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 static void warn_resolver(const struct cb_log *log)
 {
 	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
@@ -401,6 +426,13 @@ static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http 
 	/* no .netrc, no cookies, no compression surprises */
 	rc |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	/* a connection idle longer than servers keep one is not reused: the
+	 * race of our request with the server's close is what makes libcurl
+	 * resend (on_prereq). libcurl compares whole seconds strictly (idle
+	 * 2.9 s passes a maximum of 2), hence the - 1. */
+	rc |= curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)CB_HTTP_MAX_IDLE_S - 1);
+	rc |= curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	rc |= curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
 	rc |= set_tls_and_proxy(c, cfg);
 	h->connect_timeout_ms = cfg->connect_timeout * 1000U;
 	return rc;
@@ -645,6 +677,8 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		return CB_ERR_NOMEM;
 	}
 	h->errbuf[0] = '\0';
+	h->attempts = 0;
+	h->send_once = req->method != CB_HTTP_GET;
 	crc = set_request(h, req, path, hdrs, &b, remaining);
 	if (crc == CURLE_OK)
 		crc = curl_easy_perform(h->curl);
@@ -657,6 +691,12 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 	st = map_curl(crc, b.oversized);
 	if (st != CB_OK)
 		st = blame_server(h, crc, st, b.len);
+	if (h->attempts > 1)
+		cb_log(h->log, h->send_once ? LOG_ERR : LOG_INFO,
+		       "%s %s request_id=%s: the connection closed before an answer; %s",
+		       method_name(req->method), req->path, resp->request_id,
+		       h->send_once ? "not sent again (the service may have acted on it)"
+				    : "sent again on a new connection (a GET changes nothing)");
 	if (st == CB_OK) {
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		resp->json = content_type_json(h->curl);

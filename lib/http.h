@@ -15,6 +15,13 @@
 #include "log.h"
 #include "status.h"
 
+/* A connection idle longer than this (seconds) is not reused
+ * (CURLOPT_MAXAGE_CONN): below the 5 s keep-alive of Apache httpd and
+ * Node.js, the shortest common server defaults, so a request rarely races
+ * the server closing the connection. A login that waited for its user
+ * (an SMS code) opens a new connection. */
+#define CB_HTTP_MAX_IDLE_S 2
+
 /* Responses larger than this are refused, never truncated and parsed. */
 #define CB_HTTP_MAX_BODY (64 * 1024)
 
@@ -65,6 +72,9 @@ void cb_http_free(struct cb_http *h);
 
 /* Perform one request. CB_OK means an HTTP answer of any status arrived
  * complete and within the caps; the caller judges the status and body.
+ * A request is sent at most once: a POST or PATCH whose connection dies
+ * before the answer is CB_ERR_TRANSPORT, never resent (libcurl would resend
+ * it on its own); only a GET may go again on a new connection.
  * Transport failures map to CB_ERR_TRANSPORT, CB_ERR_TIMEOUT, CB_ERR_TLS,
  * CB_ERR_PROTOCOL (oversized answer) or CB_ERR_NOMEM, logged with the
  * request id. The response body is wiped on free (it may hold tokens). */

@@ -40,6 +40,7 @@ import math
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -372,8 +373,9 @@ class HttpResponse:
             self.headers.append(("Content-Type", content_type))
         self.raw = False          # send headers as given, add only framing
         self.close = False        # close the connection afterwards
-        self.delivery = "normal"  # normal | drip | close | hang
+        self.delivery = "normal"  # normal | drip | close | hang | drop
         self.interval = 1.0
+        self.idle_close = None    # seconds of idle after which the server closes
         self.error = None         # the `error` string, for the request log
         self.fault = None
 
@@ -587,8 +589,22 @@ class Connection:
             half = response.body[:len(response.body) // 2]
             self.sock.sendall(response.header_bytes(False) + half)
             return False
+        if response.delivery == "drop":
+            return False
         self._send(response, keep_alive)
+        if keep_alive and response.idle_close is not None:
+            return self._next_request_within(reader, response.idle_close)
         return keep_alive
+
+    def _next_request_within(self, reader, seconds):
+        """After a keep-alive answer: does the next request start within
+        seconds of idle? Else the connection closes (the server's idle timeout)."""
+        # the client never pipelines, so nothing of the next request sits in
+        # the reader's buffer yet; TLS may hold decrypted bytes (pending)
+        if getattr(self.sock, "pending", lambda: 0)():
+            return True
+        ready, _, _ = select.select([self.sock], [], [], seconds)
+        return bool(ready)
 
     def _drip(self, data, interval):
         for i in range(len(data)):
@@ -751,7 +767,8 @@ class Config:
 # ---------------------------------------------------------------------------
 
 PRE_FAULTS = ("status", "malformed", "empty", "html", "oversized", "hang", "redirect", "raw")
-POST_FAULTS = ("latency", "truncated", "extra-fields", "drip", "close")
+POST_FAULTS = ("latency", "truncated", "extra-fields", "drip", "close",
+               "close-before-answer", "idle-close")
 FAULTS = PRE_FAULTS + POST_FAULTS
 
 CAPTIVE_PORTAL = (b"<!DOCTYPE html>\n<html><head><title>Wi-Fi login</title></head>\n"
@@ -870,6 +887,13 @@ def apply_post_fault(rule, resp):
         resp.delivery, resp.interval = "drip", float(rule.get("interval", 1.0))
     elif name == "close":
         resp.delivery = "close"
+    elif name == "close-before-answer":
+        # the request was read and acted on (an SMS went out), then the
+        # connection died: what a client that resends it causes
+        resp.delivery = "drop"
+    elif name == "idle-close":
+        # a keep-alive answer, then the server's idle timeout
+        resp.idle_close = float(rule.get("seconds", 0))
     return resp
 
 

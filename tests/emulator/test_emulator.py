@@ -798,6 +798,40 @@ class TestFaults(EmulatorTestCase):
         with self.assertRaises(http.client.IncompleteRead):
             self.signin()
 
+    def test_close_before_answer(self):
+        # read and acted on (the code went out), then the connection dies
+        self.emu.add_fault(path="/auth/v1/verification", fault="close-before-answer", count=1)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.send_code()
+        self.assertEqual(self.emu.outbox(ALICE_PHONE)["count"], 1)
+        log = self.emu.requests()
+        self.assertEqual((log[-1]["path"], log[-1]["fault"]),
+                         ("/auth/v1/verification", "close-before-answer"))
+
+    def test_idle_close(self):
+        # a keep-alive answer, then the server closes after its idle time
+        self.emu.add_fault(path="/auth/v1/certs", fault="idle-close", seconds=0.3)
+        raw = socket.create_connection(("127.0.0.1", self.emu.port), timeout=5)
+        with self.context().wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            request = b"GET /auth/v1/certs HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            tls.sendall(request)
+            data = b""
+            while not data.endswith(b"}"):
+                data += tls.recv(65536)
+            self.assertIn(b"Connection: keep-alive", data)
+            # a request within the idle time is served on the same connection
+            time.sleep(0.1)
+            tls.sendall(request)
+            data = b""
+            while not data.endswith(b"}"):
+                data += tls.recv(65536)
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"))
+            start = time.monotonic()
+            self.assertEqual(tls.recv(100), b"")  # then the server closes
+            self.assertLess(time.monotonic() - start, 2)
+        log = self.emu.requests()
+        self.assertEqual(log[-1]["connection"], log[-2]["connection"])
+
     def test_hang(self):
         self.emu.add_fault(path="/auth/v1/signin", fault="hang")
         start = time.monotonic()

@@ -35,7 +35,7 @@ struct conv_data {
 	const char *answers[MAX_ANSWERS];
 	int next;
 	const char *phone;
-	unsigned sleep_ms; /* before each answer after the first */
+	unsigned sleep_ms; /* before each answer */
 	char transcript[2048];
 };
 
@@ -81,7 +81,7 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 			free(r);
 			return PAM_CONV_ERR;
 		}
-		if (cd->next > 0 && cd->sleep_ms > 0)
+		if (cd->sleep_ms > 0)
 			usleep(cd->sleep_ms * 1000);
 		a = cd->answers[cd->next++];
 		r[i].resp = strcmp(a, "@code") == 0 ? outbox_code(cd->phone) : strdup(a);
@@ -326,6 +326,189 @@ static void test_password_aborted_message(void **state)
 	}
 }
 
+/* ---- each request sent once ------------------------------------------------ */
+
+/* The API requests the emulator saw, in order, as "path@conn,...": the path
+ * without /auth/v1/, the connection as a letter in order of first use
+ * (a, b, ...), so "verification@a,verification/verify@b" is a new
+ * connection for the verify. */
+static void request_log(char *out, size_t outsz)
+{
+	struct json_object *o, *list;
+	long conns[26];
+	int n_conns = 0;
+
+	out[0] = '\0';
+	ctl("GET", "/requests", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o == NULL || !json_object_object_get_ex(o, "requests", &list)) {
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *e = json_object_array_get_idx(list, i), *v;
+		const char *path = "";
+		long conn = -1;
+		int c = 0;
+		size_t l = strlen(out);
+
+		if (json_object_object_get_ex(e, "path", &v))
+			path = json_object_get_string(v);
+		if (strncmp(path, "/auth/v1/", 9) == 0)
+			path += 9;
+		if (json_object_object_get_ex(e, "connection", &v))
+			conn = (long)json_object_get_int64(v);
+		while (c < n_conns && conns[c] != conn)
+			c++;
+		if (c == n_conns && n_conns < 26)
+			conns[n_conns++] = conn;
+		snprintf(out + l, outsz - l, "%s%s@%c", l > 0 ? "," : "", path, 'a' + c);
+	}
+	json_object_put(o);
+}
+
+#define assert_requests(expected)                                                                  \
+	do {                                                                                       \
+		char got_[512];                                                                    \
+		request_log(got_, sizeof(got_));                                                   \
+		if (strcmp(got_, expected) != 0) {                                                 \
+			fprintf(stderr, "# requests:\n#   got  %s\n#   want %s\n", got_,           \
+				expected);                                                         \
+			fail();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+static long sent_count(const char *phone)
+{
+	struct json_object *o, *e, *c;
+	long n = 0;
+
+	ctl("GET", "/outbox", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, phone, &e) &&
+	    json_object_object_get_ex(e, "count", &c))
+		n = (long)json_object_get_int64(c);
+	json_object_put(o);
+	return n;
+}
+
+static void sms_setup(const char *method)
+{
+	char extra[64];
+
+	add_record("cbalice", "alice", ALICE_PHONE, NULL);
+	snprintf(extra, sizeof(extra), "method = %s\n", method);
+	write_config(extra);
+}
+
+/* The review's case: /verification on a reused connection (after the
+ * password sign-in, /user/me and the revoke of password+sms), read and
+ * acted on by the service, and the connection closes before the answer.
+ * libcurl resent it on a new connection: a second SMS, or (within the
+ * minute) a 429 that failed the login. Now it is sent once and the login
+ * fails cleanly. */
+static void test_verification_sent_once(void **state)
+{
+	struct result r;
+
+	(void)state;
+	sms_setup("password+sms");
+	fault("{\"path\":\"/verification\",\"fault\":\"close-before-answer\",\"count\":1}");
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW, "@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_requests("signin@a,user/me@a,revoke@a,verification@a");
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_log("POST /verification request_id=");
+	assert_log("the connection closed before an answer; not sent again");
+	assert_log("outcome=transport_error");
+	assert_null(strstr(r.conv.transcript, "Wait"));
+}
+
+/* The last /signin of the SMS flow (the verification token, single use),
+ * on the connection of the send and the verify. */
+static void test_token_signin_sent_once(void **state)
+{
+	struct result r;
+
+	(void)state;
+	sms_setup("sms");
+	fault("{\"path\":\"/signin\",\"fault\":\"close-before-answer\",\"count\":1}");
+	assert_int_equal(login("cbalice", &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_requests("verification@a,verification/verify@a,signin@a");
+	assert_log("outcome=transport_error");
+	assert_null(account_sub("cbalice"));
+}
+
+/* The first request, on a new connection: libcurl never resent that one;
+ * still once. */
+static void test_first_request_sent_once(void **state)
+{
+	struct result r;
+
+	(void)state;
+	add_record("cbalice", "alice", NULL, NULL);
+	fault("{\"path\":\"/signin\",\"fault\":\"close-before-answer\",\"count\":1}");
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_requests("signin@a");
+	assert_log("outcome=transport_error");
+}
+
+/* The connection dies in the middle of the answer: once, a clean failure. */
+static void test_mid_answer_close(void **state)
+{
+	struct result r;
+
+	(void)state;
+	sms_setup("sms");
+	fault("{\"path\":\"/verification/verify\",\"fault\":\"close\",\"count\":1}");
+	assert_int_equal(login("cbalice", &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
+	assert_requests("verification@a,verification/verify@a");
+	assert_log("outcome=transport_error");
+}
+
+/* The server closes the kept-alive connection while the user reads the
+ * SMS: the next requests go on a new connection, each once, and the login
+ * succeeds. */
+static void test_idle_close_while_typing(void **state)
+{
+	struct result r;
+
+	(void)state;
+	sms_setup("sms");
+	fault("{\"path\":\"/verification\",\"fault\":\"idle-close\",\"seconds\":0,"
+	      "\"count\":1}");
+	assert_int_equal(login("cbalice", &r, ANS("@code")), PAM_SUCCESS);
+	assert_requests("verification@a,verification/verify@b,signin@b");
+	assert_int_equal(sent_count(ALICE_PHONE), 1);
+}
+
+/* A GET changes nothing at the service: the module lets libcurl send it
+ * again on a new connection, and says so in the log. */
+static void test_get_may_go_again(void **state)
+{
+	struct result r;
+
+	(void)state;
+	sms_setup("password+sms");
+	fault("{\"path\":\"/user/me\",\"fault\":\"close-before-answer\",\"count\":1}");
+	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
+	assert_requests("signin@a,user/me@a,user/me@b,revoke@b,verification@b,"
+			"verification/verify@b,signin@b");
+	assert_log("GET /user/me request_id=");
+	assert_log("sent again on a new connection (a GET changes nothing)");
+}
+
+/* A connection idle longer than CB_HTTP_MAX_IDLE_S (2 s) is not reused:
+ * the user took 2.5 s to type the code. */
+static void test_idle_connection_not_reused(void **state)
+{
+	struct result r;
+
+	(void)state;
+	sms_setup("sms");
+	assert_int_equal(login_ex("cbalice", ALICE_PHONE, 2500, &r, ANS("@code")), PAM_SUCCESS);
+	assert_requests("verification@a,verification/verify@b,signin@b");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +517,13 @@ int main(void)
 		cmocka_unit_test_setup(test_error_null, setup),
 		cmocka_unit_test_setup(test_base_url_userinfo, setup),
 		cmocka_unit_test_setup(test_password_aborted_message, setup),
+		cmocka_unit_test_setup(test_verification_sent_once, setup),
+		cmocka_unit_test_setup(test_token_signin_sent_once, setup),
+		cmocka_unit_test_setup(test_first_request_sent_once, setup),
+		cmocka_unit_test_setup(test_mid_answer_close, setup),
+		cmocka_unit_test_setup(test_idle_close_while_typing, setup),
+		cmocka_unit_test_setup(test_get_may_go_again, setup),
+		cmocka_unit_test_setup(test_idle_connection_not_reused, setup),
 	};
 	int rc;
 
