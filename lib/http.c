@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "http.h"
 #include "secure.h"
@@ -49,6 +52,97 @@ struct cb_http {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+static bool curl_wipes; /* our allocator is libcurl's (global_init) */
+static bool tls_cleanses; /* SSL_OP_CLEANSE_PLAINTEXT can be set (global_init) */
+static _Atomic unsigned long wipe_frees;
+
+/* ---- libcurl's memory, wiped when freed -----------------------------------
+ *
+ * libcurl keeps the request it sends (headers with the Basic credential or
+ * a Bearer token, and a small body such as the password, in one buffer)
+ * and the answer it receives (tokens) in buffers of its own, and frees them
+ * without wiping: after pam_end they stay in the heap of sshd, sudo or su.
+ * curl_global_init_mem gives libcurl these functions instead: glibc's own
+ * malloc, with every block wiped (its whole usable size) before it is freed
+ * and before realloc moves it.
+ *
+ * Why this is safe inside a host process: the functions are thin layers over
+ * the process's malloc, so a block allocated by either side can be freed by
+ * the other (another library initialising libcurl before or after us,
+ * libcurl freeing memory it allocated before); they keep no state; they are
+ * thread-safe; the module is linked -z nodelete, so they stay mapped after
+ * pam_end's dlclose. Another user of libcurl in the same process gets them
+ * too, which only costs it the wipes. libcurl takes them only if the module
+ * is the first to initialise libcurl in the process (sshd, sudo, su and
+ * login do not use libcurl); otherwise it keeps its allocator, the module
+ * logs that once, and libcurl's buffers are not wiped
+ * (pam_cloudbase(8), SECURITY NOTES). */
+
+static void wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	wipe_frees++;
+	cb_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *wipe_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void *wipe_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static char *wipe_strdup(const char *s)
+{
+	return strdup(s);
+}
+
+/* realloc would leave the old block unwiped when it moves the data */
+static void *wipe_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	if (n != 0 && n <= old)
+		return p;
+	q = malloc(n != 0 ? n : 1);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wipe_free(p);
+	return q;
+}
+
+/* Does libcurl allocate through wipe_*? curl_easy_escape allocates and
+ * curl_free frees with libcurl's current functions (the handle is unused). */
+static bool curl_uses_wipe_free(void)
+{
+	unsigned long before = wipe_frees;
+	char *s = curl_easy_escape(NULL, "pam_cloudbase", 0);
+
+	curl_free(s);
+	return s != NULL && wipe_frees != before;
+}
+
+/* SSL_OP_CLEANSE_PLAINTEXT is set on libcurl's SSL_CTX by this module's
+ * libssl: only when libcurl's TLS backend is that very OpenSSL (the same
+ * version string; another backend's context is not an SSL_CTX). */
+static bool tls_backend_is_our_openssl(void)
+{
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	const char *ours = OpenSSL_version(OPENSSL_VERSION_STRING);
+
+	return vi->ssl_version != NULL && strncmp(vi->ssl_version, "OpenSSL/", 8) == 0 &&
+	       ours != NULL && strcmp(vi->ssl_version + 8, ours) == 0;
+}
 
 /* libcurl (Debian's build included) opens the file named by SSLKEYLOGFILE
  * at global init and appends every TLS session key to it. In su or sudo
@@ -62,11 +156,46 @@ static void global_init(void)
 
 	if (keylog != NULL)
 		unsetenv("SSLKEYLOGFILE");
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	global_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free, wipe_realloc,
+					 wipe_strdup, wipe_calloc);
 	if (saved != NULL) {
 		setenv("SSLKEYLOGFILE", saved, 1);
 		free(saved);
 	}
+	if (global_rc == CURLE_OK) {
+		curl_wipes = curl_uses_wipe_free();
+		tls_cleanses = tls_backend_is_our_openssl();
+	}
+}
+
+/* Once a process: what of the wiping could not be had here. */
+static void note_wiping(const struct cb_log *log)
+{
+	static _Atomic bool told;
+
+	if ((curl_wipes && tls_cleanses) || told)
+		return;
+	told = true;
+	if (!curl_wipes)
+		cb_log(log, LOG_NOTICE,
+		       "libcurl was initialised in this process before pam_cloudbase: its buffers "
+		       "(requests with credentials, answers with tokens) are freed without being "
+		       "wiped");
+	if (!tls_cleanses)
+		cb_log(log, LOG_NOTICE,
+		       "libcurl's TLS library is not the OpenSSL pam_cloudbase was built with: "
+		       "decrypted answers are not cleansed from its record buffers");
+}
+
+/* Each new TLS context libcurl makes: OpenSSL cleanses the plaintext of a
+ * record once libcurl has read it (the tokens of an answer), and its read
+ * buffer when it frees it, instead of leaving both in the heap. */
+static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
+{
+	(void)c;
+	(void)arg;
+	SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	return CURLE_OK;
 }
 
 cb_status cb_uuid4(char out[CB_UUID_LEN])
@@ -143,6 +272,22 @@ static char *base64(const unsigned char *in, size_t len)
 	return out;
 }
 
+/* a followed by b in one buffer of exactly that size: asprintf grows its
+ * buffer as it goes and leaves the smaller copies unwiped in the heap */
+static char *concat_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out = malloc(la + lb + 1);
+
+	if (out == NULL)
+		return NULL;
+	/* b and its NUL follow */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb + 1);
+	return out;
+}
+
 /* The Basic header is built here rather than with CURLOPT_USERPWD so the
  * only copies of the secret are buffers this file owns and wipes. */
 static char *basic_header(const char *id, const char *secret)
@@ -161,8 +306,7 @@ static char *basic_header(const char *id, const char *secret)
 	cb_free_secret(pair);
 	if (enc == NULL)
 		return NULL;
-	if (asprintf(&hdr, "Authorization: Basic %s", enc) < 0)
-		hdr = NULL;
+	hdr = concat_secret("Authorization: Basic ", enc);
 	cb_free_secret(enc);
 	return hdr;
 }
@@ -276,6 +420,8 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	rc |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (tls_cleanses)
+		rc |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	/* An empty proxy disables the http_proxy/HTTPS_PROXY/ALL_PROXY lookup;
 	 * an explicit NOPROXY keeps NO_PROXY from the environment out too. */
 	rc |= curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");
@@ -477,6 +623,7 @@ cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const 
 		return CB_ERR_SYSTEM;
 	}
 	warn_resolver(log);
+	note_wiping(log);
 	*out = h;
 	return CB_OK;
 }
@@ -535,11 +682,10 @@ static struct curl_slist *build_headers(struct cb_http *h, const struct cb_http_
 	if (req->auth == CB_HTTP_AUTH_BASIC)
 		list = add_header(list, h->basic, &ok);
 	if (req->auth == CB_HTTP_AUTH_BEARER) {
-		if (req->bearer == NULL ||
-		    asprintf(&bearer, "Authorization: Bearer %s", req->bearer) < 0) {
-			bearer = NULL;
+		bearer = req->bearer != NULL ? concat_secret("Authorization: Bearer ", req->bearer)
+					     : NULL;
+		if (bearer == NULL)
 			ok = false;
-		}
 		list = add_header(list, bearer, &ok);
 		cb_free_secret(bearer);
 	}

@@ -953,6 +953,7 @@ class ServiceState:
             self.verifications = {}    # id -> record
             self.verification_tokens = {}
             self.sudo_tokens = {}      # token -> (username, exp)
+            self.issued = []           # every token response, for GET /tokens
             self.outbox = {}           # contact -> last code sent
             self.lockouts = {}         # username -> {"failures", "locked_until"}
             self.variants = {name: name in self.cli_variants for name in VARIANTS}
@@ -1083,6 +1084,8 @@ class ServiceState:
         session.refresh_token = "rt." + secrets.token_urlsafe(48)
         session.refresh_expires = now + REFRESH_TOKEN_LIFETIME
         self.refresh_tokens[session.refresh_token] = session.id
+        self.issued.append({"username": user["username"], "access_token": access_token,
+                            "refresh_token": session.refresh_token})
         response = {
             "token_type": "Bearer", "access_token": access_token,
             "refresh_token": session.refresh_token, "expires_in": ACCESS_TOKEN_LIFETIME,
@@ -1676,6 +1679,7 @@ class ControlApi:
             ("GET", "/users"): lambda: {"users": sorted(state.users)},
             ("POST", "/users"): lambda: state.upsert_user(self.body(request)),
             ("GET", "/requests"): lambda: {"requests": list(state.requests)},
+            ("GET", "/tokens"): lambda: {"tokens": copy.deepcopy(state.issued)},
             ("DELETE", "/requests"): lambda: (state.requests.clear(), {"ok": True})[1],
             ("GET", "/settings"): lambda: state.config.settings(),
             ("POST", "/settings"): lambda: self.set_settings(request),

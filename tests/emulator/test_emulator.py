@@ -1061,6 +1061,16 @@ class TestCertificates(unittest.TestCase):
 class TestControl(EmulatorTestCase):
     """The control API and emuctl."""
 
+    def test_tokens_issued(self):
+        first = self.sign_in()
+        second = self.sign_in("bob", "Bob-Passw0rd")
+        issued = self.emu.tokens()
+        self.assertEqual([(t["username"], t["access_token"], t["refresh_token"]) for t in issued],
+                         [("alice", first["access_token"], first["refresh_token"]),
+                          ("bob", second["access_token"], second["refresh_token"])])
+        self.emu.reset()
+        self.assertEqual(self.emu.tokens(), [])
+
     def emuctl(self, *args):
         out = subprocess.run([os.path.join(HERE, "emuctl"), "--state-dir",
                               self.emu.state_dir] + list(args),

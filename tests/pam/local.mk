@@ -60,3 +60,14 @@ pam_test_hardening_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 TESTS += pam/hardening_tests.sh
 EXTRA_DIST += pam/hardening_tests.sh
+
+# Secrets after pam_end: a whole transaction, then every writable mapping
+# searched for the password, client secret, Basic credential and tokens
+# (secrets_tests.sh runs test_secrets through pam_tests.sh).
+check_PROGRAMS += pam/test_secrets
+pam_test_secrets_SOURCES = pam/test_secrets.c pam/harness.c pam/harness.h
+pam_test_secrets_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_secrets_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+TESTS += pam/secrets_tests.sh
+EXTRA_DIST += pam/secrets_tests.sh
