@@ -509,6 +509,103 @@ static void test_idle_connection_not_reused(void **state)
 	assert_requests("verification@a,verification/verify@b,signin@b");
 }
 
+/* ---- the conversation of a refused name ------------------------------------- */
+
+/* The transcript with every digit made 'N': the shape of the masked number
+ * ("+86 138****0001" and "+86 1NN****NNNN" alike), not its value. */
+static void shape(const char *in, char *out, size_t outsz)
+{
+	size_t i = 0;
+
+	for (; in[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = in[i] >= '0' && in[i] <= '9' ? 'N' : in[i];
+	out[i] = '\0';
+}
+
+/* A managed user failing (wrong codes or password) and several names the
+ * module refuses (no record; a name no account can have; a local account
+ * without a record) see conversations of one shape under each SMS method:
+ * the same prompts, echo, messages and order. The names refused get a
+ * number shaped like a real one, the same every time; nothing is sent. */
+static void test_refused_name_prompts_like_managed(void **state)
+{
+	static const struct {
+		const char *method, *extra;
+		const char *const managed[6], *const refused[6];
+		bool same_code;
+	} cases[] = {
+		{"sms", "", {"000000", "000000", "000000"}, {"000000", "000000", "000000"}, true},
+		{"sms",
+		 "otp_echo = yes\n",
+		 {"000000", "000000", "000000"},
+		 {"000000", "000000", "000000"},
+		 true},
+		{"password+sms",
+		 "",
+		 {ALICE_PW, "000000", "000000", "000000"},
+		 {"x", "000000", "000000", "000000"},
+		 true},
+		{"password|sms",
+		 "",
+		 {"2", "000000", "000000", "000000"},
+		 {"2", "000000", "000000", "000000"},
+		 true},
+		/* the password choice: the prompt matches; the PAM code is
+		 * PAM_USER_UNKNOWN as with method=password (docs/security.md) */
+		{"password|sms", "", {"1", "wrong-password"}, {"1", "wrong-password"}, false},
+		/* answers that end a managed run early end the decoy the same way */
+		{"sms", "", {""}, {""}, true},
+		{"sms", "", {"12ab", "000000", "000000"}, {"12ab", "000000", "000000"}, true},
+	};
+	static const char *const refused_names[] = {"cbnobody", "Bad Name", "daemon"};
+
+	(void)state;
+	add_record("cbalice", "alice", ALICE_PHONE, NULL);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char extra[128], want[2048], got[2048];
+		struct result m, r, again;
+
+		snprintf(extra, sizeof(extra), "method = %s\n%s", cases[c].method, cases[c].extra);
+		write_config(extra);
+		ctl("POST", "/reset", NULL);
+		login("cbalice", &m, cases[c].managed);
+		shape(m.conv.transcript, want, sizeof(want));
+		ctl("POST", "/reset", NULL);
+		for (size_t n = 0; n < sizeof(refused_names) / sizeof(refused_names[0]); n++) {
+			login(refused_names[n], &r, cases[c].refused);
+			shape(r.conv.transcript, got, sizeof(got));
+			if (strcmp(got, want) != 0 || (cases[c].same_code && r.auth != m.auth)) {
+				fprintf(stderr,
+					"# %s %s, %s:\n#   managed %s (%d)\n#   refused %s (%d)\n",
+					cases[c].method, cases[c].extra, refused_names[n],
+					m.conv.transcript, m.auth, r.conv.transcript, r.auth);
+				fail();
+			}
+			/* the same number every time for the same name */
+			login(refused_names[n], &again, cases[c].refused);
+			assert_string_equal(again.conv.transcript, r.conv.transcript);
+		}
+		/* nothing reached the service for the refused names */
+		ctl("GET", "/requests", NULL);
+		assert_string_equal(g.ctl_body, "{\"requests\":[]}");
+	}
+}
+
+/* Two names the module refuses get two numbers (the number is not one
+ * constant a client could recognise), and neither is the managed one. */
+static void test_refused_names_get_their_own_numbers(void **state)
+{
+	struct result a, b;
+
+	(void)state;
+	write_config("method = sms\n");
+	login("cbnobody", &a, ANS(""));
+	login("cbstranger", &b, ANS(""));
+	assert_non_null(strstr(a.conv.transcript, "*SMS code sent to +86 1"));
+	assert_string_not_equal(a.conv.transcript, b.conv.transcript);
+	assert_null(strstr(a.conv.transcript, "138****0001"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +621,8 @@ int main(void)
 		cmocka_unit_test_setup(test_idle_close_while_typing, setup),
 		cmocka_unit_test_setup(test_get_may_go_again, setup),
 		cmocka_unit_test_setup(test_idle_connection_not_reused, setup),
+		cmocka_unit_test_setup(test_refused_name_prompts_like_managed, setup),
+		cmocka_unit_test_setup(test_refused_names_get_their_own_numbers, setup),
 	};
 	int rc;
 
