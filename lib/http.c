@@ -579,6 +579,14 @@ static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http 
 	rc |= curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)CB_HTTP_MAX_IDLE_S - 1);
 	rc |= curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
 	rc |= curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* When the budget runs out while a name is being resolved, libcurl
+	 * (threaded resolver) otherwise joins the resolver thread, which sits
+	 * in getaddrinfo until the system resolver gives up (5 s x 2 attempts
+	 * per server by default): the login would outlast its timeout. With
+	 * QUICK_EXIT the thread is left to finish on its own. */
+	rc |= curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	rc |= set_tls_and_proxy(c, cfg);
 	h->connect_timeout_ms = cfg->connect_timeout * 1000U;
 	return rc;

@@ -1008,6 +1008,56 @@ class TestConnections(EmulatorTestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200])
 
 
+class TestDns(EmulatorTestCase):
+    """--dns-port: the DNS faults (fast, slow-<ms>, silent, anything else)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(os.path.join(ROOT, cls.__name__), cert_dir=CERT_DIR,
+                           extra_args=["--verbose", "--dns-port", "0"])
+
+    @staticmethod
+    def query(port, name, qtype=1, timeout=3.0):
+        qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+        packet = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname + \
+            qtype.to_bytes(2, "big") + b"\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(timeout)
+            s.sendto(packet, ("127.0.0.1", port))
+            start = time.monotonic()
+            try:
+                data = s.recv(512)
+            except socket.timeout:
+                return None, time.monotonic() - start
+            return data, time.monotonic() - start
+
+    def port(self):
+        with open(os.path.join(self.emu.state_dir, "dns-port")) as f:
+            return int(f.read())
+
+    def test_fast(self):
+        data, _ = self.query(self.port(), "fast.cb.test")
+        self.assertEqual(data[:2], b"\x12\x34")
+        self.assertEqual(data[3] & 0x0f, 0)                 # NOERROR
+        self.assertEqual(int.from_bytes(data[6:8], "big"), 1)  # one answer
+        self.assertEqual(data[-4:], bytes([127, 0, 0, 1]))
+        data, _ = self.query(self.port(), "fast.cb.test", qtype=28)
+        self.assertEqual((data[3] & 0x0f, int.from_bytes(data[6:8], "big")), (0, 0))
+
+    def test_slow(self):
+        data, took = self.query(self.port(), "slow-400.cb.test")
+        self.assertEqual(data[-4:], bytes([127, 0, 0, 1]))
+        self.assertGreaterEqual(took, 0.35)
+
+    def test_silent_and_unknown(self):
+        data, took = self.query(self.port(), "silent.cb.test", timeout=0.5)
+        self.assertIsNone(data)
+        data, _ = self.query(self.port(), "other.cb.test")
+        self.assertEqual(data[3] & 0x0f, 3)                 # NXDOMAIN
+        names = [q["name"] for q in self.emu.call("GET", "/dns")["queries"]]
+        self.assertEqual(names, ["silent.cb.test", "other.cb.test"])
+
+
 class TestCertificates(unittest.TestCase):
     """Each --cert variant against a client that trusts only the test CA."""
 

@@ -71,3 +71,13 @@ pam_test_secrets_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_L
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 TESTS += pam/secrets_tests.sh
 EXTRA_DIST += pam/secrets_tests.sh
+
+# The time budget covers DNS: a slow and a silent resolver (the emulator's
+# DNS responder) in a private network namespace (dns_tests.sh).
+check_PROGRAMS += pam/test_dns
+pam_test_dns_SOURCES = pam/test_dns.c pam/harness.c pam/harness.h
+pam_test_dns_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_dns_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+TESTS += pam/dns_tests.sh
+EXTRA_DIST += pam/dns_tests.sh
