@@ -31,4 +31,18 @@ unit_test_accountdb_corrupt_SOURCES = unit/test_accountdb_corrupt.c unit/account
 unit_test_accountdb_corrupt_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
 unit_test_accountdb_writers_SOURCES = unit/test_accountdb_writers.c unit/accountdb_testutil.h
 unit_test_accountdb_writers_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+# RFC 8259 only, one meaning per answer, any "error" key denies, secrets
+# never in json-c (docs/security.md).
+check_PROGRAMS += unit/test_api_strict
+TESTS += unit/test_api_strict
+unit_test_api_strict_SOURCES = unit/test_api_strict.c
+unit_test_api_strict_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+unit_test_api_strict_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
+
+# base_url as libcurl reads it: no userinfo, plain http only to loopback.
+check_PROGRAMS += unit/test_base_url
+TESTS += unit/test_base_url
+unit_test_base_url_SOURCES = unit/test_base_url.c
+unit_test_base_url_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+unit_test_base_url_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
 endif
