@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "jsonscan.h"
 #include "secure.h"
 
 /* ---- request bodies ------------------------------------------------------
@@ -159,33 +161,51 @@ cb_status cb_api_map_error(const char *error)
 
 /* ---- strict JSON access ---------------------------------------------------- */
 
-/* Duplicate keys: json-c keeps the last value of a repeated key and drops
- * the others without a word, while another reader of the same text (a
- * gateway, a log pipeline, the service's own tests) may take the first. An
- * answer that means two things is refused. Every ':' outside a string in
- * valid JSON starts one member; json-c's tree has fewer members than the
- * text exactly when some key was repeated (however it was escaped). */
-static size_t members_in_text(const char *s, size_t len)
-{
-	size_t n = 0;
-	bool in_string = false;
+/* The members whose values are secrets. cb_json_scan takes them out of the
+ * text before json-c parses it: json-c copies every string into its
+ * tokener's buffer and its objects and frees both without a wipe, so a
+ * token it had parsed would outlive the transaction in freed heap. */
+static const char *const secret_keys[] = {
+	"access_token",	      "refresh_token",	 "id_token",
+	"verification_token", "verification_id", "sudo_token",
+};
+#define N_SECRET_KEYS (sizeof(secret_keys) / sizeof(secret_keys[0]))
 
-	for (size_t i = 0; i < len; i++) {
-		if (in_string) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_string = false;
-		} else if (s[i] == '"') {
-			in_string = true;
-		} else if (s[i] == ':') {
-			n++;
-		}
-	}
-	return n;
+/* The secret values of one answer, hung on its json-c object (userdata)
+ * and wiped when json_object_put frees it. */
+struct answer_secrets {
+	unsigned magic;
+	struct cb_json_secret s[N_SECRET_KEYS];
+};
+#define ANSWER_SECRETS_MAGIC 0x5ec7e75U
+
+static void answer_secrets_delete(struct json_object *o, void *userdata)
+{
+	struct answer_secrets *sec = userdata;
+
+	(void)o;
+	cb_json_scan_free(NULL, sec->s, N_SECRET_KEYS);
+	free(sec);
 }
 
-/* Bounded by CB_API_MAX_DEPTH, which the tokener enforced. */
+/* The secret member key of obj as the text had it, or NULL when obj is not
+ * an answer parsed here (tests build objects of their own). */
+static const struct cb_json_secret *secret_of(struct json_object *obj, const char *key)
+{
+	const struct answer_secrets *sec;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return NULL;
+	sec = json_object_get_userdata(obj);
+	if (sec == NULL || sec->magic != ANSWER_SECRETS_MAGIC)
+		return NULL;
+	for (size_t i = 0; i < N_SECRET_KEYS; i++)
+		if (strcmp(sec->s[i].key, key) == 0)
+			return sec->s[i].value != NULL ? &sec->s[i] : NULL;
+	return NULL;
+}
+
+/* Bounded by CB_API_MAX_DEPTH, which the scan enforced. */
 static size_t members_in_tree(struct json_object *o) /* NOLINT(misc-no-recursion) */
 {
 	size_t n = 0;
@@ -205,34 +225,70 @@ static size_t members_in_tree(struct json_object *o) /* NOLINT(misc-no-recursion
 	return n;
 }
 
-cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **obj)
+/* json-c over a text cb_json_scan accepted: the same object, or NULL. */
+static struct json_object *json_c_parse(const char *text, size_t len, size_t members)
 {
-	struct json_tokener *tok;
+	struct json_tokener *tok = json_tokener_new_ex(CB_API_MAX_DEPTH + 1);
 	struct json_object *o;
 	size_t end;
 
-	*obj = NULL;
-	if (len == 0 || strlen(body) != len || len > CB_HTTP_MAX_BODY)
-		return CB_ERR_PROTOCOL;
-	tok = json_tokener_new_ex(CB_API_MAX_DEPTH);
 	if (tok == NULL)
-		return CB_ERR_NOMEM;
+		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, body, (int)len);
+	o = json_tokener_parse_ex(tok, text, (int)len);
 	end = json_tokener_get_parse_end(tok);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+	if (o != NULL && json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(o);
-		json_tokener_free(tok);
-		return CB_ERR_PROTOCOL;
+		o = NULL;
 	}
 	json_tokener_free(tok);
-	while (end < len && isspace((unsigned char)body[end]))
+	while (o != NULL && end < len &&
+	       (text[end] == ' ' || text[end] == '\t' || text[end] == '\r' || text[end] == '\n'))
 		end++;
-	if (end != len || !json_object_is_type(o, json_type_object) ||
-	    members_in_text(body, len) != members_in_tree(o)) {
+	/* both readers must see the same members: a difference is a bug in
+	 * one of them, and then the answer is refused */
+	if (o != NULL && (end != len || !json_object_is_type(o, json_type_object) ||
+			  members_in_tree(o) != members)) {
 		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* Duplicate keys: json-c keeps the last value of a repeated key and drops
+ * the others without a word, while another reader of the same text (a
+ * gateway, a log pipeline, the service's own tests) may take the first.
+ * An answer that means two things is refused: cb_json_scan accepts RFC
+ * 8259 only, with no key twice in an object and every key spelt as it
+ * reads (no escapes), before json-c sees the text. */
+cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **obj)
+{
+	struct answer_secrets *sec;
+	struct cb_json_scan scan;
+	struct json_object *o;
+	cb_status st;
+
+	*obj = NULL;
+	if (len == 0 || len > CB_HTTP_MAX_BODY)
+		return CB_ERR_PROTOCOL;
+	sec = calloc(1, sizeof(*sec));
+	if (sec == NULL)
+		return CB_ERR_NOMEM;
+	sec->magic = ANSWER_SECRETS_MAGIC;
+	for (size_t i = 0; i < N_SECRET_KEYS; i++)
+		sec->s[i].key = secret_keys[i];
+	st = cb_json_scan(body, len, CB_API_MAX_DEPTH, sec->s, N_SECRET_KEYS, &scan);
+	if (st != CB_OK) {
+		free(sec);
+		return st;
+	}
+	o = json_c_parse(scan.redacted, scan.redacted_len, scan.members);
+	cb_json_scan_free(&scan, NULL, 0);
+	if (o == NULL) {
+		answer_secrets_delete(NULL, sec);
 		return CB_ERR_PROTOCOL;
 	}
+	json_object_set_userdata(o, sec, answer_secrets_delete);
 	*obj = o;
 	return CB_OK;
 }
@@ -242,6 +298,7 @@ cb_status cb_api_parse_json(const char *body, size_t len, struct json_object **o
  * (the service sends "" for an unset phone number). */
 static cb_status get_str(struct json_object *obj, const char *key, size_t max, char **out)
 {
+	const struct cb_json_secret *sec;
 	struct json_object *v;
 	const char *s;
 	int len;
@@ -251,8 +308,10 @@ static cb_status get_str(struct json_object *obj, const char *key, size_t max, c
 		return CB_ERR_NOT_FOUND;
 	if (!json_object_is_type(v, json_type_string))
 		return CB_ERR_PROTOCOL;
-	s = json_object_get_string(v);
-	len = json_object_get_string_len(v);
+	sec = secret_of(obj, key);
+	s = sec != NULL ? sec->value : json_object_get_string(v);
+	len = sec != NULL ? (sec->len <= INT_MAX ? (int)sec->len : -1)
+			  : json_object_get_string_len(v);
 	if (s == NULL || len < 0 || (size_t)len > max || strlen(s) != (size_t)len)
 		return CB_ERR_PROTOCOL;
 	if (len == 0)
@@ -549,9 +608,11 @@ static cb_status error_of(struct cb_api *api, long status, struct json_object *o
 	const char *s;
 	cb_status st;
 
-	if (!json_object_object_get_ex(obj, "error", &e) || e == NULL)
+	if (!json_object_object_get_ex(obj, "error", &e))
 		return CB_ERR_NOT_FOUND; /* no error key */
-	if (!json_object_is_type(e, json_type_string))
+	/* any "error" key denies (docs/security.md): "error": null, a number
+	 * or an object is no statement of success, whatever the status */
+	if (e == NULL || !json_object_is_type(e, json_type_string))
 		return CB_ERR_PROTOCOL;
 	s = json_object_get_string(e);
 	if (strlen(s) != (size_t)json_object_get_string_len(e) || strlen(s) > 63)
@@ -685,13 +746,21 @@ static cb_status tokens_call(struct cb_api *api, const char *path, char *body, s
 	return st;
 }
 
+/* "aborted" is documented for too many wrong codes; on a password sign-in
+ * (or /user/sudo) it can only mean too many attempts with the password:
+ * the user is told so, not something about codes. */
+static cb_status password_error(cb_status st)
+{
+	return st == CB_ERR_CODE_ABORTED ? CB_ERR_LOCKED : st;
+}
+
 cb_status cb_api_signin_password(struct cb_api *api, const char *username, const char *password,
 				 struct cb_tokens *out)
 {
 	size_t body_len = 0;
 	char *body = BODY("username", username, "password", password);
 
-	return tokens_call(api, "/signin", body, body_len, out);
+	return password_error(tokens_call(api, "/signin", body, body_len, out));
 }
 
 cb_status cb_api_signin_verification_token(struct cb_api *api, const char *verification_token,
@@ -806,7 +875,7 @@ cb_status cb_api_user_sudo(struct cb_api *api, const char *access_token, const c
 	st = call(api, CB_HTTP_POST, "/user/sudo", CB_HTTP_AUTH_BEARER, access_token, body,
 		  body_len, false, &obj);
 	if (st != CB_OK)
-		return st;
+		return password_error(st);
 	st = need_str(obj, "sudo_token", CB_API_MAX_TOKEN, sudo_token);
 	json_object_put(obj);
 	return st;

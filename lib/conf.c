@@ -266,7 +266,8 @@ bool cb_url_is_loopback_http(const char *url)
 {
 	static const char *const loopback[] = {"127.0.0.1", "[::1]", "localhost"};
 
-	if (strncmp(url, "http://", 7) != 0)
+	/* with userinfo the host is what follows the '@' */
+	if (strncmp(url, "http://", 7) != 0 || strchr(url, '@') != NULL)
 		return false;
 	url += 7;
 	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
@@ -347,6 +348,13 @@ cb_status cb_config_set(struct cb_config *cfg, const char *key, const char *valu
 			return bad(log, where, key, "must be a non-empty word");
 		return set_string(slot, value);
 	case T_URL:
+		/* "http://127.0.0.1:1@192.0.2.2/" goes to 192.0.2.2: the client
+		 * credentials have their own keys, a URL never carries any */
+		if (strcmp(key, "base_url") == 0 && strpbrk(value, "@?#") != NULL)
+			return bad(log, where, key,
+				   "must not hold a user name or password (userinfo: the host is "
+				   "what follows the '@'), a query or a fragment; the client "
+				   "credentials go in client_id and client_secret_file");
 		if (!valid_url(key, value))
 			return bad(log, where, key,
 				   "must be an https:// URL (http:// only to 127.0.0.1, [::1] or "

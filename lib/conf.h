@@ -139,7 +139,10 @@ cb_status cb_config_load_secret(const struct cb_config *cfg, char **secret,
 				const struct cb_log *log);
 
 /* Is url http:// to 127.0.0.1, [::1] or localhost (the only plain-HTTP
- * base_url accepted: local testing)? */
+ * base_url accepted: local testing)? A first check on the text, for the
+ * config parser (libcbcore links no libcurl); the module decides on the URL
+ * as libcurl parses it (cb_http_check_base_url). Never true for a URL with
+ * an '@'. */
 bool cb_url_is_loopback_http(const char *url);
 
 /* The local group a CloudBase group maps to, or NULL. */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "http.h"
 #include "secure.h"
@@ -33,17 +36,114 @@ struct cb_http {
 	CURL *curl;
 	const struct cb_log *log;
 	char *base_url;
+	CURLU *url; /* base_url as libcurl parsed it; each request sets its path */
+	char *base_path; /* its path without trailing slashes: "/auth/v1" */
 	char *basic; /* "Authorization: Basic base64(id:secret)", wiped on free */
 	char device_hdr[80];
 	struct timespec deadline;
 	unsigned timeout_s; /* the budget, for cb_http_restart_budget */
 	unsigned connect_timeout_ms;
+	/* of the request being performed: how often libcurl started to send
+	 * it, and whether a second time is forbidden (anything but GET) */
+	unsigned attempts;
+	bool send_once;
 	char last_id[CB_UUID_LEN];
 	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+static bool curl_wipes; /* our allocator is libcurl's (global_init) */
+static bool tls_cleanses; /* SSL_OP_CLEANSE_PLAINTEXT can be set (global_init) */
+static _Atomic unsigned long wipe_frees;
+
+/* ---- libcurl's memory, wiped when freed -----------------------------------
+ *
+ * libcurl keeps the request it sends (headers with the Basic credential or
+ * a Bearer token, and a small body such as the password, in one buffer)
+ * and the answer it receives (tokens) in buffers of its own, and frees them
+ * without wiping: after pam_end they stay in the heap of sshd, sudo or su.
+ * curl_global_init_mem gives libcurl these functions instead: glibc's own
+ * malloc, with every block wiped (its whole usable size) before it is freed
+ * and before realloc moves it.
+ *
+ * Why this is safe inside a host process: the functions are thin layers over
+ * the process's malloc, so a block allocated by either side can be freed by
+ * the other (another library initialising libcurl before or after us,
+ * libcurl freeing memory it allocated before); they keep no state; they are
+ * thread-safe; the module is linked -z nodelete, so they stay mapped after
+ * pam_end's dlclose. Another user of libcurl in the same process gets them
+ * too, which only costs it the wipes. libcurl takes them only if the module
+ * is the first to initialise libcurl in the process (sshd, sudo, su and
+ * login do not use libcurl); otherwise it keeps its allocator, the module
+ * logs that once, and libcurl's buffers are not wiped
+ * (pam_cloudbase(8), SECURITY NOTES). */
+
+static void wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	wipe_frees++;
+	cb_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *wipe_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void *wipe_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static char *wipe_strdup(const char *s)
+{
+	return strdup(s);
+}
+
+/* realloc would leave the old block unwiped when it moves the data */
+static void *wipe_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	if (n != 0 && n <= old)
+		return p;
+	q = malloc(n != 0 ? n : 1);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wipe_free(p);
+	return q;
+}
+
+/* Does libcurl allocate through wipe_*? curl_easy_escape allocates and
+ * curl_free frees with libcurl's current functions (the handle is unused). */
+static bool curl_uses_wipe_free(void)
+{
+	unsigned long before = wipe_frees;
+	char *s = curl_easy_escape(NULL, "pam_cloudbase", 0);
+
+	curl_free(s);
+	return s != NULL && wipe_frees != before;
+}
+
+/* SSL_OP_CLEANSE_PLAINTEXT is set on libcurl's SSL_CTX by this module's
+ * libssl: only when libcurl's TLS backend is that very OpenSSL (the same
+ * version string; another backend's context is not an SSL_CTX). */
+static bool tls_backend_is_our_openssl(void)
+{
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	const char *ours = OpenSSL_version(OPENSSL_VERSION_STRING);
+
+	return vi->ssl_version != NULL && strncmp(vi->ssl_version, "OpenSSL/", 8) == 0 &&
+	       ours != NULL && strcmp(vi->ssl_version + 8, ours) == 0;
+}
 
 /* libcurl (Debian's build included) opens the file named by SSLKEYLOGFILE
  * at global init and appends every TLS session key to it. In su or sudo
@@ -57,11 +157,46 @@ static void global_init(void)
 
 	if (keylog != NULL)
 		unsetenv("SSLKEYLOGFILE");
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	global_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free, wipe_realloc,
+					 wipe_strdup, wipe_calloc);
 	if (saved != NULL) {
 		setenv("SSLKEYLOGFILE", saved, 1);
 		free(saved);
 	}
+	if (global_rc == CURLE_OK) {
+		curl_wipes = curl_uses_wipe_free();
+		tls_cleanses = tls_backend_is_our_openssl();
+	}
+}
+
+/* Once a process: what of the wiping could not be had here. */
+static void note_wiping(const struct cb_log *log)
+{
+	static _Atomic bool told;
+
+	if ((curl_wipes && tls_cleanses) || told)
+		return;
+	told = true;
+	if (!curl_wipes)
+		cb_log(log, LOG_NOTICE,
+		       "libcurl was initialised in this process before pam_cloudbase: its buffers "
+		       "(requests with credentials, answers with tokens) are freed without being "
+		       "wiped");
+	if (!tls_cleanses)
+		cb_log(log, LOG_NOTICE,
+		       "libcurl's TLS library is not the OpenSSL pam_cloudbase was built with: "
+		       "decrypted answers are not cleansed from its record buffers");
+}
+
+/* Each new TLS context libcurl makes: OpenSSL cleanses the plaintext of a
+ * record once libcurl has read it (the tokens of an answer), and its read
+ * buffer when it frees it, instead of leaving both in the heap. */
+static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
+{
+	(void)c;
+	(void)arg;
+	SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	return CURLE_OK;
 }
 
 cb_status cb_uuid4(char out[CB_UUID_LEN])
@@ -138,6 +273,22 @@ static char *base64(const unsigned char *in, size_t len)
 	return out;
 }
 
+/* a followed by b in one buffer of exactly that size: asprintf grows its
+ * buffer as it goes and leaves the smaller copies unwiped in the heap */
+static char *concat_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out = malloc(la + lb + 1);
+
+	if (out == NULL)
+		return NULL;
+	/* b and its NUL follow */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb + 1);
+	return out;
+}
+
 /* The Basic header is built here rather than with CURLOPT_USERPWD so the
  * only copies of the secret are buffers this file owns and wipes. */
 static char *basic_header(const char *id, const char *secret)
@@ -156,8 +307,7 @@ static char *basic_header(const char *id, const char *secret)
 	cb_free_secret(pair);
 	if (enc == NULL)
 		return NULL;
-	if (asprintf(&hdr, "Authorization: Basic %s", enc) < 0)
-		hdr = NULL;
+	hdr = concat_secret("Authorization: Basic ", enc);
 	cb_free_secret(enc);
 	return hdr;
 }
@@ -223,6 +373,27 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Called by libcurl right before it sends a request, again for each
+ * resend. libcurl resends on its own when a reused connection dies before
+ * any byte of the answer (7.88: Curl_retry_request, up to 5 times), but the
+ * server may have read and acted on the first copy: a second /verification
+ * is a second SMS (and then a 429), a second /signin a second wrong
+ * password for the lockout, a second verify a second try of the code. Only
+ * a GET may go again; anything else ends the transfer, and the login fails
+ * cleanly. */
+static int on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+		     int conn_local_port)
+{
+	struct cb_http *h = arg;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	h->attempts++;
+	return h->attempts > 1 && h->send_once ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 static void warn_resolver(const struct cb_log *log)
 {
 	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
@@ -250,6 +421,8 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	rc |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (tls_cleanses)
+		rc |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	/* An empty proxy disables the http_proxy/HTTPS_PROXY/ALL_PROXY lookup;
 	 * an explicit NOPROXY keeps NO_PROXY from the environment out too. */
 	rc |= curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");
@@ -257,9 +430,137 @@ static CURLcode set_tls_and_proxy(CURL *c, const struct cb_config *cfg)
 	return rc;
 }
 
-static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h)
+static bool loopback_host(const char *host)
 {
-	const char *protos = cb_url_is_loopback_http(h->base_url) ? "http,https" : "https";
+	return strcasecmp(host, "127.0.0.1") == 0 || strcasecmp(host, "[::1]") == 0 ||
+	       strcasecmp(host, "localhost") == 0;
+}
+
+/* One part of a parsed URL: CB_OK with *out (curl_free it), CB_ERR_NOT_FOUND
+ * when the URL has none. */
+static cb_status url_part(CURLU *u, CURLUPart part, char **out)
+{
+	CURLUcode rc = curl_url_get(u, part, out, 0);
+
+	if (rc == CURLUE_OK)
+		return CB_OK;
+	*out = NULL;
+	switch (rc) {
+	case CURLUE_OUT_OF_MEMORY:
+		return CB_ERR_NOMEM;
+	case CURLUE_NO_USER:
+	case CURLUE_NO_PASSWORD:
+	case CURLUE_NO_OPTIONS:
+	case CURLUE_NO_QUERY:
+	case CURLUE_NO_FRAGMENT:
+	case CURLUE_NO_HOST:
+		return CB_ERR_NOT_FOUND;
+	default:
+		return CB_ERR_CONFIG;
+	}
+}
+
+static bool url_has(CURLU *u, CURLUPart part, cb_status *st)
+{
+	char *v = NULL;
+	cb_status rc = url_part(u, part, &v);
+
+	curl_free(v);
+	if (rc != CB_OK && rc != CB_ERR_NOT_FOUND)
+		*st = rc;
+	return rc != CB_ERR_NOT_FOUND;
+}
+
+/* The judgement of cb_http_check_base_url on a parsed URL. */
+static cb_status judge_url(CURLU *u, bool *plain_http, const char **why)
+{
+	char *scheme = NULL, *host = NULL;
+	cb_status st = CB_OK;
+
+	if (url_has(u, CURLUPART_USER, &st) || url_has(u, CURLUPART_PASSWORD, &st) ||
+	    url_has(u, CURLUPART_OPTIONS, &st)) {
+		*why = "a user name or password (userinfo) in the URL: the host is what follows "
+		       "the '@'";
+		return st != CB_OK ? st : CB_ERR_CONFIG;
+	}
+	if (url_has(u, CURLUPART_QUERY, &st) || url_has(u, CURLUPART_FRAGMENT, &st)) {
+		*why = "a query or fragment in the URL";
+		return st != CB_OK ? st : CB_ERR_CONFIG;
+	}
+	if (st == CB_OK)
+		st = url_part(u, CURLUPART_SCHEME, &scheme);
+	if (st == CB_OK)
+		st = url_part(u, CURLUPART_HOST, &host);
+	if (st == CB_OK && host[0] == '\0')
+		st = CB_ERR_NOT_FOUND;
+	if (st == CB_OK) {
+		*plain_http = strcmp(scheme, "http") == 0;
+		if (*plain_http && !loopback_host(host)) {
+			*why = "plain http:// to a host that is not 127.0.0.1, [::1] or localhost";
+			st = CB_ERR_CONFIG;
+		} else if (!*plain_http && strcmp(scheme, "https") != 0) {
+			*why = "neither https:// nor http:// to loopback";
+			st = CB_ERR_CONFIG;
+		}
+	} else if (st != CB_ERR_NOMEM) {
+		*why = "no scheme or no host";
+		st = CB_ERR_CONFIG;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	return st;
+}
+
+cb_status cb_http_check_base_url(const char *url, bool *plain_http, const char **why)
+{
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	cb_status st;
+
+	*plain_http = false;
+	*why = "";
+	if (u == NULL)
+		return CB_ERR_NOMEM;
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc == CURLUE_OK) {
+		st = judge_url(u, plain_http, why);
+	} else {
+		*why = "not a URL libcurl can parse";
+		st = rc == CURLUE_OUT_OF_MEMORY ? CB_ERR_NOMEM : CB_ERR_CONFIG;
+	}
+	curl_url_cleanup(u);
+	return st;
+}
+
+/* base_url into h->url and h->base_path, judged as libcurl reads it: every
+ * request then goes to exactly the host judged here (CURLOPT_CURLU), never
+ * to one a second parse of a string could find. */
+static cb_status parse_base_url(struct cb_http *h, bool *plain_http)
+{
+	const char *why = "";
+	char *path = NULL;
+	cb_status st = cb_http_check_base_url(h->base_url, plain_http, &why);
+	size_t len;
+
+	if (st == CB_ERR_CONFIG)
+		cb_log(h->log, LOG_ERR, "base_url %s refused: %s", h->base_url, why);
+	if (st != CB_OK)
+		return st;
+	h->url = curl_url();
+	if (h->url == NULL || curl_url_set(h->url, CURLUPART_URL, h->base_url, 0) != CURLUE_OK ||
+	    url_part(h->url, CURLUPART_PATH, &path) != CB_OK)
+		return CB_ERR_NOMEM;
+	len = strlen(path);
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	h->base_path = strndup(path, len);
+	curl_free(path);
+	return h->base_path != NULL ? CB_OK : CB_ERR_NOMEM;
+}
+
+static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http *h, bool plain_http)
+{
+	const char *protos = plain_http ? "http,https" : "https";
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -272,6 +573,21 @@ static CURLcode set_common(CURL *c, const struct cb_config *cfg, struct cb_http 
 	/* no .netrc, no cookies, no compression surprises */
 	rc |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	/* a connection idle longer than servers keep one is not reused: the
+	 * race of our request with the server's close is what makes libcurl
+	 * resend (on_prereq). libcurl compares whole seconds strictly (idle
+	 * 2.9 s passes a maximum of 2), hence the - 1. */
+	rc |= curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)CB_HTTP_MAX_IDLE_S - 1);
+	rc |= curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	rc |= curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* When the budget runs out while a name is being resolved, libcurl
+	 * (threaded resolver) otherwise joins the resolver thread, which sits
+	 * in getaddrinfo until the system resolver gives up (5 s x 2 attempts
+	 * per server by default): the login would outlast its timeout. With
+	 * QUICK_EXIT the thread is left to finish on its own. */
+	rc |= curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	rc |= set_tls_and_proxy(c, cfg);
 	h->connect_timeout_ms = cfg->connect_timeout * 1000U;
 	return rc;
@@ -282,6 +598,8 @@ cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const 
 {
 	struct cb_http *h;
 	char devid[49];
+	bool plain_http = false;
+	cb_status st;
 
 	*out = NULL;
 	pthread_once(&global_once, global_init);
@@ -301,14 +619,20 @@ cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const 
 		cb_http_free(h);
 		return CB_ERR_NOMEM;
 	}
+	st = parse_base_url(h, &plain_http);
+	if (st != CB_OK) {
+		cb_http_free(h);
+		return st;
+	}
 	if (cb_device_id(devid, sizeof(devid)))
 		snprintf(h->device_hdr, sizeof(h->device_hdr), "x-device-id: %s", devid);
-	if (set_common(h->curl, cfg, h) != CURLE_OK) {
+	if (set_common(h->curl, cfg, h, plain_http) != CURLE_OK) {
 		cb_log(log, LOG_ERR, "libcurl refused an option (too old? needs 7.85)");
 		cb_http_free(h);
 		return CB_ERR_SYSTEM;
 	}
 	warn_resolver(log);
+	note_wiping(log);
 	*out = h;
 	return CB_OK;
 }
@@ -319,6 +643,8 @@ void cb_http_free(struct cb_http *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
+	curl_url_cleanup(h->url);
+	free(h->base_path);
 	free(h->base_url);
 	cb_free_secret(h->basic);
 	free(h);
@@ -365,11 +691,10 @@ static struct curl_slist *build_headers(struct cb_http *h, const struct cb_http_
 	if (req->auth == CB_HTTP_AUTH_BASIC)
 		list = add_header(list, h->basic, &ok);
 	if (req->auth == CB_HTTP_AUTH_BEARER) {
-		if (req->bearer == NULL ||
-		    asprintf(&bearer, "Authorization: Bearer %s", req->bearer) < 0) {
-			bearer = NULL;
+		bearer = req->bearer != NULL ? concat_secret("Authorization: Bearer ", req->bearer)
+					     : NULL;
+		if (bearer == NULL)
 			ok = false;
-		}
 		list = add_header(list, bearer, &ok);
 		cb_free_secret(bearer);
 	}
@@ -437,7 +762,7 @@ static const char *method_name(enum cb_http_method m)
 	return m == CB_HTTP_GET ? "GET" : m == CB_HTTP_POST ? "POST" : "PATCH";
 }
 
-static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req, const char *url,
+static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req, const char *path,
 			    struct curl_slist *hdrs, struct body_buf *b, long remaining)
 {
 	CURL *c = h->curl;
@@ -445,7 +770,10 @@ static CURLcode set_request(struct cb_http *h, const struct cb_http_request *req
 		(long)h->connect_timeout_ms < remaining ? (long)h->connect_timeout_ms : remaining;
 	CURLcode rc = CURLE_OK;
 
-	rc |= curl_easy_setopt(c, CURLOPT_URL, url);
+	/* only the path changes: scheme, host and port stay as judged */
+	if (curl_url_set(h->url, CURLUPART_PATH, path, 0) != CURLUE_OK)
+		return CURLE_URL_MALFORMAT;
+	rc |= curl_easy_setopt(c, CURLOPT_CURLU, h->url);
 	rc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	/* the budget is per login: each request gets what is left of it */
@@ -481,7 +809,7 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 {
 	struct body_buf b = {0};
 	struct curl_slist *hdrs = NULL;
-	char *url = NULL;
+	char *path = NULL;
 	long remaining = cb_http_remaining_ms(h);
 	CURLcode crc;
 	cb_status st;
@@ -496,15 +824,17 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 		       method_name(req->method), req->path, resp->request_id);
 		return CB_ERR_TIMEOUT;
 	}
-	if (asprintf(&url, "%s%s", h->base_url, req->path) < 0)
+	if (asprintf(&path, "%s%s", h->base_path, req->path) < 0)
 		return CB_ERR_NOMEM;
 	hdrs = build_headers(h, req, resp->request_id);
 	if (hdrs == NULL) {
-		free(url);
+		free(path);
 		return CB_ERR_NOMEM;
 	}
 	h->errbuf[0] = '\0';
-	crc = set_request(h, req, url, hdrs, &b, remaining);
+	h->attempts = 0;
+	h->send_once = req->method != CB_HTTP_GET;
+	crc = set_request(h, req, path, hdrs, &b, remaining);
 	if (crc == CURLE_OK)
 		crc = curl_easy_perform(h->curl);
 	/* unhook every pointer into buffers that die here */
@@ -512,10 +842,16 @@ cb_status cb_http_perform(struct cb_http *h, const struct cb_http_request *req,
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (char *)NULL);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, (void *)NULL);
 	free_headers(hdrs);
-	free(url);
+	free(path);
 	st = map_curl(crc, b.oversized);
 	if (st != CB_OK)
 		st = blame_server(h, crc, st, b.len);
+	if (h->attempts > 1)
+		cb_log(h->log, h->send_once ? LOG_ERR : LOG_INFO,
+		       "%s %s request_id=%s: the connection closed before an answer; %s",
+		       method_name(req->method), req->path, resp->request_id,
+		       h->send_once ? "not sent again (the service may have acted on it)"
+				    : "sent again on a new connection (a GET changes nothing)");
 	if (st == CB_OK) {
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		resp->json = content_type_json(h->curl);

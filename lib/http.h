@@ -16,6 +16,13 @@
 #include "log.h"
 #include "status.h"
 
+/* A connection idle longer than this (seconds) is not reused
+ * (CURLOPT_MAXAGE_CONN): below the 5 s keep-alive of Apache httpd and
+ * Node.js, the shortest common server defaults, so a request rarely races
+ * the server closing the connection. A login that waited for its user
+ * (an SMS code) opens a new connection. */
+#define CB_HTTP_MAX_IDLE_S 2
+
 /* Responses larger than this are refused, never truncated and parsed. */
 #define CB_HTTP_MAX_BODY (64 * 1024)
 
@@ -49,6 +56,15 @@ struct cb_http_response {
 	char request_id[CB_UUID_LEN];
 };
 
+/* base_url as libcurl will read it (curl_url(3)): CB_OK for
+ * https://HOST[:PORT][/PATH], or http:// when HOST is 127.0.0.1, [::1] or
+ * localhost (*plain_http then true). CB_ERR_CONFIG, with the reason in
+ * *why (a static string), for a user name, password or login options in
+ * the URL (userinfo: "http://127.0.0.1:1@192.0.2.2/" goes to 192.0.2.2), a
+ * query, a fragment, another scheme, no host, or text libcurl cannot
+ * parse; CB_ERR_NOMEM. cb_http_new refuses such a base_url the same way. */
+cb_status cb_http_check_base_url(const char *url, bool *plain_http, const char **why);
+
 /* Create the client for one login. client_secret is copied and wiped on
  * free. The time budget (cfg->timeout) starts now. */
 cb_status cb_http_new(const struct cb_config *cfg, const char *client_id, const char *client_secret,
@@ -57,6 +73,9 @@ void cb_http_free(struct cb_http *h);
 
 /* Perform one request. CB_OK means an HTTP answer of any status arrived
  * complete and within the caps; the caller judges the status and body.
+ * A request is sent at most once: a POST or PATCH whose connection dies
+ * before the answer is CB_ERR_TRANSPORT, never resent (libcurl would resend
+ * it on its own); only a GET may go again on a new connection.
  * Transport failures map to CB_ERR_TRANSPORT, CB_ERR_TIMEOUT, CB_ERR_TLS,
  * CB_ERR_PROTOCOL (oversized answer) or CB_ERR_NOMEM, logged with the
  * request id. The response body is wiped on free (it may hold tokens). */

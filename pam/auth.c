@@ -170,24 +170,42 @@ static flow_fn flow_for(enum cb_method m)
 	}
 }
 
-void cb_pam_decoy_prompt(struct cb_pam *ctx)
+cb_status cb_pam_decoy_password(struct cb_pam *ctx)
 {
 	const void *item = NULL;
 	char *answer = NULL;
+	cb_status st;
 
-	/* Whether a name is managed here must not show in the conversation:
-	 * a name the module refuses gets the prompt a managed user would get
-	 * (pam_unix prompts unknown users too), and the answer is wiped
-	 * unread. No prompt where a managed user would not get one either. */
+	/* No prompt where a managed user would not get one either. */
 	if (ctx->cfg.use_first_pass)
-		return;
+		return CB_OK;
 	if (ctx->cfg.try_first_pass && pam_get_item(ctx->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS &&
 	    item != NULL)
-		return;
-	if (ctx->cfg.method != CB_METHOD_PASSWORD)
-		return; /* the other methods' flows decide their own first prompt */
-	if (cb_pam_prompt(ctx, "Password: ", false, &answer) == CB_OK)
-		cb_free_secret(answer);
+		return CB_OK;
+	st = cb_pam_prompt(ctx, "Password: ", false, &answer);
+	cb_free_secret(answer);
+	return st;
+}
+
+cb_status cb_pam_decoy_prompt(struct cb_pam *ctx)
+{
+	cb_status shown;
+
+	/* Whether a name is managed here must not show in the conversation:
+	 * a name the module refuses gets the prompts a managed user would get
+	 * (pam_unix prompts unknown users too), and the answers are wiped
+	 * unread. */
+	if (ctx->cfg.method == CB_METHOD_PASSWORD) {
+		cb_pam_decoy_password(ctx);
+		return CB_ERR_NOT_FOUND;
+	}
+	/* the SMS methods: their prompts, and the end of a run of wrong codes */
+	shown = cb_pam_sms_decoy(ctx);
+	if (!ctx->told) {
+		cb_pam_tell(ctx, true, cb_pam_user_message(shown));
+		ctx->told = true;
+	}
+	return shown;
 }
 
 int cb_pam_authenticate(struct cb_pam *ctx)
@@ -200,7 +218,7 @@ int cb_pam_authenticate(struct cb_pam *ctx)
 	if (cb_pam_not_ours(ctx, st))
 		return PAM_IGNORE;
 	if (st == CB_ERR_NOT_FOUND)
-		cb_pam_decoy_prompt(ctx);
+		ctx->shown = cb_pam_decoy_prompt(ctx);
 	if (st == CB_OK) {
 		flow = flow_for(ctx->cfg.method);
 		if (flow == NULL) {

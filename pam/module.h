@@ -97,8 +97,17 @@ const char *cb_pam_user_message(cb_status st);
 
 /* auth.c, account.c, session.c, password.c */
 int cb_pam_authenticate(struct cb_pam *ctx);
-/* Ask a name the module refuses what a managed user would be asked. */
-void cb_pam_decoy_prompt(struct cb_pam *ctx);
+/* Ask a name the module refuses what a managed user would be asked, and
+ * tell it what a managed user would be told at the end (ctx->told).
+ * Returns the status to show the application: CB_ERR_NOT_FOUND, or with
+ * the SMS methods the end of a run of wrong codes (a conversation error
+ * or an empty code as for a managed user). */
+cb_status cb_pam_decoy_prompt(struct cb_pam *ctx);
+/* The password prompt of a refused name where a managed user would get
+ * one (not with use_first_pass, nor with try_first_pass and a password
+ * from an earlier module); the answer is wiped unread. CB_OK or the
+ * conversation's failure. */
+cb_status cb_pam_decoy_password(struct cb_pam *ctx);
 /* One cb_api (one connection) for a whole flow; close keeps the last
  * request id for the decision line. */
 cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api *api);
@@ -118,6 +127,10 @@ cb_status cb_pam_password_flow(struct cb_pam *ctx);
 cb_status cb_pam_sms_flow(struct cb_pam *ctx);
 cb_status cb_pam_password_sms_flow(struct cb_pam *ctx);
 cb_status cb_pam_choice_flow(struct cb_pam *ctx);
+/* cb_pam_decoy_prompt under the SMS methods: the menu, the password prompt
+ * and a code prompt with a number shaped like a real one, then the code
+ * loop of a run of wrong codes; nothing is sent. Returns the status shown. */
+cb_status cb_pam_sms_decoy(struct cb_pam *ctx);
 int cb_pam_acct_mgmt(struct cb_pam *ctx);
 int cb_pam_setcred(struct cb_pam *ctx);
 int cb_pam_open_session(struct cb_pam *ctx);

@@ -27,11 +27,11 @@ static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, const
 		rc = PAM_IGNORE; /* a name no account can have: not ours */
 	} else if (st != CB_OK) {
 		rc = cb_pam_code(st, phase);
-		/* the same prompt and delay as any failed authentication: no hint
+		/* the same prompts and delay as any failed authentication: no hint
 		 * in the conversation or the timing */
 		if (phase == CB_PHASE_AUTH && fn == cb_pam_authenticate) {
 			if (st == CB_ERR_NOT_FOUND)
-				cb_pam_decoy_prompt(&ctx);
+				rc = cb_pam_code(cb_pam_decoy_prompt(&ctx), phase);
 			pam_fail_delay(pamh, CB_PAM_FAIL_DELAY_USEC);
 		}
 		cb_pam_decision(&ctx, st, rc, NULL);

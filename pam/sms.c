@@ -34,6 +34,11 @@
  *   is told how long to wait (the number was just sent a code, which its
  *   owner sees).
  * - password|sms: a one-line menu, then that flow.
+ * - A name the module refuses (auth.c, cb_pam_decoy_prompt) is asked what a
+ *   managed user is asked: the menu, the password prompt, a code prompt
+ *   with a number shaped and masked like a real one (decoy_phone: the same
+ *   for the same name, not computable without the host's key), then the
+ *   loop of wrong codes. Nothing is sent; no round trip is waited for.
  * - Codes: spaces are dropped, then exactly CB_SMS_CODE_LEN digits, else
  *   refused before any request; a malformed code counts as a try (so a
  *   client that keeps answering garbage ends). An empty answer gives up at
@@ -57,6 +62,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +70,8 @@
 #include <syslog.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
@@ -345,11 +353,10 @@ static cb_status code_loop(struct code_step *cs, char **vtoken)
 	return CB_ERR_CODE_ABORTED;
 }
 
-/* password+sms when there is nothing to send a code for: the same prompts,
- * messages and end as a run of wrong codes; the caller logged the real
- * reason, which stays the outcome in the decision line. */
-static cb_status decoy(struct cb_pam *ctx, const char *prompt, long rtt_ms, int round_trips,
-		       cb_status real)
+/* The code prompt when nothing was sent: the same prompts, messages and end
+ * as a run of wrong codes. Returns what the user and the application are
+ * shown. */
+static cb_status decoy_loop(struct cb_pam *ctx, const char *prompt, long rtt_ms, int round_trips)
 {
 	struct code_step cs = {
 		.ctx = ctx, .prompt = prompt, .expires_in = CB_SMS_LIFETIME, .pad_ms = rtt_ms};
@@ -361,7 +368,15 @@ static cb_status decoy(struct cb_pam *ctx, const char *prompt, long rtt_ms, int 
 	clock_gettime(CLOCK_MONOTONIC, &cs.sent);
 	st = code_loop(&cs, &vtoken);
 	cb_clear_secret(&vtoken);
-	ctx->shown = st != CB_OK ? st : CB_ERR_CODE_INVALID;
+	return st != CB_OK ? st : CB_ERR_CODE_INVALID;
+}
+
+/* password+sms when there is nothing to send a code for; the caller logged
+ * the real reason, which stays the outcome in the decision line. */
+static cb_status decoy(struct cb_pam *ctx, const char *prompt, long rtt_ms, int round_trips,
+		       cb_status real)
+{
+	ctx->shown = decoy_loop(ctx, prompt, rtt_ms, round_trips);
 	return real;
 }
 
@@ -600,13 +615,14 @@ cb_status cb_pam_password_sms_flow(struct cb_pam *ctx)
 
 /* ---- method=password|sms ----------------------------------------------------------- */
 
-cb_status cb_pam_choice_flow(struct cb_pam *ctx)
+/* The menu: *choice 1 (password) or 2 (SMS code). */
+static cb_status ask_choice(struct cb_pam *ctx, int *choice)
 {
 	char *answer = NULL, *a, *end;
 	bool hinted = false;
 	cb_status st;
-	int choice = 0;
 
+	*choice = 0;
 	st = cb_pam_prompt(ctx, PROMPT_MENU, true, &answer);
 	if (st != CB_OK) {
 		sshd_hint(ctx, &hinted, "the method menu got no answer");
@@ -618,16 +634,95 @@ cb_status cb_pam_choice_flow(struct cb_pam *ctx)
 	while (end > a && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
 	if (strcmp(a, "1") == 0 || strcasecmp(a, "password") == 0)
-		choice = 1;
+		*choice = 1;
 	else if (strcmp(a, "2") == 0 || strcasecmp(a, "sms") == 0)
-		choice = 2;
+		*choice = 2;
 	cb_free_secret(answer);
-	if (choice == 0) {
+	if (*choice == 0) {
 		cb_pam_tell(ctx, true, MSG_MENU);
 		ctx->told = true;
 		return CB_ERR_INPUT;
 	}
 	cb_log(&ctx->log, LOG_DEBUG, "password|sms: %s chose %s", ctx->user,
-	       choice == 1 ? "password" : "sms");
+	       *choice == 1 ? "password" : "sms");
+	return CB_OK;
+}
+
+cb_status cb_pam_choice_flow(struct cb_pam *ctx)
+{
+	int choice;
+	cb_status st = ask_choice(ctx, &choice);
+
+	if (st != CB_OK)
+		return st;
 	return choice == 1 ? cb_pam_password_flow(ctx) : cb_pam_sms_flow(ctx);
+}
+
+/* ---- names the module refuses ------------------------------------------------------- */
+
+/* The number in the code prompt of a name the module refuses, shaped like a
+ * mainland mobile number (the service sends SMS codes there only) and
+ * masked like a real one. It must be the same for the same name every time
+ * (a number that changed between two tries would give the decoy away) and
+ * not computable from the name alone (else anyone could tell it from a
+ * real one): HMAC-SHA256 of the name, keyed with the client secret and the
+ * machine id, which a remote user knows neither of. */
+static void decoy_phone(struct cb_pam *ctx, char phone[24])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char key[CB_SECRET_MAX_SIZE + 64] = "";
+	char *secret = NULL;
+	size_t keylen;
+	uint32_t rest;
+
+	if (!cb_device_id(key, 49))
+		key[0] = '\0';
+	if (cb_config_load_secret(&ctx->cfg, &secret, &ctx->log) == CB_OK) {
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), ":%s", secret);
+		cb_free_secret(secret);
+	}
+	keylen = strlen(key);
+	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)ctx->user,
+		 strlen(ctx->user), mac, &maclen) == NULL ||
+	    maclen < 6)
+		memset(mac, 0, sizeof(mac));
+	cb_wipe(key, sizeof(key));
+	rest = ((uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5]) %
+	       100000000U;
+	snprintf(phone, 24, "+86 1%c%c%08u", '3' + mac[0] % 7, '0' + mac[1] % 10, (unsigned)rest);
+	cb_wipe(mac, sizeof(mac));
+}
+
+static cb_status decoy_codes(struct cb_pam *ctx)
+{
+	char phone[24], prompt[128];
+
+	decoy_phone(ctx, phone);
+	code_prompt(prompt, sizeof(prompt), phone);
+	return decoy_loop(ctx, prompt, 0, 0);
+}
+
+cb_status cb_pam_sms_decoy(struct cb_pam *ctx)
+{
+	cb_status st;
+	int choice;
+
+	switch (ctx->cfg.method) {
+	case CB_METHOD_SMS:
+		return decoy_codes(ctx);
+	case CB_METHOD_PASSWORD_SMS:
+		st = cb_pam_decoy_password(ctx);
+		return st == CB_OK ? decoy_codes(ctx) : st;
+	case CB_METHOD_CHOICE:
+		st = ask_choice(ctx, &choice);
+		if (st != CB_OK)
+			return st;
+		if (choice == 2)
+			return decoy_codes(ctx);
+		st = cb_pam_decoy_password(ctx);
+		return st == CB_OK ? CB_ERR_NOT_FOUND : st;
+	default:
+		return CB_ERR_NOT_FOUND;
+	}
 }

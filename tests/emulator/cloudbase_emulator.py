@@ -13,6 +13,7 @@ Usage:
                           [--plain-http] [--cert good|wrong-host|self-signed|expired|not-yet-valid]
                           [--env ENV] [--client-id ID] [--client-secret S]
                           [--var NAME]... [--faults FILE] [--cert-dir DIR] [--verbose]
+                          [--dns-port N]
 
 Files in the state dir: ca.pem, capath/ (CA + <hash>.0 link for curl's CAPATH),
 server-*.pem/.key, jwt-key.pem, pid, control-port, and port (written last, atomically,
@@ -41,6 +42,7 @@ import math
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -373,8 +375,9 @@ class HttpResponse:
             self.headers.append(("Content-Type", content_type))
         self.raw = False          # send headers as given, add only framing
         self.close = False        # close the connection afterwards
-        self.delivery = "normal"  # normal | drip | close | hang
+        self.delivery = "normal"  # normal | drip | close | hang | drop
         self.interval = 1.0
+        self.idle_close = None    # seconds of idle after which the server closes
         self.error = None         # the `error` string, for the request log
         self.fault = None
 
@@ -588,8 +591,22 @@ class Connection:
             half = response.body[:len(response.body) // 2]
             self.sock.sendall(response.header_bytes(False) + half)
             return False
+        if response.delivery == "drop":
+            return False
         self._send(response, keep_alive)
+        if keep_alive and response.idle_close is not None:
+            return self._next_request_within(reader, response.idle_close)
         return keep_alive
+
+    def _next_request_within(self, reader, seconds):
+        """After a keep-alive answer: does the next request start within
+        seconds of idle? Else the connection closes (the server's idle timeout)."""
+        # the client never pipelines, so nothing of the next request sits in
+        # the reader's buffer yet; TLS may hold decrypted bytes (pending)
+        if getattr(self.sock, "pending", lambda: 0)():
+            return True
+        ready, _, _ = select.select([self.sock], [], [], seconds)
+        return bool(ready)
 
     def _drip(self, data, interval):
         for i in range(len(data)):
@@ -755,7 +772,8 @@ class Config:
 # ---------------------------------------------------------------------------
 
 PRE_FAULTS = ("status", "malformed", "empty", "html", "oversized", "hang", "redirect", "raw")
-POST_FAULTS = ("latency", "truncated", "extra-fields", "drip", "close")
+POST_FAULTS = ("latency", "truncated", "extra-fields", "drip", "close",
+               "close-before-answer", "idle-close")
 FAULTS = PRE_FAULTS + POST_FAULTS
 
 CAPTIVE_PORTAL = (b"<!DOCTYPE html>\n<html><head><title>Wi-Fi login</title></head>\n"
@@ -874,6 +892,13 @@ def apply_post_fault(rule, resp):
         resp.delivery, resp.interval = "drip", float(rule.get("interval", 1.0))
     elif name == "close":
         resp.delivery = "close"
+    elif name == "close-before-answer":
+        # the request was read and acted on (an SMS went out), then the
+        # connection died: what a client that resends it causes
+        resp.delivery = "drop"
+    elif name == "idle-close":
+        # a keep-alive answer, then the server's idle timeout
+        resp.idle_close = float(rule.get("seconds", 0))
     return resp
 
 
@@ -934,6 +959,8 @@ class ServiceState:
             self.verifications = {}    # id -> record
             self.verification_tokens = {}
             self.sudo_tokens = {}      # token -> (username, exp)
+            self.issued = []           # every token response, for GET /tokens
+            self.dns_queries = []      # what the DNS responder was asked
             self.outbox = {}           # contact -> last code sent
             self.lockouts = {}         # username -> {"failures", "locked_until"}
             self.variants = {name: name in self.cli_variants for name in VARIANTS}
@@ -1065,6 +1092,8 @@ class ServiceState:
         session.refresh_token = "rt." + secrets.token_urlsafe(48)
         session.refresh_expires = now + REFRESH_TOKEN_LIFETIME
         self.refresh_tokens[session.refresh_token] = session.id
+        self.issued.append({"username": user["username"], "access_token": access_token,
+                            "refresh_token": session.refresh_token})
         response = {
             "token_type": "Bearer", "access_token": access_token,
             "refresh_token": session.refresh_token, "expires_in": ACCESS_TOKEN_LIFETIME,
@@ -1612,6 +1641,93 @@ class CloudBaseApi:
 
 
 # ---------------------------------------------------------------------------
+# DNS faults (--dns-port): a resolver that is slow or silent
+# ---------------------------------------------------------------------------
+
+DNS_SILENT = "silent"        # first label: the query is never answered
+DNS_SLOW = re.compile(r"^slow-([0-9]{1,6})$")  # slow-<ms>: answered after ms
+DNS_FAST = "fast"            # answered at once
+
+
+class DnsResponder:
+    """A tiny DNS server on 127.0.0.1 (UDP), for tests that point
+    /etc/resolv.conf at it in a private network namespace (port 53 there).
+    The first label of the name picks the fault: `fast.<any>` gets A
+    127.0.0.1 at once, `slow-<ms>.<any>` the same after <ms> milliseconds,
+    `silent.<any>` no answer at all; any other name NXDOMAIN. AAAA and other
+    types get an empty answer (NOERROR) on the same schedule. Every query
+    is logged for GET /dns."""
+
+    def __init__(self, port, state):
+        self.state = state
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        self.stopped = threading.Event()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(data, peer), daemon=True).start()
+
+    def stop(self):
+        self.stopped.set()
+        self.sock.close()
+
+    @staticmethod
+    def question(data):
+        """(name, qtype, end of the question) or None."""
+        labels, i = [], 12
+        if len(data) < 12:
+            return None
+        while i < len(data):
+            n = data[i]
+            if n == 0:
+                break
+            if n > 63 or i + 1 + n > len(data):
+                return None
+            labels.append(data[i + 1:i + 1 + n].decode("ascii", "replace").lower())
+            i += 1 + n
+        if i + 5 > len(data):
+            return None
+        qtype = int.from_bytes(data[i + 1:i + 3], "big")
+        return ".".join(labels), qtype, i + 5
+
+    def answer(self, data, peer):
+        q = self.question(data)
+        if q is None:
+            return
+        name, qtype, end = q
+        first = name.split(".")[0]
+        with self.state.lock:
+            self.state.dns_queries.append({"name": name, "type": qtype})
+        if first == DNS_SILENT:
+            return
+        slow = DNS_SLOW.match(first)
+        if slow:
+            time.sleep(int(slow.group(1)) / 1000.0)
+        known = first == DNS_FAST or slow is not None
+        flags = 0x8180 if known else 0x8183  # response, RD+RA; rcode 0 or 3
+        answers = b""
+        if known and qtype == 1:
+            # a pointer to the name in the question, A IN, TTL 0, 127.0.0.1
+            answers = (b"\xc0\x0c" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big") +
+                       (0).to_bytes(4, "big") + (4).to_bytes(2, "big") + bytes([127, 0, 0, 1]))
+        header = (data[0:2] + flags.to_bytes(2, "big") + (1).to_bytes(2, "big") +
+                  (1 if answers else 0).to_bytes(2, "big") + bytes(4))
+        try:
+            self.sock.sendto(header + data[12:end] + answers, peer)
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------
 # Control API (plain HTTP, loopback, tests only)
 # ---------------------------------------------------------------------------
 
@@ -1665,6 +1781,8 @@ class ControlApi:
             ("GET", "/users"): lambda: {"users": sorted(state.users)},
             ("POST", "/users"): lambda: state.upsert_user(self.body(request)),
             ("GET", "/requests"): lambda: {"requests": list(state.requests)},
+            ("GET", "/tokens"): lambda: {"tokens": copy.deepcopy(state.issued)},
+            ("GET", "/dns"): lambda: {"queries": list(state.dns_queries)},
             ("DELETE", "/requests"): lambda: (state.requests.clear(), {"ok": True})[1],
             ("GET", "/settings"): lambda: state.config.settings(),
             ("POST", "/settings"): lambda: self.set_settings(request),
@@ -1766,6 +1884,8 @@ def parse_args(argv):
     p.add_argument("--var", action="append", default=[], choices=VARIANTS)
     p.add_argument("--faults", help="JSON file: a fault rule or a list of them")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    p.add_argument("--dns-port", type=int,
+                   help="also answer DNS on 127.0.0.1:N (UDP) with the DNS faults")
     return p.parse_args(argv)
 
 
@@ -1788,7 +1908,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state_dir = os.path.abspath(args.state_dir)
     os.makedirs(state_dir, exist_ok=True)
-    for name in ("port", "control-port", "pid"):
+    for name in ("port", "control-port", "pid", "dns-port"):
         if os.path.exists(os.path.join(state_dir, name)):
             os.unlink(os.path.join(state_dir, name))
 
@@ -1808,9 +1928,15 @@ def main(argv=None):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    dns = None
+    if args.dns_port is not None:
+        dns = DnsResponder(args.dns_port, state)
+        threading.Thread(target=dns.serve, daemon=True).start()
     serve_in_thread(api)
     serve_in_thread(control)
     atomic_write(os.path.join(state_dir, "pid"), "%d\n" % os.getpid())
+    if dns:
+        atomic_write(os.path.join(state_dir, "dns-port"), "%d\n" % dns.port)
     atomic_write(os.path.join(state_dir, "control-port"), "%d\n" % control.server_address[1])
     atomic_write(os.path.join(state_dir, "port"), "%d\n" % state.api_port)
     log("listening on %s://127.0.0.1:%d%s (control http://127.0.0.1:%d)"
@@ -1818,6 +1944,8 @@ def main(argv=None):
 
     while not stop.wait(0.5):
         pass
+    if dns:
+        dns.stop()
     api.shutdown()
     control.shutdown()
     api.server_close()

@@ -138,6 +138,9 @@ class Control:
     def clear_requests(self):
         return self.call("DELETE", "/requests")
 
+    def tokens(self):
+        return self.call("GET", "/tokens")["tokens"]
+
     def settings(self, **changes):
         if changes:
             return self.call("POST", "/settings", changes)
@@ -284,6 +287,7 @@ def run_command(ctl, cmd, args):
         "stats-reset": ctl.reset_stats, "faults": ctl.faults,
         "clear-faults": ctl.clear_faults, "variants": ctl.variants,
         "requests": ctl.requests, "clear-requests": ctl.clear_requests,
+        "tokens": ctl.tokens,
         "settings": ctl.settings,
     }
     if cmd in simple and not args:
@@ -324,7 +328,7 @@ def main(argv=None):
         epilog="commands: start [emulator args] | stop | health | reset | stats | "
                "stats-reset | outbox [CONTACT [FIELD]] | fault JSON | faults | "
                "clear-faults | variant NAME [on|off] | variants | clock [SECONDS] | "
-               "user NAME|JSON | requests | clear-requests | settings | set K=V... | port")
+               "user NAME|JSON | requests | clear-requests | tokens | settings | set K=V... | port")
     parser.add_argument("--state-dir", default=os.environ.get("EMU_STATE_DIR"))
     parser.add_argument("command")
     parser.add_argument("args", nargs=argparse.REMAINDER)

@@ -814,6 +814,40 @@ class TestFaults(EmulatorTestCase):
         with self.assertRaises(http.client.IncompleteRead):
             self.signin()
 
+    def test_close_before_answer(self):
+        # read and acted on (the code went out), then the connection dies
+        self.emu.add_fault(path="/auth/v1/verification", fault="close-before-answer", count=1)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.send_code()
+        self.assertEqual(self.emu.outbox(ALICE_PHONE)["count"], 1)
+        log = self.emu.requests()
+        self.assertEqual((log[-1]["path"], log[-1]["fault"]),
+                         ("/auth/v1/verification", "close-before-answer"))
+
+    def test_idle_close(self):
+        # a keep-alive answer, then the server closes after its idle time
+        self.emu.add_fault(path="/auth/v1/certs", fault="idle-close", seconds=0.3)
+        raw = socket.create_connection(("127.0.0.1", self.emu.port), timeout=5)
+        with self.context().wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            request = b"GET /auth/v1/certs HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            tls.sendall(request)
+            data = b""
+            while not data.endswith(b"}"):
+                data += tls.recv(65536)
+            self.assertIn(b"Connection: keep-alive", data)
+            # a request within the idle time is served on the same connection
+            time.sleep(0.1)
+            tls.sendall(request)
+            data = b""
+            while not data.endswith(b"}"):
+                data += tls.recv(65536)
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"))
+            start = time.monotonic()
+            self.assertEqual(tls.recv(100), b"")  # then the server closes
+            self.assertLess(time.monotonic() - start, 2)
+        log = self.emu.requests()
+        self.assertEqual(log[-1]["connection"], log[-2]["connection"])
+
     def test_hang(self):
         self.emu.add_fault(path="/auth/v1/signin", fault="hang")
         start = time.monotonic()
@@ -990,6 +1024,56 @@ class TestConnections(EmulatorTestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200])
 
 
+class TestDns(EmulatorTestCase):
+    """--dns-port: the DNS faults (fast, slow-<ms>, silent, anything else)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(os.path.join(ROOT, cls.__name__), cert_dir=CERT_DIR,
+                           extra_args=["--verbose", "--dns-port", "0"])
+
+    @staticmethod
+    def query(port, name, qtype=1, timeout=3.0):
+        qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+        packet = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname + \
+            qtype.to_bytes(2, "big") + b"\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(timeout)
+            s.sendto(packet, ("127.0.0.1", port))
+            start = time.monotonic()
+            try:
+                data = s.recv(512)
+            except socket.timeout:
+                return None, time.monotonic() - start
+            return data, time.monotonic() - start
+
+    def port(self):
+        with open(os.path.join(self.emu.state_dir, "dns-port")) as f:
+            return int(f.read())
+
+    def test_fast(self):
+        data, _ = self.query(self.port(), "fast.cb.test")
+        self.assertEqual(data[:2], b"\x12\x34")
+        self.assertEqual(data[3] & 0x0f, 0)                 # NOERROR
+        self.assertEqual(int.from_bytes(data[6:8], "big"), 1)  # one answer
+        self.assertEqual(data[-4:], bytes([127, 0, 0, 1]))
+        data, _ = self.query(self.port(), "fast.cb.test", qtype=28)
+        self.assertEqual((data[3] & 0x0f, int.from_bytes(data[6:8], "big")), (0, 0))
+
+    def test_slow(self):
+        data, took = self.query(self.port(), "slow-400.cb.test")
+        self.assertEqual(data[-4:], bytes([127, 0, 0, 1]))
+        self.assertGreaterEqual(took, 0.35)
+
+    def test_silent_and_unknown(self):
+        data, took = self.query(self.port(), "silent.cb.test", timeout=0.5)
+        self.assertIsNone(data)
+        data, _ = self.query(self.port(), "other.cb.test")
+        self.assertEqual(data[3] & 0x0f, 3)                 # NXDOMAIN
+        names = [q["name"] for q in self.emu.call("GET", "/dns")["queries"]]
+        self.assertEqual(names, ["silent.cb.test", "other.cb.test"])
+
+
 class TestCertificates(unittest.TestCase):
     """Each --cert variant against a client that trusts only the test CA."""
 
@@ -1042,6 +1126,16 @@ class TestCertificates(unittest.TestCase):
 
 class TestControl(EmulatorTestCase):
     """The control API and emuctl."""
+
+    def test_tokens_issued(self):
+        first = self.sign_in()
+        second = self.sign_in("bob", "Bob-Passw0rd")
+        issued = self.emu.tokens()
+        self.assertEqual([(t["username"], t["access_token"], t["refresh_token"]) for t in issued],
+                         [("alice", first["access_token"], first["refresh_token"]),
+                          ("bob", second["access_token"], second["refresh_token"])])
+        self.emu.reset()
+        self.assertEqual(self.emu.tokens(), [])
 
     def emuctl(self, *args):
         out = subprocess.run([os.path.join(HERE, "emuctl"), "--state-dir",

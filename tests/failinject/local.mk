@@ -3,6 +3,8 @@
 # pam/ linked in, every allocation, file, PAM, libcurl and json-c call it
 # makes wrapped): see failinject/test_failinject.c. failinject.sh runs it
 # through pam/pam_tests.sh, with the PAM test harness.
+# test_failinject shares tests/pam/harness.c (cmocka).
+if HAVE_CMOCKA
 check_PROGRAMS += failinject/test_failinject
 failinject_test_failinject_SOURCES = failinject/test_failinject.c pam/harness.c pam/harness.h
 failinject_test_failinject_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam
@@ -28,4 +30,5 @@ failinject_pam_cbtest_failinject_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 failinject_pam_cbtest_failinject_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 failinject_pam_cbtest_failinject_la_LIBADD = $(PAM_LIBS) -ldl
 TESTS += failinject/failinject.sh
+endif
 EXTRA_DIST += failinject/failinject.sh

@@ -32,10 +32,10 @@ fi
 CC=${FUZZ_CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 CFLAGS="-g -O1 $SAN -I$B -I$S/lib -DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"/var\""
-NETCFLAGS=$(pkg-config --cflags libcurl json-c)
-NETLIBS=$(pkg-config --libs libcurl json-c)
+NETCFLAGS=$(pkg-config --cflags libcurl json-c openssl)
+NETLIBS=$(pkg-config --libs libcurl json-c openssl)
 core="status secure log fileutil conf names idmap accountdb accountdb_store accountdb_map"
-net="http api"
+net="http api jsonscan"
 
 # lib/ for coverage but without libFuzzer's main (fuzzer-no-link)
 compile() {

@@ -42,6 +42,35 @@ case $out in
 esac
 case $out in *wrong-secret*) nok "the secret appears in the output" ;; *) ok "the secret stays out of the output" ;; esac
 
+# userinfo in base_url: the host is what follows the '@'. The review's
+# sample would send the client credential in clear to 192.0.2.2; the same
+# trick towards the emulator shows that nothing is sent at all.
+write_conf "base_url = http://127.0.0.1:1@192.0.2.2:18080/auth/v1" "timeout = 3"
+start=$(date +%s)
+out=$(ctl status 2>&1)
+rc=$?
+took=$(($(date +%s) - start))
+expect_eq "status with userinfo in base_url exits 1" "$rc" "1"
+case $out in
+*"config:   ERROR"*"base_url: must not hold a user name or password"*) ok "status reports the userinfo refusal" ;;
+*"base_url: must not hold a user name or password"*"config:   ERROR"*) ok "status reports the userinfo refusal" ;;
+*) nok "status: $out" ;;
+esac
+case $out in *"service:"*) nok "status probed the service: $out" ;; *) ok "no probe with a refused base_url" ;; esac
+check "refused at once, no connection tried (${took}s)" [ "$took" -lt 2 ]
+"$EMUCTL" --state-dir "$EMU" clear-requests >/dev/null
+service_conf
+sed -i "s|^base_url = https://|base_url = https://test-env:test-secret@|" "$CONF"
+out=$(ctl status 2>&1)
+expect_eq "status with credentials in an https base_url exits 1" "$?" "1"
+case $out in
+*"must not hold a user name or password"*) ok "status names the reason" ;;
+*) nok "status: $out" ;;
+esac
+sent=$("$EMUCTL" --state-dir "$EMU" requests | "$PYTHON3" -c 'import json, sys; print(len(json.load(sys.stdin)))')
+expect_eq "nothing reached the service" "$sent" "0"
+service_conf
+
 printf 'test-secret\n' >"$T/secret"
 "$EMUCTL" --state-dir "$EMU" stop >/dev/null
 out=$(ctl status 2>/dev/null)

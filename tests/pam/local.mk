@@ -37,6 +37,8 @@ TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/test_symbols
 endif
 EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh
 
+# The tests below share harness.c (cmocka), so they need cmocka too.
+if HAVE_CMOCKA
 # pam_start/pam_end 1,000 times: no fd or heap growth (test_loadunload.c).
 check_PROGRAMS += pam/test_loadunload
 pam_test_loadunload_SOURCES = pam/test_loadunload.c pam/harness.c pam/harness.h
@@ -49,16 +51,43 @@ if !SANITIZERS
 TESTS += pam/loadunload_valgrind.sh
 endif
 endif
-EXTRA_DIST += pam/loadunload_valgrind.sh
 
 # The bad-input matrix of docs/security.md (matrix_tests.sh starts the
 # emulator and runs test_matrix under ns-run).
-if HAVE_CMOCKA
 check_PROGRAMS += pam/test_matrix
 pam_test_matrix_SOURCES = pam/test_matrix.c pam/harness.c pam/harness.h
 pam_test_matrix_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_matrix_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 TESTS += pam/matrix_tests.sh
+
+# The second hardening review's findings through libpam (hardening_tests.sh
+# runs test_hardening through pam_tests.sh).
+check_PROGRAMS += pam/test_hardening
+pam_test_hardening_SOURCES = pam/test_hardening.c pam/harness.c pam/harness.h
+pam_test_hardening_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_hardening_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+TESTS += pam/hardening_tests.sh
+
+# Secrets after pam_end: a whole transaction, then every writable mapping
+# searched for the password, client secret, Basic credential and tokens
+# (secrets_tests.sh runs test_secrets through pam_tests.sh).
+check_PROGRAMS += pam/test_secrets
+pam_test_secrets_SOURCES = pam/test_secrets.c pam/harness.c pam/harness.h
+pam_test_secrets_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_secrets_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+TESTS += pam/secrets_tests.sh
+
+# The time budget covers DNS: a slow and a silent resolver (the emulator's
+# DNS responder) in a private network namespace (dns_tests.sh).
+check_PROGRAMS += pam/test_dns
+pam_test_dns_SOURCES = pam/test_dns.c pam/harness.c pam/harness.h
+pam_test_dns_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_dns_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+TESTS += pam/dns_tests.sh
 endif
-EXTRA_DIST += pam/matrix_tests.sh
+EXTRA_DIST += pam/loadunload_valgrind.sh pam/matrix_tests.sh pam/hardening_tests.sh \
+	pam/secrets_tests.sh pam/dns_tests.sh

@@ -531,7 +531,9 @@ static void test_server_answers(void **state)
 		{"404", "\"fault\":\"status\",\"status\":404", NULL, PAM_USER_UNKNOWN,
 		 "outcome=user_unknown", ""},
 		{"409", "\"fault\":\"status\",\"status\":409", NULL, PAM_MAXTRIES,
-		 "outcome=code_aborted", "Too many wrong codes. Sign in again to get a new one.|"},
+		 "outcome=locked_out",
+		 "Too many failed sign-ins. Try again later, or sign in once through the CloudBase "
+		 "console.|"},
 		{"429 with Retry-After",
 		 "\"fault\":\"status\",\"status\":429,\"headers\":{\"Retry-After\":\"60\"}", NULL,
 		 PAM_MAXTRIES, "outcome=rate_limited", rate},

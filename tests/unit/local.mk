@@ -47,5 +47,20 @@ check_PROGRAMS += unit/test_migration
 TESTS += unit/test_migration
 unit_test_migration_SOURCES = unit/test_migration.c unit/accountdb_testutil.h
 unit_test_migration_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
+
+# RFC 8259 only, one meaning per answer, any "error" key denies, secrets
+# never in json-c (docs/security.md).
+check_PROGRAMS += unit/test_api_strict
+TESTS += unit/test_api_strict
+unit_test_api_strict_SOURCES = unit/test_api_strict.c
+unit_test_api_strict_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+unit_test_api_strict_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
+
+# base_url as libcurl reads it: no userinfo, plain http only to loopback.
+check_PROGRAMS += unit/test_base_url
+TESTS += unit/test_base_url
+unit_test_base_url_SOURCES = unit/test_base_url.c
+unit_test_base_url_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+unit_test_base_url_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS)
 endif
 EXTRA_DIST += unit/fixtures/accounts-v1.db unit/fixtures/accounts-v1.txt unit/fixtures/README.md

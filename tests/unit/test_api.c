@@ -372,7 +372,7 @@ static void test_check_answer(void **state)
 	assert_int_equal(judge(200, false, "{\"a\":1}", false), CB_ERR_PROTOCOL);
 	assert_int_equal(judge(400, true, "{\"a\":1}", false), CB_ERR_PROTOCOL);
 	assert_int_equal(judge(400, true, "{\"error\":7}", false), CB_ERR_PROTOCOL);
-	assert_int_equal(judge(200, true, "{\"error\":null,\"a\":1}", false), CB_OK);
+	assert_int_equal(judge(200, true, "{\"error\":null,\"a\":1}", false), CB_ERR_PROTOCOL);
 	assert_int_equal(judge(200, true, "", false), CB_ERR_PROTOCOL);
 	assert_int_equal(judge(200, false, "", true), CB_OK);
 	assert_int_equal(judge(401, true, "", true), CB_ERR_PROTOCOL);

@@ -220,11 +220,13 @@ static void test_loopback_http_allowed(void **state)
 		assert_int_equal(parse(&cfg, good[i], CB_CONF_STRICT, &cap), CB_OK);
 		cb_config_free(&cfg);
 	}
-	/* the same predicate decides whether the HTTP client allows plain http */
+	/* the config's check on the text; the HTTP client decides on the URL
+	 * as libcurl parses it (unit/test_base_url) */
 	assert_true(cb_url_is_loopback_http("http://127.0.0.1:8443/auth/v1"));
 	assert_true(cb_url_is_loopback_http("http://localhost"));
 	assert_false(cb_url_is_loopback_http("http://127.0.0.1.evil.com/auth/v1"));
 	assert_false(cb_url_is_loopback_http("http://localhost@evil.com/"));
+	assert_false(cb_url_is_loopback_http("http://127.0.0.1:1@192.0.2.2:18080/auth/v1"));
 	assert_false(cb_url_is_loopback_http("https://127.0.0.1/auth/v1"));
 	assert_false(cb_url_is_loopback_http("http://10.0.0.1/auth/v1"));
 }
