@@ -24,6 +24,7 @@ void cb_account_free(struct cb_account *acct)
 	free(acct->shell);
 	free(acct->login);
 	free(acct->phone);
+	free(acct->email);
 	free_groups(acct->groups, acct->n_groups);
 	free(acct->legacy_sub);
 	memset(acct, 0, sizeof(*acct));
@@ -68,7 +69,7 @@ cb_status cb_account_copy(const struct cb_account *src, struct cb_account *dst)
 	if (!sdup(src->name, &dst->name) | !sdup(src->gecos, &dst->gecos) |
 		    !sdup(src->home, &dst->home) | !sdup(src->shell, &dst->shell) |
 		    !sdup(src->login, &dst->login) | !sdup(src->phone, &dst->phone) |
-		    !sdup(src->legacy_sub, &dst->legacy_sub) ||
+		    !sdup(src->email, &dst->email) | !sdup(src->legacy_sub, &dst->legacy_sub) ||
 	    cb_account_set_groups(dst, (const char *const *)src->groups, src->n_groups) != CB_OK) {
 		cb_account_free(dst);
 		return CB_ERR_NOMEM;

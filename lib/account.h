@@ -20,6 +20,7 @@ struct cb_account {
 	char *shell;
 	char *login; /* CloudBase login: username, email or "+86 138..." */
 	char *phone; /* "+86 13800000000" form, or NULL */
+	char *email; /* for the e-mail code methods (cb_valid_email), or NULL */
 	/* The user's CloudBase groups that group_map maps to local groups, as
 	 * of the last sign-in: what NSS initgroups serves. (A version 1
 	 * database held every CloudBase group of the last login here.) */

@@ -55,10 +55,11 @@
  *
  * VERSIONS: version 1 (header 96 bytes, kind always 0, no delta) also kept
  * the sub, the last login time and every CloudBase group of the last login
- * in each record. Version 2 keeps sub empty and last_login 0, and groups
- * holds only the groups group_map maps (what NSS initgroups needs). Readers
- * accept both; the first writer that touches a version 1 database moves
- * its login data to the state store and writes version 2 (accountdb.c).
+ * in each record. Version 2 keeps last_login 0, holds the e-mail address
+ * where version 1 held the sub, and groups holds only the groups group_map
+ * maps (what NSS initgroups needs). Readers accept both; the first writer
+ * that touches a version 1 database moves its login data to the state
+ * store and writes version 2 (accountdb.c).
  */
 #ifndef CB_ACCOUNTDB_FORMAT_H
 #define CB_ACCOUNTDB_FORMAT_H
@@ -86,6 +87,7 @@
 #define CB_DB_MAX_PATH 4095
 #define CB_DB_MAX_LOGIN 320
 #define CB_DB_MAX_SUB 256 /* version 1 records only */
+#define CB_DB_MAX_EMAIL 254 /* RFC 5321's path limit less its brackets */
 #define CB_DB_MAX_PHONE 23
 #define CB_DB_MAX_GROUP 256 /* one CloudBase group name */
 #define CB_DB_MAX_GROUPS 1024 /* names in one record's groups */
@@ -150,7 +152,8 @@ struct cb_db_record {
 	struct cb_db_str shell;
 	struct cb_db_str login;
 	struct cb_db_str phone; /* empty: none */
-	struct cb_db_str sub; /* version 1 only: the bound sub; empty in version 2 */
+	/* version 2: the e-mail address (empty: none); version 1: the bound sub */
+	struct cb_db_str email_or_sub;
 	struct cb_db_str groups; /* n_groups NUL-terminated names back to back */
 };
 

@@ -233,11 +233,13 @@ static cb_status view_record(const struct cb_dbmap *m, uint32_t idx, struct cb_d
 {
 	const struct cb_db_header *h = header(m);
 	const struct cb_db_record *d;
+	bool v1 = m->version == CB_DB_VERSION_1;
 
 	if (idx >= m->n_records)
 		return CB_ERR_CORRUPT;
 	d = (const struct cb_db_record *)(const void *)(m->base + h->records_off) + idx;
 	memset(r, 0, sizeof(*r));
+	r->sub = r->email = "";
 	r->index = idx;
 	r->uid = d->uid;
 	r->gid = d->gid;
@@ -251,7 +253,7 @@ static cb_status view_record(const struct cb_dbmap *m, uint32_t idx, struct cb_d
 	if ((r->flags & CB_DB_F_DELETED) && m->kind != CB_DB_KIND_DELTA)
 		return CB_ERR_CORRUPT;
 	/* version 2 keeps login data in the state store, never here */
-	if (m->version != CB_DB_VERSION_1 && (d->last_login != 0 || d->sub.len != 0))
+	if (m->version != CB_DB_VERSION_1 && d->last_login != 0)
 		return CB_ERR_CORRUPT;
 	if (!get_str(m, d->name, CB_NAME_MAX, &r->name, &r->name_len) ||
 	    !name_ok(r->name, r->name_len) ||
@@ -265,8 +267,9 @@ static cb_status view_record(const struct cb_dbmap *m, uint32_t idx, struct cb_d
 	    !cb_text_ok(r->login, r->login_len, CB_TEXT_ANY) ||
 	    !get_str(m, d->phone, CB_DB_MAX_PHONE, &r->phone, &r->phone_len) ||
 	    !cb_text_ok(r->phone, r->phone_len, CB_TEXT_ANY) ||
-	    !get_str(m, d->sub, CB_DB_MAX_SUB, &r->sub, &r->sub_len) ||
-	    !cb_text_ok(r->sub, r->sub_len, CB_TEXT_ANY) ||
+	    !get_str(m, d->email_or_sub, v1 ? CB_DB_MAX_SUB : CB_DB_MAX_EMAIL,
+		     v1 ? &r->sub : &r->email, v1 ? &r->sub_len : &r->email_len) ||
+	    !cb_text_ok(v1 ? r->sub : r->email, v1 ? r->sub_len : r->email_len, CB_TEXT_ANY) ||
 	    !get_blob(m, d->groups, &r->groups, &r->groups_len) ||
 	    !groups_ok(r->groups, r->groups_len, r->n_groups))
 		return CB_ERR_CORRUPT;

@@ -46,8 +46,9 @@ struct cb_dbrec {
 	int64_t created;
 	int64_t last_login; /* version 1 only */
 	const char *name, *gecos, *home, *shell, *login, *phone;
+	const char *email; /* version 2: "" for none; "" in version 1 */
 	const char *sub; /* version 1 only: "" in version 2 */
-	size_t name_len, gecos_len, home_len, shell_len, login_len, phone_len, sub_len;
+	size_t name_len, gecos_len, home_len, shell_len, login_len, phone_len, email_len, sub_len;
 	const char *groups; /* n_groups NUL-terminated names back to back */
 	size_t groups_len;
 	uint32_t n_groups;

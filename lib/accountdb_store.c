@@ -49,10 +49,11 @@ cb_status cb_store_account_from_rec(const struct cb_dbrec *r, struct cb_account 
 	a->shell = strndup(r->shell, r->shell_len);
 	a->login = strndup(r->login, r->login_len);
 	a->phone = dup_or_null(r->phone, r->phone_len);
+	a->email = dup_or_null(r->email, r->email_len);
 	a->legacy_sub = dup_or_null(r->sub, r->sub_len);
 	if (a->name == NULL || a->gecos == NULL || a->home == NULL || a->shell == NULL ||
 	    a->login == NULL || (r->phone_len && a->phone == NULL) ||
-	    (r->sub_len && a->legacy_sub == NULL))
+	    (r->email_len && a->email == NULL) || (r->sub_len && a->legacy_sub == NULL))
 		goto nomem;
 	if (r->n_groups > 0) {
 		a->groups = calloc(r->n_groups, sizeof(*a->groups));
@@ -105,6 +106,8 @@ cb_status cb_store_check_account(const struct cb_account *a, const struct cb_log
 		bad = "shell";
 	else if (a->phone != NULL && !cb_text_str_ok(a->phone, CB_DB_MAX_PHONE, CB_TEXT_ANY))
 		bad = "phone";
+	else if (a->email != NULL && !cb_valid_email(a->email))
+		bad = "email";
 	else if (a->n_groups > CB_DB_MAX_GROUPS)
 		bad = "groups";
 	for (size_t i = 0; bad == NULL && i < a->n_groups; i++) {
@@ -205,7 +208,8 @@ static cb_status fill_record(struct strtab *t, const struct cb_account *a, struc
 	    (rc = strtab_str(t, a->home, &d->home)) != CB_OK ||
 	    (rc = strtab_str(t, a->shell, &d->shell)) != CB_OK ||
 	    (rc = strtab_str(t, a->login, &d->login)) != CB_OK ||
-	    (rc = strtab_str(t, a->phone, &d->phone)) != CB_OK)
+	    (rc = strtab_str(t, a->phone, &d->phone)) != CB_OK ||
+	    (rc = strtab_str(t, a->email, &d->email_or_sub)) != CB_OK)
 		return rc;
 	return put_groups(t, a, &d->groups);
 }

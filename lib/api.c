@@ -137,6 +137,7 @@ static const struct {
 	{"resource_exhausted", CB_ERR_RATE_LIMITED},
 	{"rate_limit_exceeded", CB_ERR_RATE_LIMITED},
 	{"invalid_phone_number", CB_ERR_PHONE_INVALID},
+	{"invalid_email", CB_ERR_EMAIL_INVALID}, /* [guess]: the e-mail twin */
 	{"permission_denied", CB_ERR_CLIENT},
 	{"invalid_client", CB_ERR_CLIENT},
 	{"unauthorized_client", CB_ERR_CLIENT},
@@ -590,23 +591,28 @@ cb_status cb_api_parse_user(struct json_object *obj, struct cb_user *out)
 
 /* ---- judging an answer ------------------------------------------------------ */
 
-static void remember_error(struct cb_api *api, struct json_object *obj, const char *error)
+struct cb_api {
+	struct cb_http *http;
+	const struct cb_log *log;
+	struct cb_api_error last; /* of the last answer */
+};
+
+static void remember_error(struct cb_api_error *err, struct json_object *obj, const char *error)
 {
 	struct json_object *d;
 	const char *desc = "";
 
-	cb_sanitize(api->last_error, sizeof(api->last_error), error);
+	cb_sanitize(err->error, sizeof(err->error), error);
 	if (json_object_object_get_ex(obj, "error_description", &d) &&
 	    json_object_is_type(d, json_type_string))
 		desc = json_object_get_string(d);
-	cb_sanitize(api->last_description, sizeof(api->last_description), desc);
+	cb_sanitize(err->description, sizeof(err->description), desc);
 }
 
-static cb_status error_of(struct cb_api *api, long status, struct json_object *obj)
+static cb_status error_of(struct json_object *obj, struct cb_api_error *err)
 {
 	struct json_object *e;
 	const char *s;
-	cb_status st;
 
 	if (!json_object_object_get_ex(obj, "error", &e))
 		return CB_ERR_NOT_FOUND; /* no error key */
@@ -617,22 +623,19 @@ static cb_status error_of(struct cb_api *api, long status, struct json_object *o
 	s = json_object_get_string(e);
 	if (strlen(s) != (size_t)json_object_get_string_len(e) || strlen(s) > 63)
 		return CB_ERR_PROTOCOL;
-	remember_error(api, obj, s);
-	st = cb_api_map_error(s);
-	cb_log(api->log, LOG_INFO, "service answered status=%ld error=%s (%s) request_id=%s",
-	       status, api->last_error, api->last_description, cb_api_request_id(api));
-	return st;
+	remember_error(err, obj, s);
+	return cb_api_map_error(s);
 }
 
-cb_status cb_api_check_answer(struct cb_api *api, long status, bool json, const char *body,
-			      size_t len, bool allow_empty, struct json_object **obj)
+cb_status cb_api_check_answer(long status, bool json, const char *body, size_t len,
+			      bool allow_empty, struct json_object **obj, struct cb_api_error *err)
 {
 	struct json_object *o = NULL;
 	cb_status st;
 
 	*obj = NULL;
-	api->last_error[0] = '\0';
-	api->last_description[0] = '\0';
+	err->error[0] = '\0';
+	err->description[0] = '\0';
 	if (status >= 500)
 		return CB_ERR_SERVICE;
 	if (status < 200 || (status >= 300 && status < 400))
@@ -644,7 +647,7 @@ cb_status cb_api_check_answer(struct cb_api *api, long status, bool json, const 
 	st = cb_api_parse_json(body, len, &o);
 	if (st != CB_OK)
 		return st;
-	st = error_of(api, status, o);
+	st = error_of(o, err);
 	if (st == CB_ERR_NOT_FOUND) /* no error key: judge by status */
 		st = status >= 400 ? CB_ERR_PROTOCOL : CB_OK;
 	if (st != CB_OK) {
@@ -657,31 +660,41 @@ cb_status cb_api_check_answer(struct cb_api *api, long status, bool json, const 
 
 /* ---- the calls --------------------------------------------------------------- */
 
-cb_status cb_api_open(struct cb_api *api, const struct cb_config *cfg, const struct cb_log *log)
+cb_status cb_api_open(struct cb_api **out, const struct cb_config *cfg, const struct cb_log *log)
 {
 	char *secret = NULL;
 	const char *client_id = cfg->client_id != NULL ? cfg->client_id : cfg->env;
+	struct cb_api *api = calloc(1, sizeof(*api));
 	cb_status st;
 
-	memset(api, 0, sizeof(*api));
+	*out = NULL;
+	if (api == NULL)
+		return CB_ERR_NOMEM;
 	api->log = log;
 	st = cb_config_load_secret(cfg, &secret, log);
-	if (st != CB_OK)
-		return st;
-	st = cb_http_new(cfg, client_id != NULL ? client_id : "", secret, log, &api->http);
+	if (st == CB_OK)
+		st = cb_http_new(cfg, client_id != NULL ? client_id : "", secret, log, &api->http);
 	cb_free_secret(secret);
-	return st;
+	if (st != CB_OK) {
+		cb_api_close(api);
+		return st;
+	}
+	*out = api;
+	return CB_OK;
 }
 
 void cb_api_close(struct cb_api *api)
 {
+	if (api == NULL)
+		return;
 	cb_http_free(api->http);
-	api->http = NULL;
+	cb_wipe(api, sizeof(*api));
+	free(api);
 }
 
 const char *cb_api_request_id(const struct cb_api *api)
 {
-	return cb_http_last_request_id(api->http);
+	return api != NULL ? cb_http_last_request_id(api->http) : "-";
 }
 
 void cb_api_restart_budget(struct cb_api *api)
@@ -709,17 +722,21 @@ static cb_status call(struct cb_api *api, enum cb_http_method method, const char
 	}
 	if (st != CB_OK)
 		return st;
-	st = cb_api_check_answer(api, resp.status, resp.json, resp.body, resp.len, allow_empty,
-				 obj);
-	if (st != CB_OK && api->last_error[0] == '\0')
+	st = cb_api_check_answer(resp.status, resp.json, resp.body, resp.len, allow_empty, obj,
+				 &api->last);
+	if (st != CB_OK && api->last.error[0] == '\0')
 		cb_log(api->log, LOG_ERR, "%s: unusable answer status=%ld (%s) request_id=%s", path,
 		       resp.status, cb_status_name(st), resp.request_id);
+	else if (st != CB_OK)
+		cb_log(api->log, LOG_INFO,
+		       "service answered status=%ld error=%s (%s) request_id=%s", resp.status,
+		       api->last.error, api->last.description, resp.request_id);
 	cb_http_response_free(&resp);
 	/* on the sign-in family "unauthenticated" refuses our Basic
 	 * credential (wrong secret): the client's problem, not the user's;
 	 * invalid_grant there is still about the user's token */
 	if (auth == CB_HTTP_AUTH_BASIC && st == CB_ERR_TOKEN &&
-	    strcmp(api->last_error, "unauthenticated") == 0)
+	    strcmp(api->last.error, "unauthenticated") == 0)
 		st = CB_ERR_CLIENT;
 	return st;
 }
@@ -780,21 +797,45 @@ cb_status cb_api_token_refresh(struct cb_api *api, const char *refresh_token, st
 	return tokens_call(api, "/token", body, body_len, out);
 }
 
-cb_status cb_api_verification_send(struct cb_api *api, const char *phone_number,
-				   struct cb_verification *out)
+/* The wait a rate-limited send was asked for: "... retry after 57
+ * seconds" ([guess]: the service's description, the only place it says
+ * so); the documented interval when it says nothing usable. */
+static long retry_after(const struct cb_api_error *err)
+{
+	const char *p = strstr(err->description, "after ");
+	long s;
+
+	if (p == NULL)
+		return CB_API_CODE_INTERVAL;
+	s = strtol(p + 6, NULL, 10);
+	return s > 0 && s <= 3600 ? s : CB_API_CODE_INTERVAL;
+}
+
+cb_status cb_api_verification_send(struct cb_api *api, enum cb_contact_kind kind,
+				   const char *contact, struct cb_verification *out)
 {
 	size_t body_len = 0;
-	char *body = BODY("phone_number", phone_number, "target", "USER", "usage", "SIGN_IN");
+	char *body = BODY(kind == CB_CONTACT_EMAIL ? "email" : "phone_number", contact, "target",
+			  "USER", "usage", "SIGN_IN");
 	struct json_object *obj;
 	cb_status st;
 
 	memset(out, 0, sizeof(*out));
 	st = call(api, CB_HTTP_POST, "/verification", CB_HTTP_AUTH_BASIC, NULL, body, body_len,
 		  false, &obj);
+	if (st == CB_ERR_RATE_LIMITED)
+		out->retry_after = retry_after(&api->last);
+	/* a malformed e-mail address: "invalid_email" or, from services that
+	 * check only the shape of the body, "invalid_argument" [guess] */
+	if (kind == CB_CONTACT_EMAIL && st == CB_ERR_AUTH &&
+	    strcmp(api->last.error, "invalid_argument") == 0)
+		st = CB_ERR_EMAIL_INVALID;
 	if (st != CB_OK)
 		return st;
 	st = cb_api_parse_verification(obj, out);
 	json_object_put(obj);
+	if (st == CB_OK && out->expires_in <= 0)
+		out->expires_in = CB_API_CODE_LIFETIME;
 	return st;
 }
 
@@ -809,9 +850,12 @@ cb_status cb_api_verification_verify(struct cb_api *api, const char *verificatio
 	*verification_token = NULL;
 	st = call(api, CB_HTTP_POST, "/verification/verify", CB_HTTP_AUTH_BASIC, NULL, body,
 		  body_len, false, &obj);
-	/* here invalid_argument means a wrong or expired code */
-	if (st == CB_ERR_AUTH && strcmp(api->last_error, "invalid_argument") == 0)
+	/* here invalid_argument means a wrong or expired code, and the service
+	 * says "expired" only in its description [guess] */
+	if (st == CB_ERR_AUTH && strcmp(api->last.error, "invalid_argument") == 0)
 		st = CB_ERR_CODE_INVALID;
+	if (st == CB_ERR_CODE_INVALID && strstr(api->last.description, "expired") != NULL)
+		st = CB_ERR_CODE_EXPIRED;
 	if (st != CB_OK)
 		return st;
 	st = need_str(obj, "verification_token", CB_API_MAX_TOKEN, verification_token);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The CloudBase Auth v2 calls: one function per endpoint, typed results.
  *
+ * The wire contract (cloudbase-auth-api.md) lives here and in api.c only:
+ * paths, bodies, error strings and texts, and the service's constants.
+ * Callers hold an opaque handle and get typed answers.
+ *
  * Every function returns a cb_status; errors are decided on the service's
  * "error" string (never on error_code), whether the status is >= 400 or a
  * 200 carrying an "error" key (older services do that). Strings in results
@@ -25,12 +29,26 @@
 #define CB_API_MAX_GROUP_NAME 128
 #define CB_API_MAX_DEPTH 8 /* JSON nesting */
 
-struct cb_api {
-	struct cb_http *http;
-	const struct cb_log *log;
-	/* The last error the service sent, sanitised, for messages: "" if none */
-	char last_error[64];
-	char last_description[160];
+/* What the service promises of one-time codes ([doc] unless marked). */
+#define CB_API_CODE_LEN 6 /* [guess] codes are 6 digits */
+#define CB_API_CODE_TRIES 5 /* [guess] wrong codes a verification id takes before "aborted" */
+#define CB_API_CODE_LIFETIME 600 /* seconds a code (and a verification token) lives */
+#define CB_API_CODE_INTERVAL 60 /* seconds between two codes to one contact */
+
+/* One client of the service for one login: a connection and a time
+ * budget (http.h). Opaque. */
+struct cb_api;
+
+/* The error an answer carried, sanitised (cb_api_check_answer). */
+struct cb_api_error {
+	char error[64]; /* "" if none */
+	char description[160];
+};
+
+/* Where a one-time code goes. */
+enum cb_contact_kind {
+	CB_CONTACT_PHONE, /* "+86 13800000000" (names.h) */
+	CB_CONTACT_EMAIL,
 };
 
 struct cb_tokens {
@@ -47,8 +65,11 @@ struct cb_tokens {
 
 struct cb_verification {
 	char *verification_id;
-	long expires_in;
+	long expires_in; /* seconds; CB_API_CODE_LIFETIME when the answer has none */
 	bool is_user;
+	/* CB_ERR_RATE_LIMITED: the seconds the service asked to wait (from its
+	 * description, else CB_API_CODE_INTERVAL) */
+	long retry_after;
 };
 
 struct cb_introspection {
@@ -70,9 +91,11 @@ struct cb_user {
 };
 
 /* Set up the client for one login: reads the client secret, builds the
- * HTTP handle. client_id defaults to env. */
-cb_status cb_api_open(struct cb_api *api, const struct cb_config *cfg, const struct cb_log *log);
+ * HTTP handle. client_id defaults to env. *api is NULL unless CB_OK. */
+cb_status cb_api_open(struct cb_api **api, const struct cb_config *cfg, const struct cb_log *log);
+/* Free the handle (NULL is fine); its secrets are wiped. */
 void cb_api_close(struct cb_api *api);
+/* The request id of the last request ("-" before any, or for NULL). */
 const char *cb_api_request_id(const struct cb_api *api);
 /* A fresh time budget after a prompt (cb_http_restart_budget). */
 void cb_api_restart_budget(struct cb_api *api);
@@ -81,8 +104,14 @@ cb_status cb_api_signin_password(struct cb_api *api, const char *username, const
 				 struct cb_tokens *out);
 cb_status cb_api_signin_verification_token(struct cb_api *api, const char *verification_token,
 					   struct cb_tokens *out);
-cb_status cb_api_verification_send(struct cb_api *api, const char *phone_number,
-				   struct cb_verification *out);
+/* Send a code to a phone number or an e-mail address of a user
+ * (target USER). CB_ERR_RATE_LIMITED with out->retry_after; CB_ERR_USER_UNKNOWN
+ * (no user has it), CB_ERR_PHONE_INVALID / CB_ERR_EMAIL_INVALID (refused as
+ * malformed). */
+cb_status cb_api_verification_send(struct cb_api *api, enum cb_contact_kind kind,
+				   const char *contact, struct cb_verification *out);
+/* Check a code: CB_ERR_CODE_INVALID (wrong), CB_ERR_CODE_EXPIRED,
+ * CB_ERR_CODE_ABORTED (too many wrong codes on this verification id). */
 cb_status cb_api_verification_verify(struct cb_api *api, const char *verification_id,
 				     const char *code, char **verification_token);
 cb_status cb_api_token_refresh(struct cb_api *api, const char *refresh_token,
@@ -105,11 +134,12 @@ void cb_user_free(struct cb_user *u);
 /* Parsing, exposed for the unit tests (no network). */
 
 /* Judge an answer: CB_OK for a 2xx JSON object without an "error" key
- * (*obj then holds it; json_object_put it), else the mapped error. A body
- * may be empty only when allow_empty (revoke). */
+ * (*obj then holds it; json_object_put it), else the mapped error, with
+ * the error string and description in *err. A body may be empty only when
+ * allow_empty (revoke). */
 struct json_object;
-cb_status cb_api_check_answer(struct cb_api *api, long status, bool json, const char *body,
-			      size_t len, bool allow_empty, struct json_object **obj);
+cb_status cb_api_check_answer(long status, bool json, const char *body, size_t len,
+			      bool allow_empty, struct json_object **obj, struct cb_api_error *err);
 
 /* The cb_status for an error string; unknown strings deny (CB_ERR_AUTH). */
 cb_status cb_api_map_error(const char *error);

@@ -81,14 +81,52 @@ static const struct key_def keys[] = {
 static const char *const method_names[] = {
 	[CB_METHOD_PASSWORD] = "password",
 	[CB_METHOD_SMS] = "sms",
+	[CB_METHOD_EMAIL] = "email",
 	[CB_METHOD_PASSWORD_SMS] = "password+sms",
-	[CB_METHOD_CHOICE] = "password|sms",
+	[CB_METHOD_PASSWORD_EMAIL] = "password+email",
 };
 
-const char *cb_method_name(enum cb_method m)
+/* the menus, by their CB_CHOICE_* set */
+static const char *const choice_names[8] = {
+	[CB_CHOICE_PASSWORD | CB_CHOICE_SMS] = "password|sms",
+	[CB_CHOICE_PASSWORD | CB_CHOICE_EMAIL] = "password|email",
+	[CB_CHOICE_SMS | CB_CHOICE_EMAIL] = "sms|email",
+	[CB_CHOICE_PASSWORD | CB_CHOICE_SMS | CB_CHOICE_EMAIL] = "password|sms|email",
+};
+
+const char *cb_config_method_name(const struct cb_config *cfg)
 {
-	return (size_t)m < sizeof(method_names) / sizeof(method_names[0]) ? method_names[m]
-									  : "unknown";
+	if (cfg->method == CB_METHOD_CHOICE)
+		return cfg->choices < 8 && choice_names[cfg->choices] != NULL
+			       ? choice_names[cfg->choices]
+			       : "unknown";
+	return (size_t)cfg->method < sizeof(method_names) / sizeof(method_names[0]) &&
+			       method_names[cfg->method] != NULL
+		       ? method_names[cfg->method]
+		       : "unknown";
+}
+
+/* "a|b[|c]" of password, sms, email, each once, at least two */
+static bool parse_choices(const char *v, unsigned *choices)
+{
+	static const char *const words[] = {"password", "sms", "email"};
+	const char *p = v;
+
+	*choices = 0;
+	for (int n = 0;; n++) {
+		size_t len = strcspn(p, "|");
+		unsigned bit = 0;
+
+		for (unsigned i = 0; i < 3; i++)
+			if (strlen(words[i]) == len && strncmp(p, words[i], len) == 0)
+				bit = 1u << i;
+		if (bit == 0 || (*choices & bit))
+			return false;
+		*choices |= bit;
+		if (p[len] == '\0')
+			return n >= 1;
+		p += len + 1;
+	}
 }
 
 const char *cb_config_default_path(void)
@@ -381,12 +419,20 @@ cb_status cb_config_set(struct cb_config *cfg, const char *key, const char *valu
 		return CB_OK;
 	case T_METHOD:
 		for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
-			if (strcmp(value, method_names[i]) == 0) {
+			if (method_names[i] != NULL && strcmp(value, method_names[i]) == 0) {
 				cfg->method = (enum cb_method)i;
+				cfg->choices = 0;
 				return CB_OK;
 			}
 		}
-		return bad(log, where, key, "must be password, sms, password+sms or password|sms");
+		if (strchr(value, '|') != NULL && parse_choices(value, &cfg->choices)) {
+			cfg->method = CB_METHOD_CHOICE;
+			return CB_OK;
+		}
+		return bad(
+			log, where, key,
+			"must be password, sms, email, password+sms, password+email, or a menu of "
+			"two or three of password, sms and email joined by | (password|sms)");
 	case T_LIST:
 		free_list(cfg->require_groups, &cfg->n_require_groups);
 		rc = for_each_token(value, add_token, &lc);

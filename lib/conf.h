@@ -20,9 +20,17 @@
 enum cb_method {
 	CB_METHOD_PASSWORD, /* "password" */
 	CB_METHOD_SMS, /* "sms" */
+	CB_METHOD_EMAIL, /* "email" */
 	CB_METHOD_PASSWORD_SMS, /* "password+sms": both factors */
-	CB_METHOD_CHOICE, /* "password|sms": the user picks */
+	CB_METHOD_PASSWORD_EMAIL, /* "password+email": both factors */
+	CB_METHOD_CHOICE, /* "password|sms", ...: the user picks one of choices */
 };
+
+/* cb_config.choices: what the menu of CB_METHOD_CHOICE offers (two or
+ * three of them, always in this order) */
+#define CB_CHOICE_PASSWORD 0x1u
+#define CB_CHOICE_SMS 0x2u
+#define CB_CHOICE_EMAIL 0x4u
 
 struct cb_group_map {
 	char *cloud; /* CloudBase group name */
@@ -44,6 +52,7 @@ struct cb_config {
 
 	/* how users log in */
 	enum cb_method method;
+	unsigned choices; /* CB_CHOICE_*, for CB_METHOD_CHOICE */
 	char *require_groups[CB_CONFIG_MAX_LIST];
 	size_t n_require_groups;
 	bool ignore_unknown_user;
@@ -148,6 +157,8 @@ bool cb_url_is_loopback_http(const char *url);
 /* The local group a CloudBase group maps to, or NULL. */
 const char *cb_config_map_group(const struct cb_config *cfg, const char *cloud_group);
 
-const char *cb_method_name(enum cb_method m);
+/* The method as the configuration spells it ("password|sms|email" for a
+ * menu of all three). */
+const char *cb_config_method_name(const struct cb_config *cfg);
 
 #endif

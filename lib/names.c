@@ -100,3 +100,42 @@ cb_status cb_normalize_phone(const char *in, char *out, size_t outsz)
 	snprintf(out, outsz, "+%.*s %s", (int)cc, digits, digits + cc);
 	return CB_OK;
 }
+
+bool cb_valid_email(const char *s)
+{
+	const char *at, *label;
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strnlen(s, CB_EMAIL_MAX + 1);
+	if (len == 0 || len > CB_EMAIL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return false;
+	at = strchr(s, '@');
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL)
+		return false;
+	/* labels: non-empty, separated by single dots */
+	for (label = at + 1;; label++) {
+		const char *dot = strchr(label, '.');
+
+		if (dot == label || *label == '\0')
+			return false;
+		if (dot == NULL)
+			return true;
+		label = dot;
+	}
+}
+
+void cb_mask_email(const char *email, char *out, size_t outsz)
+{
+	const char *at = strchr(email, '@');
+
+	if (at == NULL || at == email) {
+		snprintf(out, outsz, "***");
+		return;
+	}
+	snprintf(out, outsz, "%c***%s", email[0], at);
+}

@@ -44,9 +44,11 @@ typedef enum cb_status {
 	CB_ERR_RATE_LIMITED, /* too frequent (e.g. one SMS per 60 s) */
 	CB_ERR_NEED_SMS, /* phone_required / password_not_set */
 	CB_ERR_TWO_FACTOR, /* service-side 2FA wanted or failed */
-	CB_ERR_CODE_INVALID, /* wrong or expired verification code */
+	CB_ERR_CODE_INVALID, /* wrong verification code */
+	CB_ERR_CODE_EXPIRED, /* the code's time ran out */
 	CB_ERR_CODE_ABORTED, /* too many code attempts */
 	CB_ERR_PHONE_INVALID, /* bad phone number format */
+	CB_ERR_EMAIL_INVALID, /* bad e-mail address */
 	CB_ERR_TOKEN, /* token wrong, expired or revoked */
 	CB_ERR_WEAK_PASSWORD, /* new password refused by policy */
 	CB_ERR_SUB_MISMATCH, /* signed in as a different CloudBase user */

@@ -245,7 +245,7 @@ static cb_status live_check(struct cb_pam *ctx, int64_t now)
 	struct result_edit r = {now, false, NULL, NULL, false, NULL, 0, true};
 	struct cb_tokens tok = {0};
 	struct cb_user me = {0};
-	struct cb_api api;
+	struct cb_api *api = NULL;
 	long i = standing_session(&ctx->st, now);
 	cb_status st, wr;
 
@@ -262,11 +262,11 @@ static cb_status live_check(struct cb_pam *ctx, int64_t now)
 	r.session_id = ctx->st.sessions[i].id;
 	st = cb_pam_api_open(ctx, &api);
 	if (st == CB_OK) {
-		st = ask_service(ctx, &api, ctx->st.sessions[i].refresh_token, &tok, &me);
+		st = ask_service(ctx, api, ctx->st.sessions[i].refresh_token, &tok, &me);
 		/* a session of a blocked user is ended at the service too */
 		if (decided_against(st) && tok.access_token != NULL)
-			cb_api_revoke(&api, tok.access_token);
-		cb_pam_api_close(ctx, &api);
+			cb_api_revoke(api, tok.access_token);
+		cb_pam_api_close(ctx, api);
 	}
 	cb_log(&ctx->log, st == CB_OK ? LOG_INFO : LOG_NOTICE,
 	       "user %s: live check of the account's standing: %s request_id=%s", ctx->user,
@@ -402,22 +402,9 @@ static cb_status without_our_auth(struct cb_pam *ctx)
 	return cb_shield_run(shielded_standing, ctx, &ctx->log);
 }
 
-int cb_pam_acct_mgmt(struct cb_pam *ctx)
+void cb_pam_acct_mgmt(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	const struct cb_pam_state *state;
-	cb_status st;
-	int rc;
+	const struct cb_pam_state *state = cb_pam_get_state(ctx);
 
-	st = cb_pam_lookup(ctx);
-	if (cb_pam_not_ours(ctx, st))
-		return PAM_IGNORE;
-	if (st == CB_OK) {
-		state = cb_pam_get_state(ctx);
-		st = state != NULL ? after_our_auth(ctx, state) : without_our_auth(ctx);
-	}
-	rc = cb_pam_code(st, CB_PHASE_ACCOUNT);
-	if (st != CB_OK)
-		cb_pam_tell(ctx, true, cb_pam_user_message(st));
-	cb_pam_decision(ctx, st, rc, NULL);
-	return rc;
+	out->st = state != NULL ? after_our_auth(ctx, state) : without_our_auth(ctx);
 }

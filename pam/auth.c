@@ -53,19 +53,15 @@ cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok)
 	return CB_ERR_SUB_MISMATCH;
 }
 
-cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api *api)
+cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api **api)
 {
-	cb_status st = cb_api_open(api, &ctx->cfg, &ctx->log);
-
-	if (st != CB_OK)
-		cb_api_close(api);
-	return st;
+	return cb_api_open(api, &ctx->cfg, &ctx->log);
 }
 
 void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api)
 {
 	/* the id lives in the handle freed below: keep a copy for the log line */
-	if (api->http != NULL) {
+	if (api != NULL) {
 		snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s",
 			 cb_api_request_id(api));
 		ctx->request_id = ctx->request_id_buf;
@@ -134,24 +130,25 @@ cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const str
 	return st;
 }
 
-cb_status cb_pam_password_flow(struct cb_pam *ctx)
+cb_status cb_pam_password_flow(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	struct cb_api api;
+	struct cb_api *api = NULL;
 	struct cb_tokens tok;
 	cb_status st;
 
+	(void)out;
 	st = cb_pam_api_open(ctx, &api);
 	if (st != CB_OK)
 		return st;
-	st = cb_pam_password_factor(ctx, &api, &tok);
+	st = cb_pam_password_factor(ctx, api, &tok);
 	if (st == CB_OK)
-		st = cb_pam_finish_signin(ctx, &api, &tok);
+		st = cb_pam_finish_signin(ctx, api, &tok);
 	cb_tokens_free(&tok);
-	cb_pam_api_close(ctx, &api);
+	cb_pam_api_close(ctx, api);
 	return st;
 }
 
-typedef cb_status (*flow_fn)(struct cb_pam *ctx);
+typedef cb_status (*flow_fn)(struct cb_pam *ctx, struct cb_outcome *out);
 
 /* One flow per method. */
 static flow_fn flow_for(enum cb_method m)
@@ -160,9 +157,11 @@ static flow_fn flow_for(enum cb_method m)
 	case CB_METHOD_PASSWORD:
 		return cb_pam_password_flow;
 	case CB_METHOD_SMS:
-		return cb_pam_sms_flow;
+	case CB_METHOD_EMAIL:
+		return cb_pam_otp_flow;
 	case CB_METHOD_PASSWORD_SMS:
-		return cb_pam_password_sms_flow;
+	case CB_METHOD_PASSWORD_EMAIL:
+		return cb_pam_password_otp_flow;
 	case CB_METHOD_CHOICE:
 		return cb_pam_choice_flow;
 	default:
@@ -187,72 +186,46 @@ cb_status cb_pam_decoy_password(struct cb_pam *ctx)
 	return st;
 }
 
-cb_status cb_pam_decoy_prompt(struct cb_pam *ctx)
+void cb_pam_decoy(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	cb_status shown;
-
 	/* Whether a name is managed here must not show in the conversation:
 	 * a name the module refuses gets the prompts a managed user would get
 	 * (pam_unix prompts unknown users too), and the answers are wiped
-	 * unread. */
+	 * unread. out->st stays CB_ERR_NOT_FOUND for the decision line. */
 	if (ctx->cfg.method == CB_METHOD_PASSWORD) {
-		cb_pam_decoy_password(ctx);
-		return CB_ERR_NOT_FOUND;
+		cb_status st = cb_pam_decoy_password(ctx);
+
+		if (st != CB_OK)
+			out->shown = st;
+		return;
 	}
-	/* the SMS methods: their prompts, and the end of a run of wrong codes */
-	shown = cb_pam_sms_decoy(ctx);
-	if (!ctx->told) {
-		cb_pam_tell(ctx, true, cb_pam_user_message(shown));
-		ctx->told = true;
-	}
-	return shown;
+	cb_pam_otp_decoy(ctx, out);
 }
 
-int cb_pam_authenticate(struct cb_pam *ctx)
+void cb_pam_authenticate(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	flow_fn flow;
-	cb_status st, shown;
-	int rc;
+	flow_fn flow = flow_for(ctx->cfg.method);
 
-	st = cb_pam_lookup(ctx);
-	if (cb_pam_not_ours(ctx, st))
-		return PAM_IGNORE;
-	if (st == CB_ERR_NOT_FOUND)
-		ctx->shown = cb_pam_decoy_prompt(ctx);
-	if (st == CB_OK) {
-		flow = flow_for(ctx->cfg.method);
-		if (flow == NULL) {
-			cb_log(&ctx->log, LOG_ERR, "method %s not implemented, refused",
-			       cb_method_name(ctx->cfg.method));
-			st = CB_ERR_CONFIG;
-		} else {
-			st = flow(ctx);
-		}
+	if (flow == NULL) {
+		cb_log(&ctx->log, LOG_ERR, "method %s not implemented, refused",
+		       cb_config_method_name(&ctx->cfg));
+		out->st = CB_ERR_CONFIG;
+		return;
 	}
 	/* a flow may hide the real outcome from the user and the application
-	 * (password+sms: a wrong password ends like a run of wrong codes); the
-	 * log line below keeps the truth */
-	shown = st != CB_OK && ctx->shown != CB_OK ? ctx->shown : st;
-	rc = cb_pam_code(shown, CB_PHASE_AUTH);
-	if (st != CB_OK) {
-		if (!ctx->told)
-			cb_pam_tell(ctx, true, cb_pam_user_message(shown));
-		pam_fail_delay(ctx->pamh, CB_PAM_FAIL_DELAY_USEC);
-	}
-	cb_pam_decision(ctx, st, rc, NULL);
-	return rc;
+	 * (out->shown: password+sms after a wrong password ends like a run of
+	 * wrong codes); the decision line keeps the truth */
+	out->st = flow(ctx, out);
 }
 
-int cb_pam_setcred(struct cb_pam *ctx)
+void cb_pam_setcred(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	cb_status st = cb_pam_lookup(ctx);
-
 	/* Nothing to establish. Success for every user the module manages,
 	 * whether or not this process signed them in: sshd calls setcred in
 	 * its monitor after a keyboard-interactive sign-in in a child, and
 	 * libpam fails setcred when every module of the stack ignores it (sshd
 	 * then stops with "fatal"). */
-	if (cb_pam_not_ours(ctx, st) || st == CB_ERR_NOT_FOUND)
-		return PAM_IGNORE;
-	return st == CB_OK ? PAM_SUCCESS : cb_pam_code(st, CB_PHASE_AUTH);
+	(void)ctx;
+	out->st = CB_OK;
+	out->quiet = true;
 }

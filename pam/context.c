@@ -142,11 +142,3 @@ void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *d
 	       st == CB_OK ? "ok" : cb_status_name(st), pam_strerror(ctx->pamh, pam_rc),
 	       detail != NULL ? " " : "", detail != NULL ? detail : "");
 }
-
-bool cb_pam_not_ours(struct cb_pam *ctx, cb_status lookup_st)
-{
-	if (lookup_st != CB_ERR_NOT_FOUND || !ctx->cfg.ignore_unknown_user)
-		return false;
-	cb_log(&ctx->log, LOG_DEBUG, "%s: not managed here, ignored", ctx->user);
-	return true;
-}

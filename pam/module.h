@@ -43,11 +43,6 @@ struct cb_pam {
 	const char *bound_sub;
 	const char *request_id; /* of the last request, "-" if none */
 	char request_id_buf[40];
-	/* set by a flow: the user was already told why it failed */
-	bool told;
-	/* set by a flow: what the user and the application see instead of
-	 * the real failure (no oracle); CB_OK means the real one */
-	cb_status shown;
 	/* how long the last password sign-in round trip took (ms) */
 	long signin_ms;
 };
@@ -73,10 +68,6 @@ void cb_pam_end(struct cb_pam *ctx);
 /* Look the local user up in the account database, then read their state
  * record (a record that cannot be trusted fails the lookup). */
 cb_status cb_pam_lookup(struct cb_pam *ctx);
-/* After cb_pam_lookup: is this a user the module does not manage and was
- * told to leave to the rest of the stack (ignore_unknown_user)? Logs it
- * with debug. The caller then returns PAM_IGNORE. */
-bool cb_pam_not_ours(struct cb_pam *ctx, cb_status lookup_st);
 /* The one log line per decision. */
 void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail);
 struct cb_pam_state *cb_pam_get_state(struct cb_pam *ctx);
@@ -95,22 +86,46 @@ int cb_pam_code(cb_status st, enum cb_pam_phase phase);
 /* What the user is told for a status, or NULL for nothing. */
 const char *cb_pam_user_message(cb_status st);
 
-/* auth.c, account.c, session.c, password.c */
-int cb_pam_authenticate(struct cb_pam *ctx);
-/* Ask a name the module refuses what a managed user would be asked, and
- * tell it what a managed user would be told at the end (ctx->told).
- * Returns the status to show the application: CB_ERR_NOT_FOUND, or with
- * the SMS methods the end of a run of wrong codes (a conversation error
- * or an empty code as for a managed user). */
-cb_status cb_pam_decoy_prompt(struct cb_pam *ctx);
+/* What a phase decided: run() (pam_cloudbase.c) turns it into the PAM
+ * code, the user's message, the failure delay and the one decision line. */
+struct cb_outcome {
+	cb_status st; /* what happened: the decision line */
+	/* what the user and the application are shown instead (no oracle:
+	 * password+sms after a wrong password ends like a run of wrong codes);
+	 * CB_OK: st */
+	cb_status shown;
+	bool told; /* the user was told why already: no second message */
+	/* nothing for the module to do (a user it does not manage, a session
+	 * it did not sign in): PAM_IGNORE, a debug line with detail */
+	bool not_ours;
+	bool quiet; /* no decision line (setcred, a preliminary pass, an open) */
+	const char *detail; /* appended to the decision line */
+};
+
+/* The phases, for a user the module manages (run() has looked them up). */
+void cb_pam_authenticate(struct cb_pam *ctx, struct cb_outcome *out);
+void cb_pam_setcred(struct cb_pam *ctx, struct cb_outcome *out);
+void cb_pam_acct_mgmt(struct cb_pam *ctx, struct cb_outcome *out);
+void cb_pam_open_session(struct cb_pam *ctx, struct cb_outcome *out);
+void cb_pam_close_session(struct cb_pam *ctx, struct cb_outcome *out);
+void cb_pam_chauthtok(struct cb_pam *ctx, struct cb_outcome *out);
+
+/* A name the module refuses is asked what a managed user would be asked
+ * and told what a managed user would be told at the end (out->told,
+ * out->shown: CB_ERR_NOT_FOUND, or under the code methods the end of a run
+ * of wrong codes; a conversation error or an empty answer as for a managed
+ * user). */
+void cb_pam_decoy(struct cb_pam *ctx, struct cb_outcome *out);
 /* The password prompt of a refused name where a managed user would get
  * one (not with use_first_pass, nor with try_first_pass and a password
  * from an earlier module); the answer is wiped unread. CB_OK or the
  * conversation's failure. */
 cb_status cb_pam_decoy_password(struct cb_pam *ctx);
+
+/* auth.c */
 /* One cb_api (one connection) for a whole flow; close keeps the last
  * request id for the decision line. */
-cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api *api);
+cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api **api);
 void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api);
 /* The sub the service returned must be the one bound to the account. */
 cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok);
@@ -121,21 +136,17 @@ cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const str
 /* The password factor on api (PAM_AUTHTOK or a prompt; try_first_pass):
  * *tok holds the sign-in on CB_OK, and is empty otherwise. */
 cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok);
-/* The flows, one per method. */
-cb_status cb_pam_password_flow(struct cb_pam *ctx);
-/* sms.c */
-cb_status cb_pam_sms_flow(struct cb_pam *ctx);
-cb_status cb_pam_password_sms_flow(struct cb_pam *ctx);
-cb_status cb_pam_choice_flow(struct cb_pam *ctx);
-/* cb_pam_decoy_prompt under the SMS methods: the menu, the password prompt
- * and a code prompt with a number shaped like a real one, then the code
- * loop of a run of wrong codes; nothing is sent. Returns the status shown. */
-cb_status cb_pam_sms_decoy(struct cb_pam *ctx);
-int cb_pam_acct_mgmt(struct cb_pam *ctx);
-int cb_pam_setcred(struct cb_pam *ctx);
-int cb_pam_open_session(struct cb_pam *ctx);
-int cb_pam_close_session(struct cb_pam *ctx);
-int cb_pam_chauthtok(struct cb_pam *ctx);
+cb_status cb_pam_password_flow(struct cb_pam *ctx, struct cb_outcome *out);
+
+/* otp.c: the one-time code methods (sms, email, password+sms,
+ * password+email) and the menu */
+cb_status cb_pam_otp_flow(struct cb_pam *ctx, struct cb_outcome *out);
+cb_status cb_pam_password_otp_flow(struct cb_pam *ctx, struct cb_outcome *out);
+cb_status cb_pam_choice_flow(struct cb_pam *ctx, struct cb_outcome *out);
+/* cb_pam_decoy under the code methods: the menu, the password prompt and a
+ * code prompt with a contact shaped like a real one, then the code loop of
+ * a run of wrong codes; nothing is sent. */
+void cb_pam_otp_decoy(struct cb_pam *ctx, struct cb_outcome *out);
 
 /* state.c: a sign-in recorded (state store, NSS) and kept (pam_set_data) */
 cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok);

@@ -35,8 +35,10 @@ static const int auth_codes[CB_STATUS_MAX_] = {
 	[CB_ERR_NEED_SMS] = PAM_AUTH_ERR,
 	[CB_ERR_TWO_FACTOR] = PAM_AUTH_ERR,
 	[CB_ERR_CODE_INVALID] = PAM_AUTH_ERR,
+	[CB_ERR_CODE_EXPIRED] = PAM_AUTH_ERR,
 	[CB_ERR_CODE_ABORTED] = PAM_MAXTRIES,
 	[CB_ERR_PHONE_INVALID] = PAM_AUTH_ERR,
+	[CB_ERR_EMAIL_INVALID] = PAM_AUTH_ERR,
 	[CB_ERR_TOKEN] = PAM_AUTH_ERR,
 	[CB_ERR_WEAK_PASSWORD] = PAM_AUTHTOK_ERR,
 	[CB_ERR_SUB_MISMATCH] = PAM_AUTH_ERR,
@@ -100,6 +102,8 @@ const char *cb_pam_user_message(cb_status st)
 		return "Too many wrong codes. Sign in again to get a new one.";
 	case CB_ERR_CODE_INVALID:
 		return "The code was not accepted.";
+	case CB_ERR_CODE_EXPIRED:
+		return "The code has expired. Sign in again to get a new one.";
 	case CB_ERR_PHONE_INVALID:
 		return "The phone number on record cannot receive SMS codes. Contact your "
 		       "administrator.";

@@ -70,7 +70,7 @@ static cb_status edit_forget_sessions(struct cb_state *st, void *arg, bool *writ
 
 static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
 {
-	struct cb_api api;
+	struct cb_api *api = NULL;
 	struct cb_tokens tok = {0};
 	char *sudo = NULL;
 	bool signed_in;
@@ -78,19 +78,19 @@ static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
 
 	if (st != CB_OK)
 		return st;
-	st = cb_api_signin_password(&api, ctx->acct.login, old, &tok);
+	st = cb_api_signin_password(api, ctx->acct.login, old, &tok);
 	signed_in = st == CB_OK;
 	if (st == CB_OK)
 		st = cb_pam_check_sub(ctx, &tok);
 	if (st == CB_OK)
-		st = cb_api_user_sudo(&api, tok.access_token, old, &sudo);
+		st = cb_api_user_sudo(api, tok.access_token, old, &sudo);
 	if (st == CB_OK)
-		st = cb_api_user_password_patch(&api, tok.access_token, sudo, old, new_pw);
-	if (signed_in && cb_api_revoke(&api, tok.access_token) != CB_OK)
+		st = cb_api_user_password_patch(api, tok.access_token, sudo, old, new_pw);
+	if (signed_in && cb_api_revoke(api, tok.access_token) != CB_OK)
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "password: the session of the change was not revoked (it expires on its "
 		       "own)");
-	cb_pam_api_close(ctx, &api);
+	cb_pam_api_close(ctx, api);
 	if (st == CB_OK &&
 	    cb_state_update(&ctx->cfg, ctx->user, edit_forget_sessions, NULL, &ctx->log) != CB_OK)
 		cb_log(&ctx->log, LOG_WARNING,
@@ -117,20 +117,12 @@ static cb_status update(struct cb_pam *ctx)
 	return st;
 }
 
-int cb_pam_chauthtok(struct cb_pam *ctx)
+void cb_pam_chauthtok(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	cb_status st = cb_pam_lookup(ctx);
-	int rc;
-
-	if (cb_pam_not_ours(ctx, st))
-		return PAM_IGNORE;
 	/* the preliminary pass only checks that the user is ours */
-	if (st == CB_OK && !(ctx->flags & (int)PAM_PRELIM_CHECK))
-		st = update(ctx);
-	rc = cb_pam_code(st, CB_PHASE_PASSWORD);
-	if (st != CB_OK)
-		cb_pam_tell(ctx, true, cb_pam_user_message(st));
-	if (!(ctx->flags & (int)PAM_PRELIM_CHECK) || st != CB_OK)
-		cb_pam_decision(ctx, st, rc, NULL);
-	return rc;
+	if (ctx->flags & (int)PAM_PRELIM_CHECK) {
+		out->quiet = true;
+		return;
+	}
+	out->st = update(ctx);
 }

@@ -37,21 +37,19 @@ static long find_session(struct cb_pam *ctx)
 	return -1;
 }
 
-int cb_pam_open_session(struct cb_pam *ctx)
+void cb_pam_open_session(struct cb_pam *ctx, struct cb_outcome *out)
 {
-	cb_status st = cb_pam_lookup(ctx);
-	long i;
+	long i = find_session(ctx);
 
-	if (cb_pam_not_ours(ctx, st) || st == CB_ERR_NOT_FOUND)
-		return PAM_IGNORE;
-	if (st != CB_OK)
-		return cb_pam_code(st, CB_PHASE_SESSION);
-	i = find_session(ctx);
-	if (i < 0)
-		return PAM_IGNORE; /* not signed in through us (e.g. a public key) */
+	if (i < 0) {
+		/* not signed in through us (e.g. a public key) */
+		out->not_ours = true;
+		out->detail = "no sign-in of this module to open a session for";
+		return;
+	}
 	cb_log(&ctx->log, LOG_INFO, "session: user=%s service=%s rhost=%s session=%.8s opened",
 	       ctx->user, ctx->service, ctx->rhost, ctx->st.sessions[i].id);
-	return PAM_SUCCESS;
+	out->quiet = true;
 }
 
 struct close_edit {
@@ -79,36 +77,34 @@ static cb_status edit_close(struct cb_state *st, void *arg, bool *write)
 	return CB_OK;
 }
 
-int cb_pam_close_session(struct cb_pam *ctx)
+void cb_pam_close_session(struct cb_pam *ctx, struct cb_outcome *out)
 {
 	struct close_edit c;
-	struct cb_api api;
-	cb_status st = cb_pam_lookup(ctx);
-	long i;
+	struct cb_api *api = NULL;
+	long i = find_session(ctx);
+	cb_status st;
 
-	if (cb_pam_not_ours(ctx, st) || st == CB_ERR_NOT_FOUND)
-		return PAM_IGNORE;
-	if (st != CB_OK)
-		return PAM_SUCCESS; /* logged; a logout never fails on our account */
-	i = find_session(ctx);
-	if (i < 0)
-		return PAM_IGNORE;
+	if (i < 0) {
+		out->not_ours = true;
+		out->detail = "no sign-in of this module to close a session for";
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	memcpy(c.id, ctx->st.sessions[i].id, sizeof(c.id));
 	st = cb_state_update(&ctx->cfg, ctx->user, edit_close, &c, &ctx->log);
 	if (st == CB_OK && c.taken.access_token != NULL) {
 		st = cb_pam_api_open(ctx, &api);
 		if (st == CB_OK) {
-			st = cb_pam_revoke(ctx, &api, &c.taken);
-			cb_pam_api_close(ctx, &api);
+			st = cb_pam_revoke(ctx, api, &c.taken);
+			cb_pam_api_close(ctx, api);
 		}
 	}
 	cb_state_session_free(&c.taken);
 	/* the session is over whatever the service said: a failed revoke is
-	 * logged (the token expires on its own) but does not fail the logout */
-	cb_pam_decision(ctx, st, PAM_SUCCESS,
-			st != CB_OK ? "revoke failed"
-			: c.kept    ? "session kept for account checks"
-				    : "session revoked");
-	return PAM_SUCCESS;
+	 * logged (the token expires on its own) but does not fail the logout
+	 * (E_NEVER_FAILS) */
+	out->st = st;
+	out->detail = st != CB_OK ? "revoke failed"
+		      : c.kept	  ? "session kept for account checks"
+				  : "session revoked";
 }

@@ -279,14 +279,14 @@ static cb_status edit_drop(struct cb_state *st, void *arg, bool *write)
 void cb_pam_drop_session(struct cb_pam *ctx, const char *id)
 {
 	struct drop_edit d;
-	struct cb_api api;
+	struct cb_api *api = NULL;
 
 	memset(&d, 0, sizeof(d));
 	d.id = id;
 	if (cb_state_update(&ctx->cfg, ctx->user, edit_drop, &d, &ctx->log) == CB_OK &&
 	    d.taken.access_token != NULL && cb_pam_api_open(ctx, &api) == CB_OK) {
-		cb_pam_revoke(ctx, &api, &d.taken);
-		cb_pam_api_close(ctx, &api);
+		cb_pam_revoke(ctx, api, &d.taken);
+		cb_pam_api_close(ctx, api);
 	}
 	cb_state_session_free(&d.taken);
 }

@@ -483,31 +483,31 @@ static int cmd_user(struct cb_config *cfg, int argc, char **argv)
 static int check_service(const struct cb_config *cfg)
 {
 	struct cb_tokens tok = {0};
-	struct cb_api api;
+	struct cb_api *api = NULL;
 	cb_status st;
 	char *url = cb_config_api_url(cfg);
 
 	st = cb_api_open(&api, cfg, &tool_log);
 	if (st == CB_OK)
-		st = cb_api_token_refresh(&api, PROBE_REFRESH_TOKEN, &tok);
+		st = cb_api_token_refresh(api, PROBE_REFRESH_TOKEN, &tok);
 	cb_tokens_free(&tok);
 	switch (st) {
 	case CB_ERR_TOKEN:
 		printf("service:  ok, client accepted (%s, request id %s)\n",
-		       url != NULL ? url : "?", cb_api_request_id(&api));
+		       url != NULL ? url : "?", cb_api_request_id(api));
 		break;
 	case CB_ERR_CLIENT:
 		printf("service:  ERROR client id or secret refused (%s, request id %s)\n",
-		       url != NULL ? url : "?", cb_api_request_id(&api));
+		       url != NULL ? url : "?", cb_api_request_id(api));
 		break;
 	default:
 		/* CB_OK too: a service that accepts a made-up token is not one to trust */
 		printf("service:  ERROR %s (%s, request id %s)\n",
 		       st == CB_OK ? "accepted a made-up refresh token" : cb_status_name(st),
-		       url != NULL ? url : "?", cb_api_request_id(&api));
+		       url != NULL ? url : "?", cb_api_request_id(api));
 		break;
 	}
-	cb_api_close(&api);
+	cb_api_close(api);
 	free(url);
 	return st != CB_ERR_TOKEN;
 }

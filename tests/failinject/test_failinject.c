@@ -434,15 +434,13 @@ static const char tokens_body[] =
 
 static bool scenario_parse(void)
 {
-	struct cb_api api;
+	struct cb_api_error err;
 	struct json_object *obj = NULL;
 	struct cb_tokens t;
 	cb_status st;
 	bool ok = true;
 
-	memset(&api, 0, sizeof(api));
-	api.log = &quiet_log;
-	st = cb_api_check_answer(&api, 200, true, tokens_body, strlen(tokens_body), false, &obj);
+	st = cb_api_check_answer(200, true, tokens_body, strlen(tokens_body), false, &obj, &err);
 	if (st == CB_OK) {
 		st = cb_api_parse_tokens(obj, &t);
 		if (st == CB_OK) {

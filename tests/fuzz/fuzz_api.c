@@ -123,8 +123,7 @@ static void parse(struct json_object *obj, unsigned which)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cb_log log = {0};
-	struct cb_api api;
+	struct cb_api_error err;
 	struct json_object *obj = NULL;
 	char *body;
 	long status;
@@ -142,11 +141,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(body, data + 1, size - 1);
 	body[size - 1] = '\0';
-	memset(&api, 0, sizeof(api));
-	api.log = &log;
-	st = cb_api_check_answer(&api, status, json, body, size - 1, allow_empty, &obj);
-	check_text(api.last_error, sizeof(api.last_error));
-	check_text(api.last_description, sizeof(api.last_description));
+	st = cb_api_check_answer(status, json, body, size - 1, allow_empty, &obj, &err);
+	check_text(err.error, sizeof(err.error));
+	check_text(err.description, sizeof(err.description));
 	if (st == CB_OK) {
 		if (status < 200 || status >= 300)
 			abort(); /* only a 2xx answer is ever good */

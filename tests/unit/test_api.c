@@ -343,9 +343,9 @@ static void test_error_map_exact(void **state)
 
 static cb_status judge(long status, bool json, const char *body, bool allow_empty)
 {
-	struct cb_api api = {0};
+	struct cb_api_error err;
 	struct json_object *o = NULL;
-	cb_status st = cb_api_check_answer(&api, status, json, body, strlen(body), allow_empty, &o);
+	cb_status st = cb_api_check_answer(status, json, body, strlen(body), allow_empty, &o, &err);
 
 	json_object_put(o);
 	return st;
@@ -384,19 +384,18 @@ static void test_error_text_sanitised(void **state)
 {
 	static const char body[] =
 		"{\"error\":\"x\\u001b[2Jy\\n\",\"error_description\":\"d\\u0007\"}";
-	struct cb_api api;
+	struct cb_api_error err;
 	struct json_object *o = NULL;
 
 	(void)state;
-	memset(&api, 0, sizeof(api));
-	assert_int_equal(cb_api_check_answer(&api, 400, true, body, strlen(body), false, &o),
+	assert_int_equal(cb_api_check_answer(400, true, body, strlen(body), false, &o, &err),
 			 CB_ERR_AUTH);
 	assert_null(o);
-	for (const char *p = api.last_error; *p != '\0'; p++)
+	for (const char *p = err.error; *p != '\0'; p++)
 		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
-	for (const char *p = api.last_description; *p != '\0'; p++)
+	for (const char *p = err.description; *p != '\0'; p++)
 		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
-	assert_non_null(strchr(api.last_error, 'y'));
+	assert_non_null(strchr(err.error, 'y'));
 }
 
 static void test_uuid(void **state)

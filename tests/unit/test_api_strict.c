@@ -65,11 +65,11 @@ static void test_review_sample(void **state)
 	static const char body[] =
 		"{\"access_token\":\"t\",\"refresh_token\":\"r\",\"expires_in\":7200,"
 		"\"sub\":\"S-OTHER\",'a\"':1,'b\"':2,\"sub\":\"S-BOUND\"}";
-	struct cb_api api = {0};
+	struct cb_api_error err;
 	struct json_object *o = NULL;
 
 	(void)state;
-	assert_int_equal(cb_api_check_answer(&api, 200, true, body, strlen(body), false, &o),
+	assert_int_equal(cb_api_check_answer(200, true, body, strlen(body), false, &o, &err),
 			 CB_ERR_PROTOCOL);
 	assert_null(o);
 }
@@ -227,10 +227,10 @@ static void test_error_key_of_any_type_denies(void **state)
 	(void)state;
 	for (size_t s = 0; s < N(statuses); s++) {
 		for (size_t i = 0; i < N(bodies); i++) {
-			struct cb_api api = {0};
+			struct cb_api_error err;
 			struct json_object *o = NULL;
-			cb_status st = cb_api_check_answer(&api, statuses[s], true, bodies[i],
-							   strlen(bodies[i]), false, &o);
+			cb_status st = cb_api_check_answer(statuses[s], true, bodies[i],
+							   strlen(bodies[i]), false, &o, &err);
 
 			if (st == CB_OK) {
 				fprintf(stderr, "# %ld %s: accepted\n", statuses[s], bodies[i]);
