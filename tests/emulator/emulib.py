@@ -137,6 +137,12 @@ class Control:
     def clear_requests(self):
         return self.call("DELETE", "/requests")
 
+    def sessions(self):
+        """Every session the service made: id, username, request_id (of
+        the sign-in that made it), created, revoked, revoked_at,
+        revoked_by, active. No tokens."""
+        return self.call("GET", "/sessions")["sessions"]
+
     def settings(self, **changes):
         if changes:
             return self.call("POST", "/settings", changes)
@@ -283,6 +289,7 @@ def run_command(ctl, cmd, args):
         "stats-reset": ctl.reset_stats, "faults": ctl.faults,
         "clear-faults": ctl.clear_faults, "variants": ctl.variants,
         "requests": ctl.requests, "clear-requests": ctl.clear_requests,
+        "sessions": ctl.sessions,
         "settings": ctl.settings,
     }
     if cmd in simple and not args:
