@@ -450,7 +450,8 @@ class Suite:
     SESSION_LINE = r"pam_cloudbase\(%s:session\): session: user=%s .*session=(\w+) opened"
     CLOSE_LINE = (r"pam_cloudbase\(%s:session\): session: user=%s .*outcome=ok pam=\S+ "
                   r"session (revoked|kept for account checks)$")
-    REVOKED_LINE = r"pam_cloudbase\(%s:\w+\): user %s: CloudBase session %s revoked request_id=(\S+)"
+    REVOKED_LINE = (r"pam_cloudbase\(%s:\w+\): user %s: CloudBase session %s revoked "
+                    r"request_id=(\S+)")
 
     def _made(self, reqs):
         """The service sessions that sign-ins in reqs (a slice of the
