@@ -731,6 +731,63 @@ class Suite:
                 shell.kill()
                 shell.wait()
 
+    def s15_passwd(self):
+        """chauthtok with the real passwd, run by alice (set-uid: its writes
+        go through the shielded child) while she has an SSH session open:
+        the change's own sign-in is revoked, the service signs her other
+        sessions out, the state store forgets them, and the open session's
+        logout then sends no /revoke."""
+        w, t = self.w, self.t
+        new_pw = "Alice-N3w-Passw0rd"
+        alice = w.pw("alice")
+        m = self.mark()
+        held = w.ssh_hold("alice", [ALICE_PW], kbd=True)
+        made = self._made(w.emu.requests())
+        t.ok(held.ready and made, "passwd: alice has an SSH session open",
+             diag=held.result or held.out())
+        if not (held.ready and made):
+            return
+        w.install_service("passwd", w.example_service("passwd"))
+        try:
+            w.emu.clear_requests()
+            m = self.mark()
+            r = e2elib.drive(["/usr/bin/setpriv", "--reuid=%d" % alice.pw_uid,
+                              "--regid=%d" % alice.pw_gid, "--init-groups", "--",
+                              "/usr/bin/passwd"], [ALICE_PW, new_pw, new_pw])
+            decided = self.logline(m, r"pam_cloudbase\(passwd:chauthtok\): password: user=alice "
+                                   r".*outcome=ok ", "passwd")
+            reqs = w.emu.requests()
+            t.ok(r.rc == 0 and len(r.prompts) == 3 and decided is not None,
+                 "passwd: alice changes her CloudBase password with the real passwd", diag=r)
+            mine = self._made(reqs)
+            ends = self._revokes(reqs, mine[-1]) if mine else []
+            t.ok(len(mine) == 1 and len(ends) == 1 and ends[0]["status"] == 200,
+                 "passwd: the change's own sign-in is revoked", diag=json.dumps(reqs, indent=1))
+            sessions = {x["id"]: x for x in w.emu.sessions()}
+            t.ok(sessions.get(made[-1], {}).get("revoked_by") == "password change",
+                 "passwd: the open SSH session was signed out by the change at the service",
+                 diag=json.dumps(sessions.get(made[-1]), indent=1))
+            r2 = w.cloudbasectl("user", "show", "alice", check=False)
+            t.ok(re.search(r"sessions:\s+0 open, 0 kept after logout", r2.stdout) is not None,
+                 "passwd: the state store forgets alice's sessions",
+                 diag=r2.stdout + self._record_sessions("alice"))
+            w.emu.clear_requests()
+            m = self.mark()
+            r3 = held.end()
+            w.held.remove(held)
+            time.sleep(0.5)  # the monitor's close runs after the client's EOF
+            reqs = w.emu.requests()
+            t.ok(r3.rc == 0 and not self._revokes(reqs),
+                 "passwd: the open session's logout sends no /revoke (it is gone)",
+                 diag="%r\n%s\n%s" % (r3, json.dumps(reqs, indent=1),
+                                      "\n".join(w.syslog.since(m[0]))))
+            r4 = w.ssh("alice", [new_pw], kbd=True)
+            t.ok(r4.rc == 0 and re.search(self.id_re(), r4.out) is not None,
+                 "passwd: alice logs in with the new password", diag=r4)
+        finally:
+            held.kill()
+            w.emu.upsert_user(username="alice", password=ALICE_PW)
+
     def s11_refused(self):
         """A sign-in the service accepted and the host refuses
         (require_groups not met) is revoked before the denial."""
@@ -1057,7 +1114,7 @@ class Suite:
 
 SCENARIOS = ["standin", "setup_real", "s9_nss", "s1_ssh_password", "s4_sub_mismatch", "s2_sms",
              "s3_password_sms", "s5_login", "s6_sudo", "s7_su", "s10_revoke", "s11_refused",
-             "s12_lock_hold", "s13_umask", "s14_orphans", "s8_unreachable"]
+             "s12_lock_hold", "s13_umask", "s14_orphans", "s15_passwd", "s8_unreachable"]
 NEEDS_REAL = set(SCENARIOS) - {"standin", "setup_real"}
 
 
