@@ -865,6 +865,23 @@ class Suite:
         return "; ".join(wrong)
 
     @staticmethod
+    def _group_members(pgids):
+        """Every process in one of these process groups (an su and what it
+        forked; a group id is not reused while the group has a member)."""
+        pgids, out = set(pgids), []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) in pgids:
+                out.append(int(entry))
+        return out
+
+    @staticmethod
     def _is_su_of(pid, uid):
         """Is pid an su (or its writer) that uid started?"""
         try:
@@ -874,7 +891,8 @@ class Suite:
             return False
         name = re.search(r"(?m)^Name:\s*(\S+)", status)
         real = re.search(r"(?m)^Uid:\s*(\d+)", status)
-        return bool(name and name.group(1) == "su" and real and
+        dead = re.search(r"(?m)^State:\s*Z", status)  # ended, not yet reaped
+        return bool(name and name.group(1) == "su" and real and not dead and
                     int(real.group(1)) in (uid, 0))
 
     def s12_lock_hold(self):
@@ -920,31 +938,40 @@ class Suite:
                 w.emu.upsert_user(username="alice", groups=groups[i])
                 time.sleep(0.2)
         flipper = threading.Thread(target=flip, daemon=True)
-        report = {}
+        report, said = {}, []
+
+        def read():
+            """stopsu.py's lines up to its report: "su PID" for each su."""
+            for x in stopper.stdout:
+                said.append(x)
+                if x.startswith("report "):
+                    break
+        reader = threading.Thread(target=read, daemon=True)
         try:
             stopper.stdin.write(ALICE_PW + "\n")
             stopper.stdin.flush()
+            reader.start()
             flipper.start()
             time.sleep(1.5)  # some su runs stopped already
             during = []
             for _ in range(3):
                 during.append(w.ssh("alice", [ALICE_PW], kbd=True))
                 time.sleep(0.3)
-            ready, _, _ = select.select([stopper.stdout], [], [], 30)
-            line = stopper.stdout.readline() if ready else ""
+            reader.join(20)  # stopsu.py reports after 6 s (+3 s at most)
+            line = next((x for x in said if x.startswith("report ")), "")
             try:
-                report = json.loads(line)
+                report = json.loads(line[len("report "):])
             except ValueError:
                 report = {}
             flipping.clear()
             flipper.join(2)
             n = report.get("stopped", [])
             t.ok(len(n) >= 5, "lock hold: bob stopped %d su runs (%d holding a lock, %d at the "
-                 "writer, %d at random) of %d" % (len(n), report.get("lock_stops", 0),
-                                                  report.get("writer_stops", 0),
-                                                  report.get("random_stops", 0),
-                                                  report.get("su", 0)),
-                 diag=line or "no report from stopsu.py")
+                 "writer, %d at random) of %d, %d still running at the end"
+                 % (len(n), report.get("lock_stops", 0), report.get("writer_stops", 0),
+                    report.get("random_stops", 0), report.get("su", 0),
+                    report.get("running", 0)),
+                 diag="".join(said[-5:]) or "no report from stopsu.py")
             t.ok(report.get("lock_stops", 0) >= 1 and report.get("lock_held_by_su", 1) == 0,
                  "lock hold: su was stopped while a store lock was held, %d times; the holder "
                  "was never su itself (%d)" % (report.get("lock_stops", 0),
@@ -987,8 +1014,9 @@ class Suite:
             # stopsu.py killed and reaped its su runs; any still there (a
             # stopper that had to be killed) is ended here, by PID, once it
             # is known to be one of them (a pid may be reused)
-            left = [pid for pid in report.get("stopped", []) + report.get("writers_signalled", [])
-                    if self._is_su_of(pid, bob.pw_uid)]
+            started = [int(x.split()[1]) for x in said if x.startswith("su ")]
+            left = [pid for pid in self._group_members(started) +
+                    report.get("writers_signalled", []) if self._is_su_of(pid, bob.pw_uid)]
             for pid in left:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)

@@ -18,10 +18,12 @@ group, as a shell's job control would) at one of three points, in turn:
 - random: 0-400 ms after the password was typed (the sign-in, the session
   phases, su's own forks).
 
-Stopped su processes stay stopped. After SECONDS (or MAX stopped) it
-prints one JSON line: pids, counts, and the errno of every signal sent to
-a writer. Then it waits for a line on stdin and SIGKILLs and reaps every
-su it started, by PID, before it exits.
+Stopped su processes stay stopped. It prints "su PID" as it starts each
+su (so that whoever runs it can end them all even if it dies), and after
+SECONDS (or MAX stopped; an su that has not ended by then is left running)
+one line "report " + JSON: pids, counts, and the errno of every signal
+sent to a writer. Then it waits for a line on stdin and SIGKILLs and reaps
+every su it started (its process group), by PID, before it exits.
 
 stdin: the password (first line), later any line to end.
 """
@@ -95,7 +97,7 @@ def stop_group(proc):
 def main():
     target, seconds, max_stopped = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
     password = sys.stdin.readline()
-    procs, report = [], {"su": 0, "stopped": [], "exited": 0, "writer_seen": 0,
+    procs, report = [], {"su": 0, "stopped": [], "exited": 0, "running": 0, "writer_seen": 0,
                          "writer_signals": {}, "writers_signalled": [], "random_stops": 0,
                          "writer_stops": 0, "lock_stops": 0, "lock_held_by_su": 0}
     deadline = time.monotonic() + seconds
@@ -106,12 +108,13 @@ def main():
                                 start_new_session=True)
         procs.append(proc)
         report["su"] += 1
+        print("su %d" % proc.pid, flush=True)
         proc.stdin.write(password.encode())
         proc.stdin.close()
         mode = (mode + 1) % 3
         stopped = False
+        end = min(time.monotonic() + 3, deadline)
         if mode == 0:  # lock
-            end = time.monotonic() + 3
             while not stopped and proc.poll() is None and time.monotonic() < end:
                 mine = {proc.pid} | set(children(proc.pid))
                 held = mine & lock_holders()
@@ -124,7 +127,6 @@ def main():
                     break
                 time.sleep(POLL)
         elif mode == 1:  # writer
-            end = time.monotonic() + 3
             while not stopped and proc.poll() is None and time.monotonic() < end:
                 for child in children(proc.pid):
                     if uids(child) != (0, 0, 0):
@@ -142,17 +144,22 @@ def main():
                 report["random_stops"] += stopped
         if stopped:
             report["stopped"].append(proc.pid)
-        else:
-            proc.wait(10)
+            continue
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
             report["exited"] += 1
-    print(json.dumps(report), flush=True)
+        except subprocess.TimeoutExpired:
+            report["running"] += 1  # e.g. waiting for a lock a stopped su holds
+    print("report " + json.dumps(report), flush=True)
     sys.stdin.readline()
     for proc in procs:
-        if proc.poll() is None:
-            try:
-                os.kill(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
+        # the whole group: su's own child (for the command) may be stopped
+        # too before it changed its uid; the shielded writer ignores this
+        # (and ends on its own)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
