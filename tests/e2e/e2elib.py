@@ -395,6 +395,86 @@ class _Until(Exception):
     pass
 
 
+class Held:
+    """A client whose prompts were answered and that is left running (an
+    open SSH session), ended later with end(); killed by PID by kill() or
+    by its bound. See hold()."""
+
+    def __init__(self, child, log, start, prompts):
+        self.child, self.log, self.start, self.prompts = child, log, start, prompts
+        self.ready = False
+        self.result = None
+
+    @property
+    def pid(self):
+        return self.child.pid
+
+    def out(self):
+        return self.log.getvalue().replace("\r", "")
+
+    def end(self, line="", timeout=CLIENT_TIMEOUT):
+        """Type line (the held command reads one line and exits), wait for
+        the end; returns a Result (rc, what the user saw)."""
+        import pexpect
+        timed_out = False
+        try:
+            self.child.sendline(line)
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except (pexpect.TIMEOUT, OSError):
+            timed_out = True
+        self.kill()
+        self.result = Result(self.rc(), self.out(), time.monotonic() - self.start, timed_out,
+                             self.prompts)
+        return self.result
+
+    def rc(self):
+        c = self.child
+        return c.exitstatus if c.exitstatus is not None else -(c.signalstatus or 0)
+
+    def kill(self):
+        if self.child.isalive():
+            with contextlib.suppress(OSError):
+                os.kill(self.child.pid, signal.SIGKILL)
+        self.child.close(force=True)
+
+
+def hold(argv, answers, ready, timeout=CLIENT_TIMEOUT, prompt=PROMPT):
+    """Run argv on a pty, answer its prompts in turn (as drive() does) until
+    ready (a regex) shows up, and leave it running. Returns a Held whose
+    .ready says whether ready was seen (if not, the child is killed and
+    .result says what happened)."""
+    import pexpect
+    log = io.StringIO()
+    start = time.monotonic()
+    child = pexpect.spawn(argv[0], list(argv[1:]), timeout=timeout, encoding="utf-8",
+                          codec_errors="replace", dimensions=(24, 200))
+    child.logfile_read = log
+    held = Held(child, log, start, [])
+    pending = list(answers)
+    try:
+        while True:
+            remaining = timeout - (time.monotonic() - start)
+            if remaining <= 0:
+                raise pexpect.TIMEOUT("overall")
+            i = child.expect([ready, prompt, pexpect.EOF], timeout=remaining)
+            if i == 0:
+                held.ready = True
+                return held
+            if i == 2 or not pending:
+                break
+            asked = child.after if isinstance(child.after, str) else ""
+            if child.expect([r"[^\r\n]*\n", pexpect.TIMEOUT], timeout=QUIET) == 0:
+                continue
+            ans = pending.pop(0)
+            held.prompts.append(len(log.getvalue().replace("\r", "")))
+            child.sendline(ans(asked) if callable(ans) else ans)
+    except pexpect.TIMEOUT:
+        pass
+    held.kill()
+    held.result = Result(held.rc(), held.out(), time.monotonic() - start, False, held.prompts)
+    return held
+
+
 def run_piped(argv, stdin_text, timeout=CLIENT_TIMEOUT):
     """Run argv with answers on stdin; stdout+stderr are what the user saw."""
     start = time.monotonic()
@@ -428,6 +508,7 @@ class World:
         self.cloudbasectl_bin = os.path.join(self.top_builddir, "tools/cloudbasectl")
         self.keep_logs = keep_logs
         self.procs = []  # (name, Popen) we started, ended in teardown
+        self.held = []  # Held clients, killed in teardown
         self.syslog = None
         self.emu = None
         self.sshd = None
@@ -531,6 +612,9 @@ class World:
                         proc.kill()
                     proc.wait()
         self.procs = []
+        for h in self.held:
+            h.kill()
+        self.held = []
         if self.emu is not None:
             self.emu.stop()
         if self.syslog is not None:
@@ -718,8 +802,23 @@ class World:
 
     # -- clients ------------------------------------------------------------
 
+    HELD_READY = "cb-e2e-session-open"
+
     def ssh(self, user, answers, command="id", kbd=False, timeout=CLIENT_TIMEOUT):
-        argv = ["/usr/bin/ssh", "-F", "/dev/null", "-p", str(self.sshd_port),
+        return drive(self._ssh_argv(user, command, kbd), answers, timeout=timeout)
+
+    def ssh_hold(self, user, answers, kbd=False, timeout=CLIENT_TIMEOUT):
+        """An SSH session left open: the remote command prints a marker and
+        waits for one line; Held.end() types it and the session ends
+        normally (sshd's monitor closes the PAM session)."""
+        held = hold(self._ssh_argv(user, "echo %s; read line; echo bye" % self.HELD_READY, kbd),
+                    answers, self.HELD_READY, timeout=timeout)
+        if held.ready:
+            self.held.append(held)
+        return held
+
+    def _ssh_argv(self, user, command, kbd):
+        return ["/usr/bin/ssh", "-F", "/dev/null", "-p", str(self.sshd_port),
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", "BatchMode=no",
                 "-o", "PreferredAuthentications=%s" % (
@@ -727,7 +826,6 @@ class World:
                 "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
                 "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=0",
                 "%s@127.0.0.1" % user, command]
-        return drive(argv, answers, timeout=timeout)
 
     def login(self, user, answers, command="id; exit", timeout=CLIENT_TIMEOUT):
         """/bin/login on a pty, as root, for user; command typed into the

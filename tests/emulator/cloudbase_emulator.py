@@ -340,6 +340,7 @@ class HttpRequest:
     def __init__(self, method, target, version, headers, body, conn_id):
         self.method, self.target, self.version = method, target, version
         self.headers, self.body, self.conn_id = headers, body, conn_id
+        self.session_id = None  # the service session it made, used or ended (request log)
         split = urllib.parse.urlsplit(target)
         self.path = split.path
         self.raw_query = split.query
@@ -920,13 +921,25 @@ def add_extra_fields(body):
 class Session:
     """One sign-in: its access tokens, its current refresh token."""
 
-    def __init__(self, username, provider_type):
+    def __init__(self, username, provider_type, request_id=None, created=0):
         self.id = secrets.token_hex(8)
         self.username = username
         self.provider_type = provider_type
+        self.request_id = request_id  # x-request-id of the sign-in that made it
+        self.created = created
         self.revoked = False
+        self.revoked_at = None
+        self.revoked_by = None  # "revoke" or "password change"
         self.refresh_token = None
         self.refresh_expires = 0
+
+    def describe(self, now):
+        """What the control API shows of it (no token)."""
+        return {"id": self.id, "username": self.username,
+                "provider_type": self.provider_type, "request_id": self.request_id,
+                "created": self.created, "revoked": self.revoked,
+                "revoked_at": self.revoked_at, "revoked_by": self.revoked_by,
+                "active": not self.revoked and now < self.refresh_expires}
 
 
 class ServiceState:
@@ -967,6 +980,7 @@ class ServiceState:
             self.faults = [dict(rule, id=i + 1) for i, rule in enumerate(self.cli_faults)]
             self.next_fault_id = len(self.faults) + 1
             self.requests = collections.deque(maxlen=200)
+            self.current_request = None  # the API request being dispatched
             self.stats.reset()
 
     def now(self):
@@ -1072,10 +1086,14 @@ class ServiceState:
     def issue_tokens(self, user, provider_type, session=None):
         """A token response; a new session unless refreshing an existing one."""
         now = int(self.now())
+        request = self.current_request
         if session is None:
-            session = Session(user["username"], provider_type)
+            session = Session(user["username"], provider_type,
+                              request.headers.get("x-request-id") if request else None, now)
             self.sessions[session.id] = session
             user["last_login"] = now
+        if request is not None:
+            request.session_id = session.id
         claims = {
             "iss": "http://%s.%s.tcb-api.tencentcloudapi.com" % (self.config.env, ISSUER_REGION),
             "sub": user["sub"], "aud": self.config.env, "iat": now,
@@ -1105,14 +1123,22 @@ class ServiceState:
             response["groups"] = []
         return response
 
-    def revoke_session(self, session):
-        session.revoked = True
+    def revoke_session(self, session, by="revoke"):
+        if not session.revoked:
+            session.revoked, session.revoked_at, session.revoked_by = True, self.now(), by
         self.refresh_tokens.pop(session.refresh_token, None)
 
     def revoke_other_sessions(self, username, keep):
         for session in self.sessions.values():
             if session.username == username and session is not keep:
-                self.revoke_session(session)
+                self.revoke_session(session, "password change")
+
+    def note_session_of(self, request, token):
+        """Record in the request's log entry which session a token belongs
+        to, whether or not it is still valid (a second revoke shows)."""
+        entry = self.access_tokens.get(token) if token else None
+        if entry:
+            request.session_id = entry[0]
 
 
 class Inactive(dict):
@@ -1231,7 +1257,11 @@ class CloudBaseApi:
         body = {}
         if request.method in ("POST", "PATCH", "PUT"):
             body = self.json_body(request)
-        result = getattr(self, methods[request.method])(request, body)
+        self.state.current_request = request
+        try:
+            result = getattr(self, methods[request.method])(request, body)
+        finally:
+            self.state.current_request = None
         return self.success_response(result)
 
     def json_body(self, request):
@@ -1277,7 +1307,7 @@ class CloudBaseApi:
             "basic_user": creds[0] if creds else None,
             "basic_secret_present": bool(creds and creds[1]),
             "body": body, "status": response.status, "error": response.error,
-            "fault": response.fault,
+            "fault": response.fault, "session": getattr(request, "session_id", None),
         }
         with self.state.lock:
             self.state.requests.append(entry)
@@ -1306,6 +1336,7 @@ class CloudBaseApi:
         token = bearer_token(request)
         if token is None:
             raise ApiError("unauthenticated", "missing bearer token")
+        self.state.note_session_of(request, token)
         session = self.state.session_of_access_token(token)
         if session is None:
             raise ApiError("unauthenticated", "access token invalid, expired or revoked")
@@ -1547,6 +1578,7 @@ class CloudBaseApi:
                 raise ApiError("unauthorized_client", "client authentication required")
             self.require_client(request)
             # RFC 7009 style: an unknown token is not an error.
+            state.note_session_of(request, string_field(body, "token"))
             session = state.session_of_access_token(string_field(body, "token"), False)
             if session is not None:
                 state.revoke_session(session)
@@ -1783,6 +1815,8 @@ class ControlApi:
             ("GET", "/requests"): lambda: {"requests": list(state.requests)},
             ("GET", "/tokens"): lambda: {"tokens": copy.deepcopy(state.issued)},
             ("GET", "/dns"): lambda: {"queries": list(state.dns_queries)},
+            ("GET", "/sessions"): lambda: {"sessions": [
+                s.describe(state.now()) for s in state.sessions.values()]},
             ("DELETE", "/requests"): lambda: (state.requests.clear(), {"ok": True})[1],
             ("GET", "/settings"): lambda: state.config.settings(),
             ("POST", "/settings"): lambda: self.set_settings(request),

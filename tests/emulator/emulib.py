@@ -140,6 +140,11 @@ class Control:
 
     def tokens(self):
         return self.call("GET", "/tokens")["tokens"]
+    def sessions(self):
+        """Every session the service made: id, username, request_id (of
+        the sign-in that made it), created, revoked, revoked_at,
+        revoked_by, active. No tokens."""
+        return self.call("GET", "/sessions")["sessions"]
 
     def settings(self, **changes):
         if changes:
@@ -288,6 +293,7 @@ def run_command(ctl, cmd, args):
         "clear-faults": ctl.clear_faults, "variants": ctl.variants,
         "requests": ctl.requests, "clear-requests": ctl.clear_requests,
         "tokens": ctl.tokens,
+        "sessions": ctl.sessions,
         "settings": ctl.settings,
     }
     if cmd in simple and not args:

@@ -1167,6 +1167,32 @@ class TestControl(EmulatorTestCase):
         self.emu.clear_requests()
         self.assertEqual(self.emu.requests(), [])
 
+    def test_sessions_in_request_log_and_list(self):
+        """Which session a request made, used or ended; a second revoke of a
+        session shows as a failed revoke of the same session."""
+        self.emu.clear_requests()
+        one = self.post("/signin", ALICE, headers={"x-request-id": "req-one"}).json
+        two = self.sign_in()
+        self.assertOk(self.post("/revoke", {}, bearer=one["access_token"]))
+        self.assertError(self.post("/revoke", {}, bearer=one["access_token"]),
+                         "unauthenticated", 401)
+        self.assertOk(self.user_me(two["access_token"]))
+        log = self.emu.requests()
+        made, made2, revoked, again, used = [e["session"] for e in log]
+        self.assertTrue(made and made2 and made != made2)
+        self.assertEqual((revoked, again, used), (made, made, made2))
+        self.assertEqual(self.emu.requests()[0]["request_id"], "req-one")
+        self.assertNotIn(one["access_token"], json.dumps(log))
+        sessions = {s["id"]: s for s in self.emu.sessions()}
+        self.assertEqual(sessions[made]["request_id"], "req-one")
+        self.assertEqual((sessions[made]["revoked"], sessions[made]["revoked_by"],
+                          sessions[made]["active"]), (True, "revoke", False))
+        self.assertEqual((sessions[made2]["revoked"], sessions[made2]["active"]),
+                         (False, True))
+        self.assertEqual(sessions[made]["username"], "alice")
+        self.assertNotIn(two["refresh_token"], json.dumps(sessions))
+        self.assertIn(made2, self.emuctl("sessions"))
+
     def test_request_log_keeps_last_200(self):
         conn = self.connect()
         try:
