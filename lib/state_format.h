@@ -83,9 +83,9 @@
 #define CB_STATE_ID_LEN 32
 #define CB_STATE_MAX_ACCESS 8192 /* a JWT, documented up to 4096 */
 #define CB_STATE_MAX_REFRESH 512 /* documented up to 128 */
-/* A session's parent counts as its owner this long after the sign-in:
- * sshd's monitor opens the session its keyboard-interactive child signed
- * in; a sudo's parent shell, which never does, stops counting after it. */
+/* A session's parent (recorded under sshd only) counts as its owner this long
+ * after the sign-in, or until the session phase takes the entry over: sshd's
+ * monitor opens the session its keyboard-interactive child signed in. */
 #define CB_STATE_PARENT_GRACE 120 /* seconds */
 
 #endif

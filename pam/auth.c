@@ -61,7 +61,7 @@ cb_status cb_pam_api_open(struct cb_pam *ctx, struct cb_api **api)
 void cb_pam_api_close(struct cb_pam *ctx, struct cb_api *api)
 {
 	/* the id lives in the handle freed below: keep a copy for the log line */
-	if (api != NULL) {
+	if (api != NULL && !ctx->request_id_kept) {
 		snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s",
 			 cb_api_request_id(api));
 		ctx->request_id = ctx->request_id_buf;
@@ -122,6 +122,11 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok)
 {
 	cb_status st = cb_pam_check_sub(ctx, tok);
+
+	/* the decision line names the sign-in, not the revokes that follow */
+	snprintf(ctx->request_id_buf, sizeof(ctx->request_id_buf), "%s", cb_api_request_id(api));
+	ctx->request_id = ctx->request_id_buf;
+	ctx->request_id_kept = true;
 
 	if (st == CB_OK)
 		return cb_pam_record_signin(ctx, api, tok);

@@ -41,8 +41,11 @@ struct cb_pam {
 	/* the sub this account is bound to: the state store's, or a version 1
 	 * database's before its migration; NULL when unbound */
 	const char *bound_sub;
-	const char *request_id; /* of the last request, "-" if none */
+	/* for the decision line: the sign-in's request, else the last one;
+	 * "-" if none */
+	const char *request_id;
 	char request_id_buf[40];
+	bool request_id_kept; /* the sign-in's: later requests do not replace it */
 	/* how long the last password sign-in round trip took (ms) */
 	long signin_ms;
 };

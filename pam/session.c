@@ -37,6 +37,48 @@ static long find_session(struct cb_pam *ctx)
 	return -1;
 }
 
+struct own_edit {
+	char id[CB_STATE_ID_LEN + 1];
+	pid_t pid;
+	uint64_t start;
+};
+
+static cb_status edit_own(struct cb_state *st, void *arg, bool *write)
+{
+	const struct own_edit *o = arg;
+	long i = cb_state_session_find(st, o->id);
+
+	if (i < 0)
+		return CB_OK; /* revoked meanwhile by a newer sign-in */
+	st->sessions[i].pid = (int32_t)o->pid;
+	st->sessions[i].pid_start = o->start;
+	st->sessions[i].ppid = 0;
+	st->sessions[i].ppid_start = 0;
+	*write = true;
+	return CB_OK;
+}
+
+/* The process that opens the session holds the login from now on (sshd's
+ * monitor after its keyboard-interactive child signed in): it alone says
+ * whether the login is still running. A failure is logged; the entry's
+ * parent then counts for CB_STATE_PARENT_GRACE seconds only. */
+static void take_over(struct cb_pam *ctx, long i)
+{
+	const struct cb_state_session *s = &ctx->st.sessions[i];
+	struct own_edit o;
+
+	o.pid = getpid();
+	o.start = cb_proc_start_time(o.pid);
+	if (s->pid == (int32_t)o.pid && s->pid_start == o.start && s->ppid == 0)
+		return;
+	memcpy(o.id, s->id, sizeof(o.id));
+	if (o.start == 0 || cb_state_update(&ctx->cfg, ctx->user, edit_own, &o, &ctx->log) != CB_OK)
+		cb_log(&ctx->log, LOG_WARNING,
+		       "session: the entry of %s could not be taken over by the process that "
+		       "holds the login",
+		       ctx->user);
+}
+
 void cb_pam_open_session(struct cb_pam *ctx, struct cb_outcome *out)
 {
 	long i = find_session(ctx);
@@ -47,6 +89,7 @@ void cb_pam_open_session(struct cb_pam *ctx, struct cb_outcome *out)
 		out->detail = "no sign-in of this module to open a session for";
 		return;
 	}
+	take_over(ctx, i);
 	cb_log(&ctx->log, LOG_INFO, "session: user=%s service=%s rhost=%s session=%.8s opened",
 	       ctx->user, ctx->service, ctx->rhost, ctx->st.sessions[i].id);
 	out->quiet = true;

@@ -236,6 +236,15 @@ cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api, const str
 	e.tok = tok;
 	rc = cb_state_session_new(&e.fresh, tok->access_token, tok->refresh_token, tok->expires_in,
 				  (int64_t)time(NULL));
+	/* The parent speaks for the sign-in only under sshd, whose
+	 * keyboard-interactive child signs in and whose monitor, the child's
+	 * parent, holds the login (its session phase takes the entry over).
+	 * Anywhere else the parent is a shell that outlives the login: a sudo
+	 * that has ended would count as running. */
+	if (rc == CB_OK && strncmp(ctx->service, "sshd", 4) != 0) {
+		e.fresh.ppid = 0;
+		e.fresh.ppid_start = 0;
+	}
 	if (rc == CB_OK)
 		rc = cb_state_update(&ctx->cfg, ctx->user, edit_signin, &e, &ctx->log);
 	if (rc == CB_ERR_SUB_MISMATCH)

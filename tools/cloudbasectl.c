@@ -103,12 +103,14 @@ static const char *clean(const char *s, char *buf, size_t len)
 	return cb_sanitize(buf, len, s != NULL ? s : "");
 }
 
-static void print_time(const char *label, int64_t t)
+/* t in epoch seconds as UTC; none when t is 0. */
+static void print_time(const char *label, int64_t t, const char *none)
 {
-	char buf[64] = "never";
+	char buf[64];
 	time_t tt = (time_t)t;
 	struct tm tm;
 
+	snprintf(buf, sizeof(buf), "%s", none);
 	if (t != 0 && gmtime_r(&tt, &tm) != NULL)
 		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	printf("%-11s %s\n", label, buf);
@@ -132,7 +134,7 @@ static void show_state(const struct cb_state *st)
 
 	printf("%-11s %s\n", "sub:", st->sub ? clean(st->sub, b, sizeof(b)) : "- (not bound)");
 	print_list("signed in:", st->groups, st->n_groups);
-	print_time("last login:", st->last_login);
+	print_time("last login:", st->last_login, "never");
 	printf("%-11s %s", "from:", st->last_service ? clean(st->last_service, b, sizeof(b)) : "-");
 	printf(" %s\n", st->last_rhost ? clean(st->last_rhost, b, sizeof(b)) : "");
 	for (size_t i = 0; i < st->n_sessions; i++)
@@ -140,7 +142,8 @@ static void show_state(const struct cb_state *st)
 	printf("%-11s %zu open, %zu kept after logout\n", "sessions:", st->n_sessions - closed,
 	       closed);
 	if (st->n_sessions > 0)
-		print_time("standing:", st->sessions[st->n_sessions - 1].refresh_expires);
+		print_time("standing:", st->sessions[st->n_sessions - 1].refresh_expires,
+			   "- (the service gave no refresh expiry)");
 }
 
 static void show_account(const struct cb_account *a, const struct cb_state *st)
@@ -155,10 +158,11 @@ static void show_account(const struct cb_account *a, const struct cb_state *st)
 	printf("%-11s %s\n", "shell:", clean(a->shell, b, sizeof(b)));
 	printf("%-11s %s\n", "login:", clean(a->login, b, sizeof(b)));
 	printf("%-11s %s\n", "phone:", a->phone ? clean(a->phone, b, sizeof(b)) : "-");
+	printf("%-11s %s\n", "email:", a->email ? clean(a->email, b, sizeof(b)) : "-");
 	print_list("groups:", a->groups, a->n_groups);
 	printf("%-11s %s%s\n", "uid from:", a->flags & CB_ACCT_UID_FROM_SUB ? "sub" : "login",
 	       a->flags & CB_ACCT_UID_PROBED ? " (hashed uid was taken: probed)" : "");
-	print_time("created:", a->created);
+	print_time("created:", a->created, "-");
 	show_state(st);
 }
 

@@ -696,9 +696,7 @@ class Suite:
         or whose process is gone")."""
         w, t = self.w, self.t
         self._orphan_round("orphan, ssh keyboard-interactive", True)
-        self._orphan_round("orphan, ssh PasswordAuthentication", False,
-                           todo="the entry names sshd's listener as the parent of the process "
-                                "that signed in (the monitor): it counts as alive")
+        self._orphan_round("orphan, ssh PasswordAuthentication", False)
         # sudo from a shell that stays (a terminal open all day): sudo has no
         # session phase of ours and ends; its parent, the shell, does not
         alice = w.pw("alice")
@@ -720,8 +718,7 @@ class Suite:
             t.ok("sudo-ok" in said and made and r.rc == 0 and made[-1] not in live,
                  "orphan, sudo from a shell that stays: the next sign-in revokes the session "
                  "of the sudo that has ended", diag="%r\n%r\n%s" % (said, r,
-                                                                   self._record_sessions("alice")),
-                 todo="the entry names the shell as the parent of sudo: it counts as alive")
+                                                                   self._record_sessions("alice")))
         finally:
             with contextlib.suppress(OSError):
                 shell.stdin.write("\n")
