@@ -440,6 +440,13 @@ static cb_status prepare_new(const struct cb_config *cfg, struct cb_account *a,
 		if (replace_str(&a->phone, phone) != CB_OK)
 			return CB_ERR_NOMEM;
 	}
+	if (a->email != NULL && !cb_valid_email(a->email)) {
+		cb_log(log, LOG_ERR,
+		       "%s: invalid e-mail address (at most 254 bytes, one '@', a domain with a "
+		       "dot, no spaces or control characters)",
+		       a->name);
+		return CB_ERR_INPUT;
+	}
 	/* a login that is a phone number is stored as the service spells it */
 	if (a->login[0] == '+' && cb_normalize_phone(a->login, phone, sizeof(phone)) == CB_OK &&
 	    replace_str(&a->login, phone) != CB_OK)

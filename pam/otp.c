@@ -207,6 +207,14 @@ struct otp {
 
 /* ---- small helpers --------------------------------------------------------- */
 
+/* The user in log lines: people type passwords into the name field, so a
+ * name the module refuses is logged only with debug (as in the decision
+ * line). */
+static const char *who(const struct cb_pam *ctx)
+{
+	return ctx->have_acct || ctx->cfg.debug ? ctx->user : "(unknown)";
+}
+
 /* sshd's PasswordAuthentication answers every echo-off prompt with the
  * password and fails echo-on ones: say what to change, once a flow. */
 static void sshd_hint(struct cb_pam *ctx, bool *hinted, const char *what)
@@ -214,7 +222,7 @@ static void sshd_hint(struct cb_pam *ctx, bool *hinted, const char *what)
 	if (ctx->service == NULL || strncmp(ctx->service, "sshd", 4) != 0 || *hinted)
 		return;
 	*hinted = true;
-	cb_log(&ctx->log, LOG_WARNING, "service %s: %s for %s; %s", ctx->service, what, ctx->user,
+	cb_log(&ctx->log, LOG_WARNING, "service %s: %s for %s; %s", ctx->service, what, who(ctx),
 	       HINT_SSHD);
 }
 
@@ -318,7 +326,7 @@ static cb_status record_contact(struct cb_pam *ctx, const struct channel *ch,
 		return CB_ERR_NOT_FOUND;
 	st = normalize(ch, c, contact);
 	if (st != CB_OK)
-		cb_log(&ctx->log, LOG_ERR, "account record of %s: the %s is not valid", ctx->user,
+		cb_log(&ctx->log, LOG_ERR, "account record of %s: the %s is not valid", who(ctx),
 		       ch->what);
 	return st;
 }
@@ -393,7 +401,7 @@ static cb_status code_loop(struct otp *o, struct code_step *cs, char **vtoken)
 		cb_free_secret(answer);
 		if (shape == CODE_EMPTY) {
 			cb_log(&ctx->log, LOG_INFO, "%s: empty code for %s: given up", name,
-			       ctx->user);
+			       who(ctx));
 			return CB_ERR_INPUT;
 		}
 		if (elapsed_ms(&cs->sent) / 1000 >= cs->expires_in) {
@@ -413,16 +421,16 @@ static cb_status code_loop(struct otp *o, struct code_step *cs, char **vtoken)
 		case CB_OK:
 			return CB_OK;
 		case CB_ERR_CODE_EXPIRED:
-			cb_log(&ctx->log, LOG_NOTICE, "%s: code expired for %s", name, ctx->user);
+			cb_log(&ctx->log, LOG_NOTICE, "%s: code expired for %s", name, who(ctx));
 			return st;
 		case CB_ERR_CODE_ABORTED:
 			cb_log(&ctx->log, LOG_NOTICE, "%s: too many wrong codes for %s (service)",
-			       name, ctx->user);
+			       name, who(ctx));
 			return st;
 		case CB_ERR_CODE_INVALID:
 		case CB_ERR_INPUT:
 			cb_log(&ctx->log, LOG_NOTICE, "%s: %s for %s (%u of %u)%s", name,
-			       st == CB_ERR_INPUT ? "malformed code" : "wrong code", ctx->user, i,
+			       st == CB_ERR_INPUT ? "malformed code" : "wrong code", who(ctx), i,
 			       tries, cs->verification_id == NULL ? ", no code was sent" : "");
 			if (i < tries) {
 				if (st == CB_ERR_INPUT)
@@ -436,7 +444,7 @@ static cb_status code_loop(struct otp *o, struct code_step *cs, char **vtoken)
 		}
 	}
 	cb_log(&ctx->log, LOG_NOTICE, "%s: too many wrong codes for %s (otp_retries=%u)", name,
-	       ctx->user, tries);
+	       who(ctx), tries);
 	return CB_ERR_CODE_ABORTED;
 }
 
@@ -483,7 +491,7 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 	case CB_ERR_RATE_LIMITED:
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "%s: sending to %s for %s rate limited: retry after %ld s", ch->name, masked,
-		       ctx->user, ver.retry_after);
+		       who(ctx), ver.retry_after);
 		tell_wait(ctx, ch, ver.retry_after);
 		o->out->told = true;
 		return st;
@@ -492,18 +500,18 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 	case CB_ERR_EMAIL_INVALID:
 		cb_log(&ctx->log, LOG_ERR, "%s: the service %s the %s %s of %s: request_id=%s",
 		       ch->name, st == CB_ERR_USER_UNKNOWN ? "knows no user with" : "refuses",
-		       ch->what, masked, ctx->user, cb_api_request_id(o->api));
+		       ch->what, masked, who(ctx), cb_api_request_id(o->api));
 		tell_final(o, st == CB_ERR_USER_UNKNOWN ? ch->msg_unknown : ch->msg_malformed);
 		/* no retry can change it: the attempt ends (sshd asks no more) */
 		o->out->shown = CB_ERR_DENIED;
 		return st;
 	default:
 		cb_log(&ctx->log, LOG_NOTICE, "%s: sending to %s for %s failed: %s request_id=%s",
-		       ch->name, masked, ctx->user, cb_status_name(st), cb_api_request_id(o->api));
+		       ch->name, masked, who(ctx), cb_status_name(st), cb_api_request_id(o->api));
 		return st;
 	}
 	cb_log(&ctx->log, LOG_INFO, "%s: code sent to %s for %s request_id=%s", ch->name, masked,
-	       ctx->user, cb_api_request_id(o->api));
+	       who(ctx), cb_api_request_id(o->api));
 	clock_gettime(CLOCK_MONOTONIC, &cs.sent);
 	cs.verification_id = ver.verification_id;
 	cs.expires_in = ver.expires_in;
@@ -512,7 +520,7 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 		st = cb_api_signin_verification_token(o->api, vtoken, tok);
 		cb_log(&ctx->log, st == CB_OK ? LOG_DEBUG : LOG_NOTICE,
 		       "%s: signin with the verification token for %s: %s request_id=%s", ch->name,
-		       ctx->user, cb_status_name(st), cb_api_request_id(o->api));
+		       who(ctx), cb_status_name(st), cb_api_request_id(o->api));
 	}
 	cb_clear_secret(&vtoken);
 	cb_verification_free(&ver);
@@ -544,14 +552,16 @@ static cb_status otp_contact(struct otp *o, char contact[CONTACT_SIZE])
 	bool may_prompt = o->ch->kind == CB_CONTACT_PHONE && ctx->cfg.sms_prompt_phone;
 	cb_status st = record_contact(ctx, o->ch, contact);
 
-	if (st == CB_ERR_PHONE_INVALID || st == CB_ERR_EMAIL_INVALID)
+	if (st == CB_ERR_PHONE_INVALID || st == CB_ERR_EMAIL_INVALID) {
 		tell_final(o, o->ch->msg_malformed);
+		o->out->shown = CB_ERR_DENIED; /* the admin's to fix: the attempt ends */
+	}
 	if (st != CB_ERR_NOT_FOUND)
 		return st;
 	if (may_prompt && ctx->bound_sub != NULL)
 		return prompt_phone(o, contact);
 	cb_log(&ctx->log, LOG_NOTICE, "%s: no %s on record for %s%s", o->ch->name, o->ch->what,
-	       ctx->user, may_prompt ? " (sms_prompt_phone needs a bound sub)" : "");
+	       who(ctx), may_prompt ? " (sms_prompt_phone needs a bound sub)" : "");
 	tell_final(o, o->ch->msg_none);
 	return CB_ERR_DENIED;
 }
@@ -612,7 +622,7 @@ static cb_status second_factor_contact(struct otp *o, const struct cb_tokens *to
 	have_s = theirs != NULL;
 	if (have_s && normalize(ch, theirs, scontact) != CB_OK) {
 		cb_log(&ctx->log, LOG_WARNING, "%s: the service's %s for %s is not usable",
-		       ch->both, ch->what, ctx->user);
+		       ch->both, ch->what, who(ctx));
 		have_s = false;
 		st = CB_ERR_DENIED;
 	}
@@ -625,7 +635,7 @@ static cb_status second_factor_contact(struct otp *o, const struct cb_tokens *to
 		cb_log(&ctx->log, LOG_WARNING,
 		       "%s: the %s on record for %s (%s) differs from the service's (%s): refused; "
 		       "update the account record",
-		       ch->both, ch->what, ctx->user, m1, m2);
+		       ch->both, ch->what, who(ctx), m1, m2);
 		return CB_ERR_DENIED;
 	}
 	if (have_s) {
@@ -634,12 +644,12 @@ static cb_status second_factor_contact(struct otp *o, const struct cb_tokens *to
 	}
 	if (rcontact != NULL) {
 		cb_log(&ctx->log, LOG_INFO, "%s: the service has no %s for %s: using the record's",
-		       ch->both, ch->what, ctx->user);
+		       ch->both, ch->what, who(ctx));
 		memcpy(contact, rcontact, CONTACT_SIZE);
 		return CB_OK;
 	}
 	cb_log(&ctx->log, LOG_NOTICE, "%s: no %s for %s, neither on record nor at the service",
-	       ch->both, ch->what, ctx->user);
+	       ch->both, ch->what, who(ctx));
 	return CB_ERR_DENIED;
 }
 
@@ -661,7 +671,7 @@ static cb_status both_factors(struct otp *o, const char *rcontact, const char *p
 	if (st == CB_ERR_AUTH || st == CB_ERR_INPUT) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "%s: wrong password for %s: the code prompt follows, no code is sent",
-		       o->ch->both, ctx->user);
+		       o->ch->both, who(ctx));
 		return decoy_codes(o, prompt, rtt, 3, st);
 	}
 	if (st != CB_OK)
@@ -677,7 +687,7 @@ static cb_status both_factors(struct otp *o, const char *rcontact, const char *p
 	if (st == CB_OK && strcmp(tok->sub, pw.sub) != 0) {
 		cb_log(&ctx->log, LOG_ALERT,
 		       "%s: the code sign-in for %s gave another sub than the password: refused",
-		       o->ch->both, ctx->user);
+		       o->ch->both, who(ctx));
 		st = CB_ERR_SUB_MISMATCH;
 	}
 	cb_tokens_free(&pw);
@@ -696,8 +706,10 @@ cb_status cb_pam_password_otp_flow(struct cb_pam *ctx, struct cb_outcome *out)
 
 	/* decided before the password: the prompt must not depend on it */
 	st = record_contact(ctx, o.ch, rcontact);
-	if (st == CB_ERR_PHONE_INVALID || st == CB_ERR_EMAIL_INVALID)
+	if (st == CB_ERR_PHONE_INVALID || st == CB_ERR_EMAIL_INVALID) {
 		tell_final(&o, o.ch->msg_malformed);
+		out->shown = CB_ERR_DENIED;
+	}
 	if (st != CB_OK && st != CB_ERR_NOT_FOUND)
 		return st;
 	have_r = st == CB_OK;
@@ -772,7 +784,7 @@ static cb_status ask_choice(struct cb_pam *ctx, struct cb_outcome *out, unsigned
 		out->told = true;
 		return CB_ERR_INPUT;
 	}
-	cb_log(&ctx->log, LOG_DEBUG, "%s: %s chose %s", cb_config_method_name(&ctx->cfg), ctx->user,
+	cb_log(&ctx->log, LOG_DEBUG, "%s: %s chose %s", cb_config_method_name(&ctx->cfg), who(ctx),
 	       *choice == CB_CHOICE_PASSWORD ? "password"
 	       : *choice == CB_CHOICE_SMS    ? "sms"
 					     : "email");

@@ -40,7 +40,8 @@ static void usage(FILE *f)
 	fputs("Usage: cloudbasectl [-c CONFIG] COMMAND [ARGS]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  user add NAME --login LOGIN [--phone PHONE] [--sub SUB] [--uid UID]\n"
+	      "  user add NAME --login LOGIN [--phone PHONE] [--email ADDRESS] [--sub SUB] [--uid "
+	      "UID]\n"
 	      "                [--shell SHELL] [--home DIR] [--gecos TEXT]\n"
 	      "                                  add a local account for a CloudBase user\n"
 	      "  user remove NAME                remove the account and its state\n"
@@ -191,10 +192,15 @@ static cb_status edit_unbind(struct cb_state *st, void *arg, bool *write)
 static int user_add(struct cb_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"login", required_argument, NULL, 'l'}, {"phone", required_argument, NULL, 'p'},
-		{"sub", required_argument, NULL, 's'},	 {"shell", required_argument, NULL, 'S'},
-		{"home", required_argument, NULL, 'H'},	 {"gecos", required_argument, NULL, 'g'},
-		{"uid", required_argument, NULL, 'u'},	 {NULL, 0, NULL, 0},
+		{"login", required_argument, NULL, 'l'},
+		{"phone", required_argument, NULL, 'p'},
+		{"email", required_argument, NULL, 'e'},
+		{"sub", required_argument, NULL, 's'},
+		{"shell", required_argument, NULL, 'S'},
+		{"home", required_argument, NULL, 'H'},
+		{"gecos", required_argument, NULL, 'g'},
+		{"uid", required_argument, NULL, 'u'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cb_account a = {0};
 	char **field, *sub = NULL;
@@ -212,6 +218,9 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 			break;
 		case 'p':
 			field = &a.phone;
+			break;
+		case 'e':
+			field = &a.email;
 			break;
 		case 's':
 			field = &sub;

@@ -17,11 +17,11 @@
 #define MAX_LINE (64 * 1024)
 #define MAX_ENTRIES (1u << 24)
 
-enum field { F_NAME, F_LOGIN, F_PHONE, F_GECOS, F_HOME, F_SHELL, F_UID, N_FIELDS };
+enum field { F_NAME, F_LOGIN, F_PHONE, F_EMAIL, F_GECOS, F_HOME, F_SHELL, F_UID, N_FIELDS };
 
 static const char *const field_names[N_FIELDS] = {
-	[F_NAME] = "name", [F_LOGIN] = "login", [F_PHONE] = "phone", [F_GECOS] = "gecos",
-	[F_HOME] = "home", [F_SHELL] = "shell", [F_UID] = "uid",
+	[F_NAME] = "name",   [F_LOGIN] = "login", [F_PHONE] = "phone", [F_EMAIL] = "email",
+	[F_GECOS] = "gecos", [F_HOME] = "home",	  [F_SHELL] = "shell", [F_UID] = "uid",
 };
 
 static int field_of(const char *s)
@@ -72,6 +72,9 @@ static cb_status set_field(const struct reader *r, struct cb_account *a, int f, 
 		break;
 	case F_PHONE:
 		slot = &a->phone;
+		break;
+	case F_EMAIL:
+		slot = &a->email;
 		break;
 	case F_GECOS:
 		slot = &a->gecos;
@@ -169,7 +172,7 @@ static cb_status csv_header(const struct reader *r, char *line, struct csv *c)
 
 		if (f < 0)
 			return bad(r,
-				   "unknown column \"%s\" (name, login, phone, gecos, home, "
+				   "unknown column \"%s\" (name, login, phone, email, gecos, home, "
 				   "shell, uid)",
 				   cb_text_str_ok(cells[i], 64, CB_TEXT_WORD) ? cells[i] : "?");
 		if (seen[f])
@@ -211,7 +214,9 @@ static cb_status json_row(const struct reader *r, const char *line, struct cb_ac
 		char num[16];
 
 		if (f < 0) {
-			rc = bad(r, "unknown key (name, login, phone, gecos, home, shell, uid)");
+			rc = bad(
+				r,
+				"unknown key (name, login, phone, email, gecos, home, shell, uid)");
 		} else if (f == F_UID) {
 			int64_t v = json_object_get_int64(val);
 
@@ -355,7 +360,7 @@ cb_status cb_userio_write(FILE *f, enum cb_userio_format fmt, const struct cb_ac
 			  size_t n)
 {
 	if (fmt != CB_USERIO_JSONL)
-		fputs("name,login,phone,gecos,home,shell,uid\n", f);
+		fputs("name,login,phone,email,gecos,home,shell,uid\n", f);
 	for (size_t i = 0; i < n; i++) {
 		const struct cb_account *a = &list[i];
 		char uid[16];
@@ -365,6 +370,7 @@ cb_status cb_userio_write(FILE *f, enum cb_userio_format fmt, const struct cb_ac
 			csv_cell(f, a->name, false);
 			csv_cell(f, a->login, false);
 			csv_cell(f, a->phone, false);
+			csv_cell(f, a->email, false);
 			csv_cell(f, a->gecos, false);
 			csv_cell(f, a->home, false);
 			csv_cell(f, a->shell, false);
@@ -377,6 +383,7 @@ cb_status cb_userio_write(FILE *f, enum cb_userio_format fmt, const struct cb_ac
 			json_add(o, "name", a->name);
 			json_add(o, "login", a->login);
 			json_add(o, "phone", a->phone);
+			json_add(o, "email", a->email);
 			json_add(o, "gecos", a->gecos);
 			json_add(o, "home", a->home);
 			json_add(o, "shell", a->shell);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Account lists in and out of cloudbasectl (user import, user export).
  *
- * Two formats, with the same fields: name, login, phone, gecos, home,
+ * Two formats, with the same fields: name, login, phone, email, gecos, home,
  * shell, uid (name and login required; an empty or absent field takes the
  * default user add would give; uid a positive number or nothing).
  *

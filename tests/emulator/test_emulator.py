@@ -473,6 +473,32 @@ class TestVerificationRules(EmulatorTestCase):
         self.send_code()
         self.assertEqual(self.emu.outbox(ALICE_PHONE)["count"], 2)
 
+    def test_email_codes(self):
+        """E-mail codes: their own outbox and rate limit, errors for unknown
+        and malformed addresses."""
+        sent = self.send_code("alice@example.com")
+        entry = self.emu.outbox("alice@example.com")
+        self.assertEqual(entry["verification_id"], sent["verification_id"])
+        self.assertNotIn("alice@example.com", self.emu.outbox())
+        self.assertIn("alice@example.com", self.emu.call("GET", "/email-outbox"))
+        # the SMS limit does not hold the e-mail one, nor the other way round
+        self.send_code(ALICE_PHONE)
+        reply = self.assertError(self.post("/verification", {"email": "alice@example.com",
+                                                             "target": "USER"}),
+                                 "rate_limit_exceeded", 429)
+        self.assertIn("retry after", reply.json["error_description"])
+        self.assertError(self.post("/verification", {"email": "nobody@example.com",
+                                                     "target": "USER"}),
+                         "user_not_found", 404)
+        for bad in ("alice", "alice@", "@example.com", "a b@example.com", "alice@example",
+                    "a@" + "x" * 250 + ".com"):
+            self.assertError(self.post("/verification", {"email": bad, "target": "ANY"}),
+                             "invalid_argument", 400)
+        self.emu.advance_clock(61)
+        self.send_code("alice@example.com")
+        self.assertEqual(self.emu.outbox("alice@example.com")["count"], 2)
+        self.assertEqual(self.emu.outbox(ALICE_PHONE)["count"], 1)
+
     def test_outbox_entry(self):
         sent = self.send_code()
         entry = self.emu.outbox(ALICE_PHONE)

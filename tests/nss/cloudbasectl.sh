@@ -36,15 +36,17 @@ expect_eq "the same name again: exists (4)" "$(code ctl user add alice --login o
 expect_eq "a local account's name: exists (4)" "$(code ctl user add root --login r@x)" "4"
 expect_eq "an invalid name: failure (1)" "$(code ctl user add bad:name --login x)" "1"
 expect_eq "an invalid phone: failure (1)" "$(code ctl user add bob --login bob --phone 12)" "1"
+expect_eq "an invalid e-mail address: failure (1)" \
+	"$(code ctl user add bob --login bob --email 'bob@localhost')" "1"
 expect_eq "a relative shell: failure (1)" "$(code ctl user add bob --login bob --shell sh)" "1"
 expect_eq "a uid outside the range: failure (1)" "$(code ctl user add bob --login bob --uid 1000)" "1"
 expect_eq "a taken uid: exists (4)" "$(code ctl user add bob --login bob --uid "$want_uid")" "4"
 
-ctl user add bob --login bob --phone "+86 138-0000-0000" --sub s-bob --shell /bin/bash \
-	--home /srv/bob >/dev/null
+ctl user add bob --login bob --phone "+86 138-0000-0000" --email Bob@Example.com --sub s-bob \
+	--shell /bin/bash --home /srv/bob >/dev/null
 expect_eq "user add with every option" "$?" "0"
 out=$(ctl user show bob)
-for line in "phone:      +86 13800000000" "sub:        s-bob" "uid from:   sub" \
+for line in "phone:      +86 13800000000" "email:      Bob@Example.com" "sub:        s-bob" "uid from:   sub" \
 	"shell:      /bin/bash" "home:       /srv/bob" "last login: never"; do
 	case $out in *"$line"*) ok "show: $line" ;; *) nok "show lacks: $line" ;; esac
 done

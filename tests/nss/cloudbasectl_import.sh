@@ -13,10 +13,10 @@ code() { "$@" >/dev/null 2>&1; echo $?; }
 snapshot() { cat "$DB" "$DB.delta" 2>/dev/null | sha256sum; }
 
 cat >"$T/in.csv" <<'EOF'
-login,name,phone,gecos,shell,home,uid
-alice@example.com,alice,+86 138-0000-0001,"Liddell, Alice",/bin/bash,,
-bob,bob,,,,,300042
-"+8613800000003",carol,,"say ""hi""",,/srv/carol,
+login,name,phone,email,gecos,shell,home,uid
+alice@example.com,alice,+86 138-0000-0001,alice@example.com,"Liddell, Alice",/bin/bash,,
+bob,bob,,,,,,300042
+"+8613800000003",carol,,,"say ""hi""",,/srv/carol,
 EOF
 out=$(ctl user import "$T/in.csv")
 expect_eq "import a CSV file" "$out" "imported 3 accounts"
@@ -25,7 +25,8 @@ expect_eq "its accounts resolve through NSS" "$(getent_cb -s cloudbase passwd bo
 expect_eq "quotes, commas and defaults" "$(getent_cb -s cloudbase passwd carol | cut -d: -f5-)" \
 	'say "hi":/srv/carol:/bin/sh'
 out=$(ctl user show alice)
-for line in "phone:      +86 13800000001" "gecos:      Liddell, Alice" "shell:      /bin/bash"; do
+for line in "phone:      +86 13800000001" "email:      alice@example.com" \
+	"gecos:      Liddell, Alice" "shell:      /bin/bash"; do
 	case $out in *"$line"*) ok "import normalised: $line" ;; *) nok "show lacks: $line" ;; esac
 done
 expect_eq "a phone login is normalised" "$(ctl user show carol | grep '^login:')" \
@@ -98,6 +99,11 @@ bad "no login" 2 $H new1,,
 bad "a local account's name" 2 $H root,r,
 bad "a uid another account has" 2 $H "new1,n1,$uid_alice"
 bad "an invalid phone" 2 name,login,phone new1,n1,12
+bad "an e-mail address without a domain dot" 2 name,login,email new1,n1,a@example
+bad "an e-mail address with a space" 2 name,login,email "new1,n1,a b@example.com"
+bad "an e-mail address with two @" 2 name,login,email new1,n1,a@b@example.com
+bad "an e-mail address over 254 bytes" 2 name,login,email \
+	"new1,n1,a@$(printf '%0250d' 0 | tr 0 x).com"
 bad "JSON: an unknown key" 2 '{"name":"new1","login":"n1"}' '{"name":"new2","login":"n2","x":"y"}'
 bad "JSON: not a string" 1 '{"name":"new1","login":7}'
 bad "JSON: a key twice" 1 '{"name":"new1","login":"n1","name":"new2"}'

@@ -452,6 +452,12 @@ void bind_sub(const char *name, const char *sub)
 
 void add_record(const char *name, const char *login, const char *phone, const char *sub)
 {
+	add_record_email(name, login, phone, NULL, sub);
+}
+
+void add_record_email(const char *name, const char *login, const char *phone, const char *email,
+		      const char *sub)
+{
 	struct cb_config cfg;
 	struct cb_account a = {0};
 
@@ -459,6 +465,7 @@ void add_record(const char *name, const char *login, const char *phone, const ch
 	a.name = strdup(name);
 	a.login = strdup(login);
 	a.phone = phone != NULL ? strdup(phone) : NULL;
+	a.email = email != NULL ? strdup(email) : NULL;
 	assert_int_equal(cb_accountdb_add(&cfg, &a, sub, NULL), CB_OK);
 	/* a record of an earlier run of the same name is not this account's */
 	cb_state_remove(&cfg, name, NULL);

@@ -135,6 +135,9 @@ void write_service(const char *name, const char *args);
 void write_service_text(const char *name, const char *text);
 /* A record in the account database (phone and sub may be NULL). */
 void add_record(const char *name, const char *login, const char *phone, const char *sub);
+/* The same with an e-mail address (NULL: none). */
+void add_record_email(const char *name, const char *login, const char *phone, const char *email,
+		      const char *sub);
 void remove_accounts(void);
 /* The sub bound to a record (the state store), or NULL; malloc'd. */
 char *account_sub(const char *name);

@@ -28,14 +28,23 @@ pam_test_symbols_LDADD = $(CMOCKA_LIBS) -ldl
 # test_sms through pam_tests.sh. harness.c: the conversation, log capture,
 # emulator control and fixtures every C PAM test shares.
 check_PROGRAMS += pam/test_sms
-pam_test_sms_SOURCES = pam/test_sms.c pam/harness.c pam/harness.h
+pam_test_sms_SOURCES = pam/test_sms.c pam/codes.c pam/codes.h pam/harness.c pam/harness.h
 pam_test_sms_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_sms_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 
-TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/test_symbols
+# The e-mail code methods (email, password+email, menus offering it):
+# email_tests.sh runs test_email through pam_tests.sh; codes.c: what the
+# two code tests share.
+check_PROGRAMS += pam/test_email
+pam_test_email_SOURCES = pam/test_email.c pam/codes.c pam/codes.h pam/harness.c pam/harness.h
+pam_test_email_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_email_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+
+TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/email_tests.sh pam/test_symbols
 endif
-EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh
+EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh pam/email_tests.sh
 
 # The tests below share harness.c (cmocka), so they need cmocka too.
 if HAVE_CMOCKA

@@ -168,6 +168,12 @@ static void test_bad_values(void **state)
 		"debug = maybe\n",
 		"method = otp\n",
 		"method = PASSWORD\n",
+		"method = password|password\n",
+		"method = sms|\n",
+		"method = |sms\n",
+		"method = password|sms|email|sms\n",
+		"method = password+sms|email\n",
+		"method = password||sms\n",
 		"base_url = http://example.com/auth/v1\n",
 		"base_url = http://127.0.0.1.evil.com/auth/v1\n",
 		"base_url = ftp://127.0.0.1/\n",
@@ -284,6 +290,43 @@ static void skip_unless_root(void)
 {
 	if (geteuid() != 0)
 		skip(); /* trusted files must be root-owned */
+}
+
+/* Every method and menu: its enum, its menu set and its name back. */
+static void test_methods(void **state)
+{
+	static const struct {
+		const char *text, *name;
+		enum cb_method m;
+		unsigned choices;
+	} cases[] = {
+		{"password", "password", CB_METHOD_PASSWORD, 0},
+		{"sms", "sms", CB_METHOD_SMS, 0},
+		{"email", "email", CB_METHOD_EMAIL, 0},
+		{"password+sms", "password+sms", CB_METHOD_PASSWORD_SMS, 0},
+		{"password+email", "password+email", CB_METHOD_PASSWORD_EMAIL, 0},
+		{"password|sms", "password|sms", CB_METHOD_CHOICE,
+		 CB_CHOICE_PASSWORD | CB_CHOICE_SMS},
+		{"sms|password", "password|sms", CB_METHOD_CHOICE,
+		 CB_CHOICE_PASSWORD | CB_CHOICE_SMS},
+		{"email|sms", "sms|email", CB_METHOD_CHOICE, CB_CHOICE_SMS | CB_CHOICE_EMAIL},
+		{"password|email", "password|email", CB_METHOD_CHOICE,
+		 CB_CHOICE_PASSWORD | CB_CHOICE_EMAIL},
+		{"email|password|sms", "password|sms|email", CB_METHOD_CHOICE,
+		 CB_CHOICE_PASSWORD | CB_CHOICE_SMS | CB_CHOICE_EMAIL},
+	};
+	struct cb_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cb_config_init(&cfg);
+		assert_int_equal(cb_config_set(&cfg, "method", cases[i].text, 0, "test", NULL),
+				 CB_OK);
+		assert_int_equal(cfg.method, cases[i].m);
+		assert_int_equal(cfg.choices, cases[i].choices);
+		assert_string_equal(cb_config_method_name(&cfg), cases[i].name);
+		cb_config_free(&cfg);
+	}
 }
 
 static void test_from_args(void **state)
@@ -508,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_from_args),
 		cmocka_unit_test(test_untrusted_files),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_secure_helpers),
 		cmocka_unit_test(test_log_sanitises),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "accountdb.h"
@@ -83,13 +84,57 @@ static void test_phone_refused(void **state)
 	assert_int_equal(cb_normalize_phone("+8613800000000", out, 10), CB_ERR_PHONE_INVALID);
 }
 
+static void test_email(void **state)
+{
+	static const char *const good[] = {"a@b.c", "alice@example.com",
+					   "Alice.L+tag@mail.example.co", "x@xn--fiqs8s.cn"};
+	static const char *const bad[] = {"",
+					  "alice",
+					  "@example.com",
+					  "alice@",
+					  "alice@example",
+					  "alice@@example.com",
+					  "a@b@example.com",
+					  "alice@.example.com",
+					  "alice@example..com",
+					  "alice@example.com.",
+					  "a lice@example.com",
+					  "alice@example.com\n",
+					  "alice\t@example.com",
+					  "alice\x7f@example.com"};
+	char long_ok[CB_EMAIL_MAX + 2], out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!cb_valid_email(good[i]))
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cb_valid_email(bad[i]))
+			fail_msg("accepted bad address #%zu", i);
+	assert_false(cb_valid_email(NULL));
+	/* 254 bytes pass, 255 do not */
+	memset(long_ok, 'x', sizeof(long_ok));
+	memcpy(long_ok + CB_EMAIL_MAX - 6, "@x.com", 7);
+	assert_int_equal(strlen(long_ok), CB_EMAIL_MAX);
+	assert_true(cb_valid_email(long_ok));
+	memset(long_ok, 'x', sizeof(long_ok));
+	memcpy(long_ok + CB_EMAIL_MAX - 5, "@x.com", 7);
+	assert_false(cb_valid_email(long_ok));
+	/* the mask: the first byte and the domain */
+	cb_mask_email("alice@example.com", out, sizeof(out));
+	assert_string_equal(out, "a***@example.com");
+	cb_mask_email("a@b.c", out, sizeof(out));
+	assert_string_equal(out, "a***@b.c");
+	cb_mask_email("broken", out, sizeof(out));
+	assert_string_equal(out, "***");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_names),
-		cmocka_unit_test(test_invalid_names),
-		cmocka_unit_test(test_phone_accepted),
-		cmocka_unit_test(test_phone_refused),
+		cmocka_unit_test(test_valid_names),    cmocka_unit_test(test_invalid_names),
+		cmocka_unit_test(test_phone_accepted), cmocka_unit_test(test_phone_refused),
+		cmocka_unit_test(test_email),
 	};
 
 	return cmocka_run_group_tests_name("names", tests, NULL, NULL);
