@@ -186,6 +186,54 @@ static void test_delta_and_fold(void **state)
 	assert_int_equal(n, CB_DB_DELTA_MIN + 1);
 }
 
+/* A fold keeps the delta's version of a record the base also has (once),
+ * drops a removed one, and keeps every record the delta did not touch. */
+static void test_fold_replaces_base_records(void **state)
+{
+	const char *admin[] = {"admin"};
+	struct cb_account list[8], r, *all;
+	struct stat base0, base1;
+	char name[32];
+	size_t n, bad = 0, seen_b3 = 0;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	set_map("admin:sudo");
+	for (size_t i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "b%zu", i);
+		list[i] = mkacct(name, name, 0);
+	}
+	assert_int_equal(cb_accountdb_import(&fx.cfg, list, 8, false, NULL, NULL, &bad, &fx.log),
+			 CB_OK);
+	for (size_t i = 0; i < 8; i++)
+		cb_account_free(&list[i]);
+	assert_int_equal(stat(fx.cfg.accounts_db, &base0), 0);
+	/* in the delta: b3 replaced, b5 removed; then past the bound */
+	assert_int_equal(cb_accountdb_set_groups(&fx.cfg, "b3", admin, 1, &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_remove(&fx.cfg, "b5", &fx.log), CB_OK);
+	for (unsigned i = 0; i < CB_DB_DELTA_MIN; i++) {
+		snprintf(name, sizeof(name), "n%u", i);
+		add_ok(name, name, NULL, NULL);
+	}
+	assert_int_equal(stat(fx.cfg.accounts_db, &base1), 0);
+	assert_int_not_equal(base0.st_ino, base1.st_ino);
+	assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
+	assert_int_equal(n, 8 - 1 + CB_DB_DELTA_MIN);
+	assert_int_equal(cb_accountdb_list(&fx.cfg, &all, &n, &fx.log), CB_OK);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(all[i].name, "b5");
+		seen_b3 += strcmp(all[i].name, "b3") == 0;
+	}
+	cb_account_list_free(all, n);
+	assert_int_equal(seen_b3, 1);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "b3", &r, &fx.log), CB_OK);
+	assert_int_equal(r.n_groups, 1);
+	assert_string_equal(r.groups[0], "admin");
+	cb_account_free(&r);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "b4", &r, &fx.log), CB_OK);
+	cb_account_free(&r);
+}
+
 /* A name removed and added again gets its uid back; another name never
  * gets a uid removed since the last base (its files may remain). */
 static void test_removed_uid(void **state)
@@ -446,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_and_fold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_database, setup, teardown),
