@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "accountdb.h"
@@ -232,6 +235,69 @@ static void test_fold_replaces_base_records(void **state)
 	cb_account_free(&r);
 	assert_int_equal(cb_accountdb_get(&fx.cfg, "b4", &r, &fx.log), CB_OK);
 	cb_account_free(&r);
+}
+
+/* A name of /etc/group that /etc/passwd does not have (Debian: nogroup,
+ * sudo...), or NULL. Read here with stdio, not with the code under test. */
+static char *group_only_name(void)
+{
+	char *line = NULL, *found = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(CB_GROUP_FILE, "re");
+
+	while (f != NULL && found == NULL && getline(&line, &cap, f) > 0) {
+		char *colon = strchr(line, ':');
+
+		if (colon == NULL || colon == line || line[0] == '#')
+			continue;
+		*colon = '\0';
+		if (cb_valid_local_name(line) && cb_local_user_lookup(line) == CB_ERR_NOT_FOUND)
+			found = strdup(line);
+	}
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+static cb_status import_names(const char *a, const char *b, size_t *bad)
+{
+	struct cb_account list[2] = {mkacct(a, a, 0), mkacct(b, b, 0)};
+	cb_status rc = cb_accountdb_import(&fx.cfg, list, 2, false, NULL, NULL, bad, &fx.log);
+
+	cb_account_free(&list[0]);
+	cb_account_free(&list[1]);
+	return rc;
+}
+
+/* An import refuses a name of a local user or of a local group (the names
+ * are read once per import, not once per entry) and writes nothing. */
+static void test_import_refuses_local_names(void **state)
+{
+	char *grp = group_only_name();
+	struct cb_local_names names;
+	struct stat st;
+	size_t bad = 0;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	assert_non_null(grp);
+	assert_int_equal(cb_local_names_load(&names, &fx.log), CB_OK);
+	assert_true(cb_local_names_has(&names, "root"));
+	assert_true(cb_local_names_has(&names, grp));
+	assert_false(cb_local_names_has(&names, "no-such-local-name"));
+	assert_false(cb_local_names_has(&names, "roo"));
+	cb_local_names_free(&names);
+
+	assert_int_equal(import_names("imp1", "root", &bad), CB_ERR_EXISTS);
+	assert_int_equal(bad, 2);
+	assert_int_equal(import_names("imp1", grp, &bad), CB_ERR_EXISTS);
+	assert_int_equal(bad, 2);
+	assert_int_equal(stat(fx.cfg.accounts_db, &st), -1);
+	assert_int_equal(import_names("imp1", "imp2", &bad), CB_OK);
+	assert_int_equal(bad, 0);
+	assert_int_equal(stat(fx.cfg.accounts_db, &st), 0);
+	free(grp);
 }
 
 /* A name removed and added again gets its uid back; another name never
@@ -495,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_and_fold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_local_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_database, setup, teardown),
