@@ -33,7 +33,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 CFLAGS="-g -O1 $SAN -I$B -I$S/lib -DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"/var\""
 NETCFLAGS=$(pkg-config --cflags libcurl json-c)
 NETLIBS=$(pkg-config --libs libcurl json-c)
-core="status secure log fileutil conf names idmap accountdb accountdb_store accountdb_map"
+core="status secure log fileutil conf names idmap localfiles shield account state accountdb accountdb_store accountdb_map"
 net="http api"
 
 # lib/ for coverage but without libFuzzer's main (fuzzer-no-link)
