@@ -406,12 +406,17 @@ static cb_status replace_str(char **slot, const char *v)
 	return CB_OK;
 }
 
-static cb_status not_local(const struct cb_account *a, const struct cb_log *log)
+static cb_status refuse_local(const struct cb_account *a, bool exists, const struct cb_log *log)
 {
-	if (!cb_local_name_exists(a->name))
+	if (!exists)
 		return CB_OK;
 	cb_log(log, LOG_ERR, "%s: a local account or group of that name exists", a->name);
 	return CB_ERR_EXISTS;
+}
+
+static cb_status not_local(const struct cb_account *a, const struct cb_log *log)
+{
+	return refuse_local(a, cb_local_name_exists(a->name), log);
 }
 
 /* Fill in defaults and normalise what the admin typed. Strings set here
@@ -569,6 +574,8 @@ struct import_ctx {
 	size_t n_removed;
 	size_t bad; /* 1-based index of the first bad entry */
 	struct cb_idset taken;
+	/* read once: per entry, that was two file reads per account */
+	struct cb_local_names local;
 };
 
 /* Open addressing over names: an import matches a million of them. */
@@ -697,7 +704,7 @@ static cb_status import_entry(struct import_ctx *c, struct cb_account *in, struc
 		return rc;
 	if (at >= 0)
 		return import_update(&old[at], in, log);
-	rc = not_local(in, log);
+	rc = refuse_local(in, cb_local_names_has(&c->local, in->name), log);
 	return rc == CB_OK ? import_new(c, in, log) : rc;
 }
 
@@ -760,16 +767,19 @@ cb_status cb_accountdb_import(const struct cb_config *cfg, struct cb_account *li
 			      bool replace, char ***removed, size_t *n_removed, size_t *bad_index,
 			      const struct cb_log *log)
 {
-	struct import_ctx c = {cfg, list, n, replace, NULL, 0, 0, {0}};
+	struct import_ctx c = {cfg, list, n, replace, NULL, 0, 0, {0}, {NULL, 0}};
 	struct writer w = {cfg, {0}, false, false, log};
 	struct cb_store_ops ops = {migrate, NULL, committed, &w};
 	cb_status rc = load_local_ids(&c.taken, log);
 
 	if (rc == CB_OK)
+		rc = cb_local_names_load(&c.local, log);
+	if (rc == CB_OK)
 		rc = cb_store_rewrite(cb_accountdb_path(cfg), CB_ACCOUNTDB_WAIT_ADMIN_MS, true,
 				      edit_import, &c, &ops, log);
 	writer_done(&w);
 	cb_idset_free(&c.taken);
+	cb_local_names_free(&c.local);
 	if (bad_index != NULL)
 		*bad_index = rc == CB_OK ? 0 : c.bad;
 	if (rc == CB_OK && removed != NULL) {

@@ -106,51 +106,61 @@ static cb_status check_header(struct cb_dbmap *m, const char *path, uint32_t kin
 	return CB_OK;
 }
 
-cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, uint32_t kind,
-			   const struct cb_log *log)
+/* Map the open file fd, which st describes. */
+static cb_status map_fd(struct cb_dbmap *m, int fd, const struct stat *st, const char *path,
+			uint32_t kind, const struct cb_log *log)
 {
-	struct stat st;
 	void *p;
 	cb_status rc;
 
-	memset(m, 0, sizeof(*m));
-	if (fstat(fd, &st) != 0) {
-		cb_log(log, LOG_ERR, "%s: fstat: %s", path, strerror(errno));
-		return CB_ERR_SYSTEM;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct cb_db_header) ||
-	    (unsigned long long)st.st_size > CB_DB_MAX_SIZE) {
+	if (!S_ISREG(st->st_mode) || st->st_size < (off_t)sizeof(struct cb_db_header) ||
+	    (unsigned long long)st->st_size > CB_DB_MAX_SIZE) {
 		cb_log(log, LOG_ERR, "%s: corrupt account database: bad file size", path);
 		return CB_ERR_CORRUPT;
 	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		cb_log(log, LOG_ERR, "%s: mmap: %s", path, strerror(errno));
 		return errno == ENOMEM ? CB_ERR_NOMEM : CB_ERR_SYSTEM;
 	}
 	m->base = p;
-	m->size = (size_t)st.st_size;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->mtime = st.st_mtim;
-	m->ctime = st.st_ctim;
+	m->size = (size_t)st->st_size;
+	m->dev = st->st_dev;
+	m->ino = st->st_ino;
+	m->mtime = st->st_mtim;
+	m->ctime = st->st_ctim;
 	rc = check_header(m, path, kind, log);
 	if (rc != CB_OK)
 		cb_dbmap_close(m);
 	return rc;
 }
 
+cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, uint32_t kind,
+			   const struct cb_log *log)
+{
+	struct stat st;
+
+	memset(m, 0, sizeof(*m));
+	if (fstat(fd, &st) != 0) {
+		cb_log(log, LOG_ERR, "%s: fstat: %s", path, strerror(errno));
+		return CB_ERR_SYSTEM;
+	}
+	return map_fd(m, fd, &st, path, kind, log);
+}
+
 cb_status cb_dbmap_open(struct cb_dbmap *m, const char *path, uint32_t kind,
 			const struct cb_log *log)
 {
+	struct stat st;
 	cb_status rc;
 	int fd;
 
 	memset(m, 0, sizeof(*m));
-	rc = cb_open_trusted(path, CB_TRUST_MAY_BE_ABSENT, CB_DB_MAX_SIZE, &fd, NULL, log);
+	/* one fstat: the one that judged the file is the one mapped */
+	rc = cb_open_trusted(path, CB_TRUST_MAY_BE_ABSENT, CB_DB_MAX_SIZE, &fd, &st, log);
 	if (rc != CB_OK)
 		return rc;
-	rc = cb_dbmap_open_fd(m, fd, path, kind, log);
+	rc = map_fd(m, fd, &st, path, kind, log);
 	close(fd); /* the mapping keeps the file */
 	return rc;
 }

@@ -723,22 +723,52 @@ static uint32_t delta_bound(uint32_t base_records)
 	return b < CB_DB_DELTA_MIN ? CB_DB_DELTA_MIN : b > CB_DB_DELTA_MAX ? CB_DB_DELTA_MAX : b;
 }
 
+/* The base positions the delta replaces or removes, as a bitmap: one
+ * lookup in the base's name index per delta record. (Searching the delta
+ * for every base record instead cost 1,000,000 x 1,024 name comparisons, 4 s
+ * of a 6.5 s fold.) The base is verified: a name is found at its own
+ * position, once. */
+static cb_status replaced_positions(struct cb_dbtx *tx, unsigned char **out)
+{
+	unsigned char *bits = calloc((size_t)tx->view.base.n_records / 8 + 1, 1);
+
+	*out = bits;
+	if (bits == NULL)
+		return CB_ERR_NOMEM;
+	for (size_t i = 0; i < tx->n_delta; i++) {
+		struct cb_dbrec r;
+		cb_status rc = cb_dbmap_find_name(&tx->view.base, tx->delta[i].name, &r);
+
+		if (rc == CB_OK)
+			bits[r.index / 8] |= (unsigned char)(1u << (r.index % 8));
+		else if (rc != CB_ERR_NOT_FOUND)
+			return rc;
+	}
+	return CB_OK;
+}
+
 /* Fold the view and the delta being built into a new base. */
 static cb_status write_base_from(const char *path, struct cb_dbtx *tx, const struct cb_log *log)
 {
 	struct cb_account *list = NULL;
+	unsigned char *replaced = NULL;
 	size_t n = 0, cap = 0;
 	struct file_id id = {CB_DB_KIND_BASE, tx->view.base.generation + 1, 0};
 	uint64_t end = tx->view.base.n_records;
 	cb_status rc = tx->view.base.base != NULL ? cb_dbmap_verify(&tx->view.base, log) : CB_OK;
 
+	if (rc == CB_OK)
+		rc = replaced_positions(tx, &replaced);
 	for (uint64_t pos = 0; rc == CB_OK && pos < end; pos++) {
 		struct cb_dbrec r;
 
+		if (replaced[pos / 8] & (1u << (pos % 8)))
+			continue;
 		rc = cb_dbmap_get(&tx->view.base, (uint32_t)pos, &r);
-		if (rc == CB_OK && delta_find(tx, r.name) == NULL)
+		if (rc == CB_OK)
 			rc = append_rec(&list, &n, &cap, &r);
 	}
+	free(replaced);
 	for (size_t i = 0; rc == CB_OK && i < tx->n_delta; i++) {
 		if (tx->delta[i].flags & CB_ACCT_DELETED)
 			continue;

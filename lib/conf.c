@@ -485,10 +485,13 @@ cb_status cb_config_parse(struct cb_config *cfg, const char *text, const char *n
 		save = nl != NULL ? nl + 1 : NULL;
 		p = save;
 		lineno++;
-		snprintf(where, sizeof(where), "%s:%u", name, lineno);
 		key = trim(line);
 		if (*key == '\0' || *key == '#')
 			continue;
+		/* only for lines that hold a setting: a shipped config is mostly
+		 * comments, and every process that resolves a name through NSS
+		 * parses it once (bench/README.md) */
+		snprintf(where, sizeof(where), "%s:%u", name, lineno);
 		eq = strchr(key, '=');
 		if (eq == NULL) {
 			rc = bad(log, where, key, "expected key = value");

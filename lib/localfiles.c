@@ -131,3 +131,60 @@ int cb_local_name_exists(const char *name)
 	return cb_localfile_id(CB_PASSWD_FILE, name, &id) != CB_ERR_NOT_FOUND ||
 	       cb_localfile_id(CB_GROUP_FILE, name, &id) != CB_ERR_NOT_FOUND;
 }
+
+static cb_status add_name_line(void *arg, const char *line)
+{
+	struct cb_local_names *s = arg;
+	const char *colon = strchr(line, ':');
+	char **p;
+	uint32_t id;
+
+	if (colon == NULL || colon == line || !line_id(line, 2, &id))
+		return CB_OK;
+	p = realloc(s->names, (s->n + 1) * sizeof(*p));
+	if (p == NULL)
+		return CB_ERR_NOMEM;
+	s->names = p;
+	s->names[s->n] = strndup(line, (size_t)(colon - line));
+	if (s->names[s->n] == NULL)
+		return CB_ERR_NOMEM;
+	s->n++;
+	return CB_OK;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+cb_status cb_local_names_load(struct cb_local_names *s, const struct cb_log *log)
+{
+	cb_status rc;
+
+	s->names = NULL;
+	s->n = 0;
+	rc = each_line(CB_PASSWD_FILE, add_name_line, s, log);
+	if (rc == CB_OK)
+		rc = each_line(CB_GROUP_FILE, add_name_line, s, log);
+	if (rc != CB_OK) {
+		cb_local_names_free(s);
+		return rc;
+	}
+	if (s->n > 1)
+		qsort(s->names, s->n, sizeof(*s->names), cmp_names);
+	return CB_OK;
+}
+
+bool cb_local_names_has(const struct cb_local_names *s, const char *name)
+{
+	return s->n > 0 && bsearch(&name, s->names, s->n, sizeof(*s->names), cmp_names) != NULL;
+}
+
+void cb_local_names_free(struct cb_local_names *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->names[i]);
+	free(s->names);
+	s->names = NULL;
+	s->n = 0;
+}

@@ -6,6 +6,8 @@
 #ifndef CB_LOCALFILES_H
 #define CB_LOCALFILES_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "idmap.h"
@@ -40,5 +42,19 @@ cb_status cb_local_group_gid(const char *name, uint32_t *gid);
 
 /* Is name taken by a local user or group? Unreadable files count as taken. */
 int cb_local_name_exists(const char *name);
+
+/* The same question for many names (user import): every local user and
+ * group name read once, sorted. A name is in it when cb_local_name_exists
+ * would say so: a line of either file whose first field it is and whose
+ * third field is an id. Files that cannot be read are CB_ERR_SYSTEM
+ * (logged): the caller refuses. */
+struct cb_local_names {
+	char **names;
+	size_t n;
+};
+
+cb_status cb_local_names_load(struct cb_local_names *s, const struct cb_log *log);
+bool cb_local_names_has(const struct cb_local_names *s, const char *name);
+void cb_local_names_free(struct cb_local_names *s);
 
 #endif

@@ -23,7 +23,12 @@ static void check(const struct cb_config *cfg)
 	for (size_t i = 0; i < cfg->n_group_map; i++)
 		if (cfg->group_map[i].cloud == NULL || cfg->group_map[i].local == NULL)
 			abort();
-	if (cfg->method > CB_METHOD_CHOICE || cb_method_name(cfg->method) == NULL)
+	if (cfg->method > CB_METHOD_CHOICE || strcmp(cb_config_method_name(cfg), "unknown") == 0)
+		abort();
+	/* a menu offers two or three methods, and only a menu has choices */
+	if (cfg->method == CB_METHOD_CHOICE
+		    ? cfg->choices > 7 || (cfg->choices & (cfg->choices - 1)) == 0
+		    : cfg->choices != 0)
 		abort();
 }
 

@@ -36,6 +36,18 @@ for f in getpwnam_r getpwuid_r setpwent getpwent_r endpwent getgrnam_r getgrgid_
 		nok "missing _nss_cloudbase_$f"
 	fi
 done
+# The module only reads, and links only the read side of libcbcore
+# (--gc-sections): no libc function that writes a file, takes a lock or
+# starts a process. glibc loads NSS modules with RTLD_NOW, so each import is
+# a symbol lookup in the first NSS call of every process (bench/README.md).
+imported=$(nm -D --undefined-only "$so" | awk '{ sub(/@.*/, "", $2); print $2 }' | sort)
+writers=$(printf '%s\n' $imported | grep -x -e write -e rename -e fsync -e unlink -e unlinkat \
+	-e mkostemp -e flock -e fork -e setresuid -e chmod -e fchmod -e mkdir | tr '\n' ' ')
+if [ -z "$writers" ]; then
+	ok "imports no writer ($(printf '%s\n' $imported | wc -l) libc symbols)"
+else
+	nok "imports writers: $writers"
+fi
 # the positive control: the module loads with every symbol resolved
 if "${PYTHON3:-python3}" -c 'import ctypes, os, sys
 ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)' "$so"; then

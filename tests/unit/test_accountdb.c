@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "accountdb.h"
@@ -185,6 +188,117 @@ static void test_delta_and_fold(void **state)
 	assert_int_equal(cb_accountdb_get(&fx.cfg, "d0", &r, &fx.log), CB_ERR_NOT_FOUND);
 	assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
 	assert_int_equal(n, CB_DB_DELTA_MIN + 1);
+}
+
+/* A fold keeps the delta's version of a record the base also has (once),
+ * drops a removed one, and keeps every record the delta did not touch. */
+static void test_fold_replaces_base_records(void **state)
+{
+	const char *admin[] = {"admin"};
+	struct cb_account list[8], r, *all;
+	struct stat base0, base1;
+	char name[32];
+	size_t n, bad = 0, seen_b3 = 0;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	set_map("admin:sudo");
+	for (size_t i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "b%zu", i);
+		list[i] = mkacct(name, name, 0);
+	}
+	assert_int_equal(cb_accountdb_import(&fx.cfg, list, 8, false, NULL, NULL, &bad, &fx.log),
+			 CB_OK);
+	for (size_t i = 0; i < 8; i++)
+		cb_account_free(&list[i]);
+	assert_int_equal(stat(fx.cfg.accounts_db, &base0), 0);
+	/* in the delta: b3 replaced, b5 removed; then past the bound */
+	assert_int_equal(cb_accountdb_set_groups(&fx.cfg, "b3", admin, 1, &fx.log), CB_OK);
+	assert_int_equal(cb_accountdb_remove(&fx.cfg, "b5", &fx.log), CB_OK);
+	for (unsigned i = 0; i < CB_DB_DELTA_MIN; i++) {
+		snprintf(name, sizeof(name), "n%u", i);
+		add_ok(name, name, NULL, NULL);
+	}
+	assert_int_equal(stat(fx.cfg.accounts_db, &base1), 0);
+	assert_int_not_equal(base0.st_ino, base1.st_ino);
+	assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
+	assert_int_equal(n, 8 - 1 + CB_DB_DELTA_MIN);
+	assert_int_equal(cb_accountdb_list(&fx.cfg, &all, &n, &fx.log), CB_OK);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(all[i].name, "b5");
+		seen_b3 += strcmp(all[i].name, "b3") == 0;
+	}
+	cb_account_list_free(all, n);
+	assert_int_equal(seen_b3, 1);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "b3", &r, &fx.log), CB_OK);
+	assert_int_equal(r.n_groups, 1);
+	assert_string_equal(r.groups[0], "admin");
+	cb_account_free(&r);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "b4", &r, &fx.log), CB_OK);
+	cb_account_free(&r);
+}
+
+/* A name of /etc/group that /etc/passwd does not have (Debian: nogroup,
+ * sudo...), or NULL. Read here with stdio, not with the code under test. */
+static char *group_only_name(void)
+{
+	char *line = NULL, *found = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(CB_GROUP_FILE, "re");
+
+	while (f != NULL && found == NULL && getline(&line, &cap, f) > 0) {
+		char *colon = strchr(line, ':');
+
+		if (colon == NULL || colon == line || line[0] == '#')
+			continue;
+		*colon = '\0';
+		if (cb_valid_local_name(line) && cb_local_user_lookup(line) == CB_ERR_NOT_FOUND)
+			found = strdup(line);
+	}
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+static cb_status import_names(const char *a, const char *b, size_t *bad)
+{
+	struct cb_account list[2] = {mkacct(a, a, 0), mkacct(b, b, 0)};
+	cb_status rc = cb_accountdb_import(&fx.cfg, list, 2, false, NULL, NULL, bad, &fx.log);
+
+	cb_account_free(&list[0]);
+	cb_account_free(&list[1]);
+	return rc;
+}
+
+/* An import refuses a name of a local user or of a local group (the names
+ * are read once per import, not once per entry) and writes nothing. */
+static void test_import_refuses_local_names(void **state)
+{
+	char *grp = group_only_name();
+	struct cb_local_names names;
+	struct stat st;
+	size_t bad = 0;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	assert_non_null(grp);
+	assert_int_equal(cb_local_names_load(&names, &fx.log), CB_OK);
+	assert_true(cb_local_names_has(&names, "root"));
+	assert_true(cb_local_names_has(&names, grp));
+	assert_false(cb_local_names_has(&names, "no-such-local-name"));
+	assert_false(cb_local_names_has(&names, "roo"));
+	cb_local_names_free(&names);
+
+	assert_int_equal(import_names("imp1", "root", &bad), CB_ERR_EXISTS);
+	assert_int_equal(bad, 2);
+	assert_int_equal(import_names("imp1", grp, &bad), CB_ERR_EXISTS);
+	assert_int_equal(bad, 2);
+	assert_int_equal(stat(fx.cfg.accounts_db, &st), -1);
+	assert_int_equal(import_names("imp1", "imp2", &bad), CB_OK);
+	assert_int_equal(bad, 0);
+	assert_int_equal(stat(fx.cfg.accounts_db, &st), 0);
+	free(grp);
 }
 
 /* A name removed and added again gets its uid back; another name never
@@ -447,6 +561,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_and_fold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_local_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_database, setup, teardown),
