@@ -25,7 +25,7 @@
 #define DEFAULT_ACCOUNTS_DB CB_LOCALSTATEDIR "/lib/cloudbase/accounts.db"
 #define MAX_VALUE 1024
 
-enum key_type { T_STRING, T_URL, T_PATH, T_BOOL, T_UINT, T_METHOD, T_LIST, T_GROUPMAP };
+enum key_type { T_STRING, T_URL, T_PATH, T_BOOL, T_UINT, T_METHOD, T_LIST, T_GROUPMAP, T_FACTOR };
 
 enum key_scope { S_ANY, S_ARG_ONLY };
 
@@ -63,6 +63,11 @@ static const struct key_def keys[] = {
 	K(acct_without_auth, T_BOOL, S_ANY),
 	KU(account_check_interval, 0, 86400),
 	KU(account_offline_grace, 0, 2592000),
+	K(offline_login, T_BOOL, S_ANY),
+	KU(offline_max_days, 1, 365),
+	KU(offline_max_failures, 1, 100),
+	K(offline_second_factor, T_FACTOR, S_ANY),
+	KU(offline_hash_cost, 0, 11),
 	KU(otp_retries, 1, 10),
 	K(otp_echo, T_BOOL, S_ANY),
 	K(sms_prompt_phone, T_BOOL, S_ANY),
@@ -161,6 +166,8 @@ void cb_config_init(struct cb_config *cfg)
 	cfg->method = CB_METHOD_PASSWORD;
 	cfg->otp_retries = 3;
 	cfg->account_check_interval = 300;
+	cfg->offline_max_days = 7;
+	cfg->offline_max_failures = 5;
 	cfg->uid_min = 200000;
 	cfg->uid_max = 2000199999;
 }
@@ -405,6 +412,14 @@ cb_status cb_config_set(struct cb_config *cfg, const char *key, const char *valu
 	case T_BOOL:
 		if (!parse_bool(value, slot))
 			return bad(log, where, key, "must be yes or no");
+		return CB_OK;
+	case T_FACTOR:
+		if (strcmp(value, "require") == 0)
+			cfg->offline_second_factor = CB_OFFLINE_REQUIRE;
+		else if (strcmp(value, "skip") == 0)
+			cfg->offline_second_factor = CB_OFFLINE_SKIP;
+		else
+			return bad(log, where, key, "must be require or skip");
 		return CB_OK;
 	case T_UINT:
 		if (!parse_uint(value, k->min, k->max, &n)) {

@@ -26,6 +26,13 @@ enum cb_method {
 	CB_METHOD_CHOICE, /* "password|sms", ...: the user picks one of choices */
 };
 
+/* offline_second_factor: may password+sms/password+email users sign in
+ * offline with the password alone? */
+enum cb_offline_factor {
+	CB_OFFLINE_REQUIRE, /* "require" (default): no */
+	CB_OFFLINE_SKIP, /* "skip": yes, logged as a warning each time */
+};
+
 /* cb_config.choices: what the menu of CB_METHOD_CHOICE offers (two or
  * three of them, always in this order) */
 #define CB_CHOICE_PASSWORD 0x1u
@@ -59,6 +66,13 @@ struct cb_config {
 	bool acct_without_auth;
 	unsigned account_check_interval; /* seconds */
 	unsigned account_offline_grace; /* seconds, 0: deny when unreachable */
+	/* offline login: the password checked against a verifier stored at the
+	 * last online sign-in, only while the service is unreachable */
+	bool offline_login;
+	unsigned offline_max_days; /* since the last online sign-in, 1-365 */
+	unsigned offline_max_failures; /* wrong offline passwords, then locked */
+	enum cb_offline_factor offline_second_factor;
+	unsigned offline_hash_cost; /* yescrypt cost 1-11; 0: libcrypt's default */
 	unsigned otp_retries;
 	bool otp_echo;
 	bool sms_prompt_phone;

@@ -92,7 +92,34 @@ void cb_state_free(struct cb_state *st)
 	free(st->last_rhost);
 	for (size_t i = 0; i < st->n_sessions; i++)
 		cb_state_session_free(&st->sessions[i]);
+	cb_state_forget_verifier(st);
 	memset(st, 0, sizeof(*st));
+}
+
+void cb_state_forget_verifier(struct cb_state *st)
+{
+	if (st->verifier != NULL) {
+		cb_wipe(st->verifier, strlen(st->verifier));
+		free(st->verifier);
+	}
+	st->verifier = NULL;
+	st->verifier_set = 0;
+	st->offline_failures = 0;
+	st->offline_used = 0;
+}
+
+/* What crypt(3) writes: "$id$...$..." in its own alphabet. */
+static bool verifier_ok(const char *v)
+{
+	size_t n = strnlen(v, CB_STATE_MAX_VERIFIER + 1);
+
+	if (n < 4 || n > CB_STATE_MAX_VERIFIER || v[0] != '$')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '.' || v[i] == '/' || v[i] == '$'))
+			return false;
+	return true;
 }
 
 static bool group_ok(const char *g)
@@ -407,6 +434,22 @@ static bool add_group(struct cb_state *st, const char *v)
 	return true;
 }
 
+/* "SET FAILURES USED HASH" */
+static bool parse_offline(char *v, struct cb_state *st)
+{
+	char *f[4];
+	uint64_t failures;
+
+	if (!split_fields(v, f, 4) || !parse_i64(f[0], &st->verifier_set) ||
+	    st->verifier_set <= 0 || !parse_u64(f[1], &failures) ||
+	    failures > CB_STATE_MAX_FAILURES || !parse_i64(f[2], &st->offline_used) ||
+	    st->offline_used < 0 || !verifier_ok(f[3]))
+		return false;
+	st->offline_failures = (uint32_t)failures;
+	st->verifier = strdup(f[3]);
+	return st->verifier != NULL;
+}
+
 /* One "KEY VALUE" line; seen counts the single keys. */
 static bool parse_line(char *line, struct cb_state *st, unsigned *seen)
 {
@@ -434,6 +477,10 @@ static bool parse_line(char *line, struct cb_state *st, unsigned *seen)
 	if (strcmp(line, "claim") == 0 && !(*seen & 8u)) {
 		*seen |= 8u;
 		return parse_claim(v, st);
+	}
+	if (strcmp(line, "offline") == 0 && !(*seen & 16u)) {
+		*seen |= 16u;
+		return parse_offline(v, st);
 	}
 	if (strcmp(line, "sub") == 0)
 		return set_once(&st->sub, v, CB_STATE_MAX_SUB, CB_TEXT_ANY);
@@ -578,7 +625,10 @@ static bool fields_ok(const struct cb_state *st)
 	    (st->last_rhost != NULL &&
 	     (st->last_rhost[0] == '\0' ||
 	      !cb_text_str_ok(st->last_rhost, CB_STATE_MAX_TEXT, CB_TEXT_ANY))) ||
-	    st->n_groups > CB_STATE_MAX_GROUPS || st->n_sessions > CB_STATE_MAX_SESSIONS)
+	    st->n_groups > CB_STATE_MAX_GROUPS || st->n_sessions > CB_STATE_MAX_SESSIONS ||
+	    (st->verifier != NULL &&
+	     (!verifier_ok(st->verifier) || st->verifier_set <= 0 ||
+	      st->offline_failures > CB_STATE_MAX_FAILURES || st->offline_used < 0)))
 		return false;
 	for (size_t i = 0; i < st->n_groups; i++)
 		if (!group_ok(st->groups[i]))
@@ -623,6 +673,9 @@ static cb_status serialise(const struct cb_state *st, uint64_t gen, struct buf *
 	if (st->claim > 0)
 		put(b, "claim %" PRId64 " %" PRId32 " %" PRIu64 "\n", st->claim, st->claim_pid,
 		    st->claim_pid_start);
+	if (st->verifier != NULL)
+		put(b, "offline %" PRId64 " %" PRIu32 " %" PRId64 " %s\n", st->verifier_set,
+		    st->offline_failures, st->offline_used, st->verifier);
 	for (size_t i = 0; i < st->n_sessions; i++) {
 		const struct cb_state_session *s = &st->sessions[i];
 

@@ -51,7 +51,16 @@ struct cb_state {
 	int64_t claim; /* a live check under way since (epoch seconds); 0: none */
 	int32_t claim_pid;
 	uint64_t claim_pid_start;
+	/* offline login (offline_login): a verifier of the password of the
+	 * last online password sign-in, never the password */
+	char *verifier; /* a crypt(3) hash ("$y$..."); NULL: none */
+	int64_t verifier_set; /* that online sign-in, epoch seconds */
+	uint32_t offline_failures; /* wrong passwords offline since then */
+	int64_t offline_used; /* the last offline sign-in, epoch seconds; 0: none */
 };
+
+/* Drop the verifier and its counters (the record still needs writing). */
+void cb_state_forget_verifier(struct cb_state *st);
 
 /* The state directory: cfg->state_dir, else "state" beside accounts_db.
  * Returns a malloc'd path or NULL. */
@@ -80,7 +89,7 @@ typedef cb_status (*cb_state_edit_fn)(struct cb_state *st, void *arg, bool *writ
 cb_status cb_state_update(const struct cb_config *cfg, const char *user, cb_state_edit_fn edit,
 			  void *arg, const struct cb_log *log);
 
-/* Remove user's record (cloudbasectl user remove, forget). CB_ERR_NOT_FOUND
+/* Remove user's record (cloudbasectl user remove). CB_ERR_NOT_FOUND
  * if there was none. */
 cb_status cb_state_remove(const struct cb_config *cfg, const char *user, const struct cb_log *log);
 

@@ -55,6 +55,14 @@
  *                                     access and refresh tokens, "open" or
  *                                     "closed" (its login has ended), and the
  *                                     tokens ("-": none); tokens are WORDs
+ *   offline SET FAILURES USED HASH    offline login (offline_login): a
+ *                                     verifier of the password of the last
+ *                                     online password sign-in (at SET), the
+ *                                     wrong passwords tried offline since
+ *                                     (at most CB_STATE_MAX_FAILURES), the
+ *                                     last offline sign-in (0: none), and the
+ *                                     crypt(3) hash: "$" and [./0-9A-Za-z$]
+ *                                     only, never the password
  *   end                               last line, exactly
  *
  * Every key but group and session appears at most once; an unknown key, a
@@ -83,6 +91,8 @@
 #define CB_STATE_ID_LEN 32
 #define CB_STATE_MAX_ACCESS 8192 /* a JWT, documented up to 4096 */
 #define CB_STATE_MAX_REFRESH 512 /* documented up to 128 */
+#define CB_STATE_MAX_VERIFIER 384 /* libcrypt's CRYPT_OUTPUT_SIZE */
+#define CB_STATE_MAX_FAILURES 1000
 /* A session's parent (recorded under sshd only) counts as its owner this long
  * after the sign-in, or until the session phase takes the entry over: sshd's
  * monitor opens the session its keyboard-interactive child signed in. */

@@ -133,6 +133,7 @@ struct claim_edit {
 	int64_t now;
 	unsigned interval;
 	unsigned max_age; /* a claim older than this is a dead check's */
+	bool offline; /* offline_login: an offline sign-in counts as one */
 	enum { CLAIMED, SOMEONE_CHECKING, FRESH } outcome;
 };
 
@@ -140,6 +141,13 @@ static cb_status edit_claim(struct cb_state *st, void *arg, bool *write)
 {
 	struct claim_edit *c = arg;
 
+	/* sshd's monitor after its keyboard-interactive child signed in
+	 * offline: that sign-in stands for the interval, as an online one */
+	if (c->offline && st->verifier != NULL && st->offline_used > last_good(st) &&
+	    !denied_since_signin(st) && c->now - st->offline_used < (int64_t)c->interval) {
+		c->outcome = FRESH;
+		return CB_OK;
+	}
 	if (denied_since_signin(st) ? c->now - st->checked < (int64_t)c->interval
 				    : c->now - last_good(st) < (int64_t)c->interval) {
 		c->outcome = FRESH;
@@ -186,6 +194,10 @@ static cb_status edit_result(struct cb_state *st, void *arg, bool *write)
 	st->checked_ok = r->ok;
 	if (r->ok)
 		rc = cb_state_set_groups(st, (const char *const *)r->groups, r->n_groups, NULL);
+	/* the service refused the account: no offline login on its cached
+	 * password either */
+	if (r->drop_session)
+		cb_state_forget_verifier(st);
 	if (rc != CB_OK || i < 0)
 		return rc;
 	if (r->drop_session) {
@@ -339,7 +351,8 @@ static void reload_state(struct cb_pam *ctx)
 /* Claim the check, or wait for the one under way (bounded). */
 static cb_status standing(struct cb_pam *ctx)
 {
-	struct claim_edit c = {0, ctx->cfg.account_check_interval, ctx->cfg.timeout + 5, CLAIMED};
+	struct claim_edit c = {0, ctx->cfg.account_check_interval, ctx->cfg.timeout + 5,
+			       ctx->cfg.offline_login, CLAIMED};
 	struct timespec pause = {0, 100 * 1000 * 1000};
 	cb_status st;
 

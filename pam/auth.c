@@ -87,7 +87,34 @@ static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, co
 	return st;
 }
 
-cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok)
+/* One try of the password: online; offline when the service cannot be
+ * reached and that is allowed. */
+static cb_status try_password(struct cb_pam *ctx, struct cb_api *api, const char *password,
+			      struct cb_tokens *tok, bool offline_ok)
+{
+	cb_status st = signin_with_password(ctx, api, password, tok);
+
+	if (cb_status_unreachable(st) && ctx->cfg.offline_login && offline_ok) {
+		st = cb_pam_offline_signin(ctx, password, st);
+		ctx->offline = st == CB_OK;
+		ctx->offline_tried = true;
+		return st;
+	}
+	cb_pam_offline_after(ctx, password, st);
+	/* a verifier of the password the service has just accepted */
+	if (st == CB_OK && ctx->cfg.offline_login) {
+		cb_clear_secret(&ctx->new_verifier);
+		if (cb_pam_offline_hash(&ctx->cfg, password, &ctx->new_verifier) != CB_OK)
+			cb_log(&ctx->log, LOG_ERR,
+			       "offline: no verifier of %s's password could be made (libcrypt): "
+			       "the cached one stays",
+			       ctx->user);
+	}
+	return st;
+}
+
+cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok,
+				 bool offline_ok)
 {
 	char *password = NULL;
 	bool prompted;
@@ -98,7 +125,7 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 	/* the handle's time budget starts after the user has typed */
 	cb_api_restart_budget(api);
 	if (st == CB_OK)
-		st = signin_with_password(ctx, api, password, tok);
+		st = try_password(ctx, api, password, tok, offline_ok);
 	/* try_first_pass: the earlier module's password was not this one */
 	if (!prompted && ctx->cfg.try_first_pass && (st == CB_ERR_AUTH || st == CB_ERR_INPUT)) {
 		cb_clear_secret(&password);
@@ -106,7 +133,7 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 		st = cb_pam_prompt(ctx, "Password: ", false, &password);
 		if (st == CB_OK) {
 			cb_api_restart_budget(api);
-			st = signin_with_password(ctx, api, password, tok);
+			st = try_password(ctx, api, password, tok, offline_ok);
 		}
 	}
 	/* hand a prompted password on to later modules (try_first_pass there) */
@@ -117,6 +144,14 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 	if (st != CB_OK)
 		cb_tokens_free(tok);
 	return st;
+}
+
+cb_status cb_pam_finish_offline(struct cb_pam *ctx)
+{
+	/* the sign-in the decision line names is the one this host made */
+	ctx->request_id = "offline";
+	ctx->request_id_kept = true;
+	return cb_pam_keep_offline(ctx);
 }
 
 cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok)
@@ -145,9 +180,10 @@ cb_status cb_pam_password_flow(struct cb_pam *ctx, struct cb_outcome *out)
 	st = cb_pam_api_open(ctx, &api);
 	if (st != CB_OK)
 		return st;
-	st = cb_pam_password_factor(ctx, api, &tok);
+	st = cb_pam_password_factor(ctx, api, &tok, true);
 	if (st == CB_OK)
-		st = cb_pam_finish_signin(ctx, api, &tok);
+		st = ctx->offline ? cb_pam_finish_offline(ctx)
+				  : cb_pam_finish_signin(ctx, api, &tok);
 	cb_tokens_free(&tok);
 	cb_pam_api_close(ctx, api);
 	return st;
@@ -221,6 +257,8 @@ void cb_pam_authenticate(struct cb_pam *ctx, struct cb_outcome *out)
 	 * (out->shown: password+sms after a wrong password ends like a run of
 	 * wrong codes); the decision line keeps the truth */
 	out->st = flow(ctx, out);
+	if (out->st == CB_OK && ctx->offline)
+		out->detail = "offline sign-in with the cached password";
 }
 
 void cb_pam_setcred(struct cb_pam *ctx, struct cb_outcome *out)

@@ -10,6 +10,7 @@
 
 #include "localfiles.h"
 #include "module.h"
+#include "secure.h"
 
 static void pam_sink(void *arg, int priority, const char *msg)
 {
@@ -67,6 +68,7 @@ cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int ar
 
 void cb_pam_end(struct cb_pam *ctx)
 {
+	cb_clear_secret(&ctx->new_verifier);
 	cb_state_free(&ctx->st);
 	ctx->bound_sub = NULL;
 	if (ctx->have_acct)

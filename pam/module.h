@@ -48,6 +48,11 @@ struct cb_pam {
 	bool request_id_kept; /* the sign-in's: later requests do not replace it */
 	/* how long the last password sign-in round trip took (ms) */
 	long signin_ms;
+	/* offline login: the sign-in used the cached password (offline), or
+	 * tried it (offline_tried) */
+	bool offline, offline_tried;
+	/* the verifier of this sign-in's password, stored with it; NULL: none */
+	char *new_verifier;
 };
 
 /* What authentication leaves for the later phases of the same
@@ -137,8 +142,13 @@ cb_status cb_pam_check_sub(struct cb_pam *ctx, const struct cb_tokens *tok);
  * api first. */
 cb_status cb_pam_finish_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok);
 /* The password factor on api (PAM_AUTHTOK or a prompt; try_first_pass):
- * *tok holds the sign-in on CB_OK, and is empty otherwise. */
-cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok);
+ * *tok holds the sign-in on CB_OK, and is empty otherwise. With
+ * offline_ok (and offline_login), an unreachable service is answered by
+ * the cached password: CB_OK, ctx->offline set, *tok empty. */
+cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct cb_tokens *tok,
+				 bool offline_ok);
+/* After an offline sign-in: tell the user, keep it for the later phases. */
+cb_status cb_pam_finish_offline(struct cb_pam *ctx);
 cb_status cb_pam_password_flow(struct cb_pam *ctx, struct cb_outcome *out);
 
 /* otp.c: the one-time code methods (sms, email, password+sms,
@@ -151,9 +161,25 @@ cb_status cb_pam_choice_flow(struct cb_pam *ctx, struct cb_outcome *out);
  * a run of wrong codes; nothing is sent. */
 void cb_pam_otp_decoy(struct cb_pam *ctx, struct cb_outcome *out);
 
+/* offline.c: offline login (offline_login) */
+/* A verifier of password (yescrypt, a fresh salt); *out malloc'd. */
+cb_status cb_pam_offline_hash(const struct cb_config *cfg, const char *password, char **out);
+/* The service is unreachable (online: why): the password against the
+ * user's verifier, within its bounds; counts the attempt. CB_OK, CB_ERR_AUTH
+ * (wrong), or online when offline login cannot be used (logged). */
+cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_status online);
+/* After the service's answer st to password: a verifier it proves stale
+ * (blocked, or the cached password refused) is removed. */
+void cb_pam_offline_after(struct cb_pam *ctx, const char *password, cb_status st);
+/* Remove the user's verifier (logged with why). */
+void cb_pam_offline_forget(struct cb_pam *ctx, const char *why);
+
 /* state.c: a sign-in recorded (state store, NSS) and kept (pam_set_data) */
 cb_status cb_pam_record_signin(struct cb_pam *ctx, struct cb_api *api, const struct cb_tokens *tok);
 void cb_pam_state_free(struct cb_pam_state *st);
+/* Keep an offline sign-in for the later phases: the bound sub and the
+ * groups of the last online sign-in, no session. */
+cb_status cb_pam_keep_offline(struct cb_pam *ctx);
 /* Revoke a session on api (its refresh token first trades an expired
  * access token for one that can be revoked). Logged; best effort. */
 cb_status cb_pam_revoke(struct cb_pam *ctx, struct cb_api *api, const struct cb_state_session *s);

@@ -101,6 +101,8 @@
 #define PROMPT_PHONE "Phone number for the SMS code: "
 #define MSG_WRONG_CODE "Wrong code. Try again."
 #define MSG_BAD_PHONE "That is not a phone number."
+#define MSG_OFFLINE_CODE                                                                           \
+	"The CloudBase service cannot be reached, and a one-time code needs it. Try again later."
 #define HINT_SSHD                                                                                  \
 	"one-time codes need sshd's keyboard-interactive authentication "                          \
 	"(KbdInteractiveAuthentication yes); PasswordAuthentication answers one prompt only"
@@ -508,6 +510,9 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 	default:
 		cb_log(&ctx->log, LOG_NOTICE, "%s: sending to %s for %s failed: %s request_id=%s",
 		       ch->name, masked, who(ctx), cb_status_name(st), cb_api_request_id(o->api));
+		/* offline login takes a password; say why a code cannot work now */
+		if (cb_status_unreachable(st) && ctx->cfg.offline_login)
+			tell_final(o, MSG_OFFLINE_CODE);
 		return st;
 	}
 	cb_log(&ctx->log, LOG_INFO, "%s: code sent to %s for %s request_id=%s", ch->name, masked,
@@ -666,8 +671,28 @@ static cb_status both_factors(struct otp *o, const char *rcontact, const char *p
 	cb_status st;
 
 	memset(tok, 0, sizeof(*tok));
-	st = cb_pam_password_factor(ctx, o->api, &pw);
+	st = cb_pam_password_factor(ctx, o->api, &pw,
+				    ctx->cfg.offline_second_factor == CB_OFFLINE_SKIP);
 	rtt = ctx->signin_ms;
+	if (st == CB_OK && ctx->offline) {
+		cb_log(&ctx->log, LOG_WARNING,
+		       "%s: offline sign-in of %s without the second factor "
+		       "(offline_second_factor=skip)",
+		       o->ch->both, who(ctx));
+		return CB_OK;
+	}
+	if (cb_status_unreachable(st) && ctx->cfg.offline_login) {
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "%s: the service is unreachable (%s): no offline sign-in, the second "
+		       "factor needs the service (offline_second_factor=require)",
+		       o->ch->both, cb_status_name(st));
+		tell_final(o, MSG_OFFLINE_CODE);
+		return st;
+	}
+	/* offline with offline_second_factor=skip a right password asks no
+	 * code: a wrong one must not either */
+	if (ctx->offline_tried && st != CB_OK)
+		return st;
 	if (st == CB_ERR_AUTH || st == CB_ERR_INPUT) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "%s: wrong password for %s: the code prompt follows, no code is sent",
@@ -719,7 +744,8 @@ cb_status cb_pam_password_otp_flow(struct cb_pam *ctx, struct cb_outcome *out)
 		return st;
 	st = both_factors(&o, have_r ? rcontact : NULL, prompt, &tok);
 	if (st == CB_OK)
-		st = cb_pam_finish_signin(ctx, o.api, &tok);
+		st = ctx->offline ? cb_pam_finish_offline(ctx)
+				  : cb_pam_finish_signin(ctx, o.api, &tok);
 	cb_tokens_free(&tok);
 	cb_pam_api_close(ctx, o.api);
 	return st;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <security/pam_modules.h>
 
@@ -58,13 +59,22 @@ static cb_status get_new(struct cb_pam *ctx, char **new_pw)
 	return st;
 }
 
-static cb_status edit_forget_sessions(struct cb_state *st, void *arg, bool *write)
+/* After a change: the service signed every session out; the cached
+ * password (offline login) becomes the new one's verifier, or goes. */
+static cb_status edit_after_change(struct cb_state *st, void *arg, bool *write)
 {
-	(void)arg;
+	const char *verifier = arg;
+
 	for (size_t i = 0; i < st->n_sessions; i++)
 		cb_state_session_free(&st->sessions[i]);
-	*write = st->n_sessions > 0;
+	*write = st->n_sessions > 0 || st->verifier != NULL || verifier != NULL;
 	st->n_sessions = 0;
+	cb_state_forget_verifier(st);
+	if (verifier != NULL) {
+		if ((st->verifier = strdup(verifier)) == NULL)
+			return CB_ERR_NOMEM;
+		st->verifier_set = (int64_t)time(NULL);
+	}
 	return CB_OK;
 }
 
@@ -72,7 +82,7 @@ static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
 {
 	struct cb_api *api = NULL;
 	struct cb_tokens tok = {0};
-	char *sudo = NULL;
+	char *sudo = NULL, *verifier = NULL;
 	bool signed_in;
 	cb_status st = cb_pam_api_open(ctx, &api);
 
@@ -91,10 +101,16 @@ static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
 		       "password: the session of the change was not revoked (it expires on its "
 		       "own)");
 	cb_pam_api_close(ctx, api);
+	if (st == CB_OK && ctx->cfg.offline_login &&
+	    cb_pam_offline_hash(&ctx->cfg, new_pw, &verifier) != CB_OK)
+		cb_log(&ctx->log, LOG_ERR,
+		       "password: no verifier of the new password could be made (libcrypt): no "
+		       "offline login until the next sign-in");
 	if (st == CB_OK &&
-	    cb_state_update(&ctx->cfg, ctx->user, edit_forget_sessions, NULL, &ctx->log) != CB_OK)
+	    cb_state_update(&ctx->cfg, ctx->user, edit_after_change, verifier, &ctx->log) != CB_OK)
 		cb_log(&ctx->log, LOG_WARNING,
 		       "password: the sessions signed out by the change stay in the state store");
+	cb_clear_secret(&verifier);
 	cb_free_secret(sudo);
 	cb_tokens_free(&tok);
 	return st;

@@ -78,6 +78,19 @@ static cb_status keep(struct cb_pam *ctx, const struct cb_tokens *tok, const cha
 	return rc;
 }
 
+cb_status cb_pam_keep_offline(struct cb_pam *ctx)
+{
+	struct cb_tokens tok;
+
+	/* the groups and the sub of the last online sign-in stand in for a
+	 * sign-in's: require_groups and group_map use them */
+	memset(&tok, 0, sizeof(tok));
+	tok.sub = (char *)(uintptr_t)ctx->bound_sub;
+	tok.groups = ctx->st.groups;
+	tok.n_groups = ctx->st.n_groups;
+	return keep(ctx, &tok, "");
+}
+
 struct cb_pam_state *cb_pam_get_state(struct cb_pam *ctx)
 {
 	const void *data = NULL;
@@ -178,6 +191,15 @@ static cb_status edit_signin(struct cb_state *st, void *arg, bool *write)
 	rc = cb_state_set_groups(st, (const char *const *)e->tok->groups, e->tok->n_groups, NULL);
 	if (rc != CB_OK)
 		return rc;
+	/* offline login: this password sign-in's verifier replaces the last;
+	 * with offline_login off none is kept (a code sign-in leaves it) */
+	if (ctx->new_verifier != NULL || !ctx->cfg.offline_login)
+		cb_state_forget_verifier(st);
+	if (ctx->new_verifier != NULL) {
+		if ((st->verifier = strdup(ctx->new_verifier)) == NULL)
+			return CB_ERR_NOMEM;
+		st->verifier_set = e->fresh.created;
+	}
 	st->last_login = e->fresh.created;
 	service = ctx->service[0] != '-' ? strdup(ctx->service) : NULL;
 	rhost = ctx->rhost[0] != '-' ? strdup(ctx->rhost) : NULL;

@@ -48,6 +48,7 @@ static void usage(FILE *f)
 	      "  user list                       list the accounts\n"
 	      "  user show NAME                  show one account and its state\n"
 	      "  user unbind NAME                forget the CloudBase sub bound to NAME\n"
+	      "  user forget NAME                remove NAME's cached password (offline login)\n"
 	      "  user import [--replace] [--format csv|jsonl] FILE\n"
 	      "                                  add or update accounts from FILE (- for stdin)\n"
 	      "  user export [--format csv|jsonl] write every account to stdout\n"
@@ -145,6 +146,15 @@ static void show_state(const struct cb_state *st)
 	if (st->n_sessions > 0)
 		print_time("standing:", st->sessions[st->n_sessions - 1].refresh_expires,
 			   "- (the service gave no refresh expiry)");
+	/* offline login: when the password was cached, never the hash */
+	if (st->verifier != NULL) {
+		print_time("cached:", st->verifier_set, "-");
+		printf("%-11s %u wrong password(s) offline since\n", "",
+		       (unsigned)st->offline_failures);
+		print_time("offline:", st->offline_used, "never");
+	} else {
+		printf("%-11s %s\n", "cached:", "- (no password cached for offline login)");
+	}
 }
 
 static void show_account(const struct cb_account *a, const struct cb_state *st)
@@ -167,6 +177,16 @@ static void show_account(const struct cb_account *a, const struct cb_state *st)
 	show_state(st);
 }
 
+/* Offline login: the cached password goes, until the next online sign-in
+ * (a user who left, a laptop lost). */
+static cb_status edit_forget(struct cb_state *st, void *arg, bool *write)
+{
+	(void)arg;
+	*write = st->verifier != NULL;
+	cb_state_forget_verifier(st);
+	return CB_OK;
+}
+
 static cb_status edit_bind(struct cb_state *st, void *arg, bool *write)
 {
 	free(st->sub);
@@ -176,7 +196,8 @@ static cb_status edit_bind(struct cb_state *st, void *arg, bool *write)
 }
 
 /* Unbinding: the next sign-in binds whoever it is. The sessions this host
- * held were the old person's: forgotten with the sub. */
+ * held, and a cached password, were the old person's: forgotten with the
+ * sub. */
 static cb_status edit_unbind(struct cb_state *st, void *arg, bool *write)
 {
 	(void)arg;
@@ -185,6 +206,7 @@ static cb_status edit_unbind(struct cb_state *st, void *arg, bool *write)
 	for (size_t i = 0; i < st->n_sessions; i++)
 		cb_state_session_free(&st->sessions[i]);
 	st->n_sessions = 0;
+	cb_state_forget_verifier(st);
 	*write = st->generation != 0;
 	return CB_OK;
 }
@@ -323,13 +345,15 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 		}
 	} else {
 		struct cb_account a;
+		bool forget = strcmp(cmd, "forget") == 0;
 
-		if ((r = need_root("user unbind")) != 0)
+		if ((r = need_root(forget ? "user forget" : "user unbind")) != 0)
 			return r;
 		rc = cb_accountdb_get(cfg, name, &a, &tool_log);
 		cb_account_free(&a);
 		if (rc == CB_OK)
-			rc = cb_state_update(cfg, name, edit_unbind, NULL, &tool_log);
+			rc = cb_state_update(cfg, name, forget ? edit_forget : edit_unbind, NULL,
+					     &tool_log);
 	}
 	if (rc == CB_ERR_NOT_FOUND)
 		fprintf(stderr, "cloudbasectl: %s: no such account\n",
@@ -481,7 +505,7 @@ static int cmd_user(struct cb_config *cfg, int argc, char **argv)
 	if (strcmp(argv[1], "list") == 0)
 		return user_list(cfg, argc - 1);
 	if (strcmp(argv[1], "remove") == 0 || strcmp(argv[1], "show") == 0 ||
-	    strcmp(argv[1], "unbind") == 0)
+	    strcmp(argv[1], "unbind") == 0 || strcmp(argv[1], "forget") == 0)
 		return user_one(cfg, argv[1], argc - 1, argv + 1);
 	return usage_error("user: unknown subcommand");
 }

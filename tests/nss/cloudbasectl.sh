@@ -50,6 +50,23 @@ for line in "phone:      +86 13800000000" "email:      Bob@Example.com" "sub:   
 	"shell:      /bin/bash" "home:       /srv/bob" "last login: never"; do
 	case $out in *"$line"*) ok "show: $line" ;; *) nok "show lacks: $line" ;; esac
 done
+# offline login: show says when the password was cached (never the hash);
+# forget removes it
+printf 'cloudbase-state 1\ngeneration 7\nsub s-bob\noffline 1764500000 1 0 $y$j9T$c2FsdA$aGFzaA\nend\n' \
+	>"$T/db/state/users/bob"
+chmod 0600 "$T/db/state/users/bob"
+out=$(ctl user show bob)
+for line in "cached:     2025-11-30T10:53:20Z" "1 wrong password(s) offline since" "offline:    never"; do
+	case $out in *"$line"*) ok "show: $line" ;; *) nok "show lacks: $line" ;; esac
+done
+case $out in *'$y$'*) nok "show prints the hash" ;; *) ok "show never prints the hash" ;; esac
+expect_eq "user forget bob" "$(code ctl user forget bob)" "0"
+expect_eq "the cached password is gone" "$(ctl user show bob | grep '^cached:')" \
+	"cached:     - (no password cached for offline login)"
+expect_eq "the sub stays" "$(ctl user show bob | grep '^sub:')" "sub:        s-bob"
+expect_eq "forget as non-root: 5" \
+	"$(code setpriv --reuid=65534 --regid=65534 --clear-groups -- "$CTL" -c "$CONF" user forget bob)" "5"
+expect_eq "forget of an unknown account: 3" "$(code ctl user forget nosuch)" "3"
 out=$(ctl user list | awk 'NR > 1 { print $1, $3 }' | tr '\n' ' ')
 expect_eq "user list" "$out" "alice no bob yes "
 expect_eq "user unbind bob" "$(code ctl user unbind bob)" "0"

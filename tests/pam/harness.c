@@ -450,6 +450,31 @@ void bind_sub(const char *name, const char *sub)
 	cb_config_free(&cfg);
 }
 
+void edit_state(const char *name, cb_state_edit_fn edit, void *arg)
+{
+	struct cb_config cfg;
+
+	stores_config(&cfg);
+	assert_int_equal(cb_state_update(&cfg, name, edit, arg, NULL), CB_OK);
+	cb_config_free(&cfg);
+}
+
+cb_status load_state(const char *name, struct cb_state *st)
+{
+	struct cb_config cfg;
+	cb_status rc;
+
+	stores_config(&cfg);
+	rc = cb_state_load(&cfg, name, st, NULL);
+	cb_config_free(&cfg);
+	return rc;
+}
+
+void state_path(const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/state/users/%s", g.dir, name);
+}
+
 void add_record(const char *name, const char *login, const char *phone, const char *sub)
 {
 	add_record_email(name, login, phone, NULL, sub);

@@ -12,6 +12,8 @@
 
 #include <security/pam_appl.h>
 
+#include "state.h"
+
 struct harness {
 	char *dir; /* per-binary scratch: config, secret, service files, db */
 	const char *emu; /* state dir of the emulator */
@@ -143,5 +145,11 @@ void remove_accounts(void);
 char *account_sub(const char *name);
 /* Bind name to sub in the state store. */
 void bind_sub(const char *name, const char *sub);
+/* Edit name's state record (a test's own changes: ages, counters). */
+void edit_state(const char *name, cb_state_edit_fn edit, void *arg);
+/* Read name's state record (cb_state_load's statuses). */
+cb_status load_state(const char *name, struct cb_state *st);
+/* The path of name's state record file. */
+void state_path(const char *name, char *out, size_t outsz);
 
 #endif

@@ -42,9 +42,17 @@ pam_test_email_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_test_email_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
 	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
 
-TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/email_tests.sh pam/test_symbols
+# Offline login (offline_login): offline_tests.sh runs test_offline.
+check_PROGRAMS += pam/test_offline
+pam_test_offline_SOURCES = pam/test_offline.c pam/codes.c pam/codes.h pam/harness.c pam/harness.h
+pam_test_offline_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_test_offline_LDADD = $(top_builddir)/lib/libcbnet.la $(CMOCKA_LIBS) $(CURL_LIBS) \
+	$(JSONC_LIBS) $(PAM_LIBS) -lpthread
+
+TESTS += pam/pam_tests.sh pam/sms_tests.sh pam/email_tests.sh pam/offline_tests.sh \
+	pam/test_symbols
 endif
-EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh pam/email_tests.sh
+EXTRA_DIST += pam/pam_tests.sh pam/sms_tests.sh pam/email_tests.sh pam/offline_tests.sh
 
 # The tests below share harness.c (cmocka), so they need cmocka too.
 if HAVE_CMOCKA

@@ -198,9 +198,7 @@ static void write_record(const char *text, mode_t mode)
 static void test_refused_records(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"cloudbase-state 2\ngeneration 1\nend\n",
-		HEAD "sub a\n", /* no end line */
+		"", "cloudbase-state 2\ngeneration 1\nend\n", HEAD "sub a\n", /* no end line */
 		HEAD "end", /* no final newline */
 		HEAD "end\nsub b\n", /* after the end */
 		"cloudbase-state 1\nsub a\nend\n", /* no generation */
@@ -220,12 +218,17 @@ static void test_refused_records(void **state)
 		HEAD "session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 open at\nend\n",
 		HEAD "session 0123456789abcdef0123456789abcdef 1 2 3 4 5 6 7 open at rt x\nend\n",
 		HEAD "session 0123456789abcdef0123456789abcdef 1 -2 3 4 5 6 7 open at rt\nend\n",
-		HEAD "checked 12 maybe\nend\n",
-		HEAD "checked 0 ok\nend\n",
-		HEAD "checked 12 ok\nchecked 13 ok\nend\n",
-		HEAD "claim 1 2\nend\n",
-		HEAD "claim 1 2 3 4\nend\n",
-		HEAD "claim 1 x 3\nend\n",
+		HEAD "checked 12 maybe\nend\n", HEAD "checked 0 ok\nend\n",
+		HEAD "checked 12 ok\nchecked 13 ok\nend\n", HEAD "claim 1 2\nend\n",
+		HEAD "claim 1 2 3 4\nend\n", HEAD "claim 1 x 3\nend\n",
+		/* offline login's verifier */
+		HEAD "offline 12 0 0\nend\n", /* no hash */
+		HEAD "offline 0 0 0 $y$j9T$salt$hash\nend\n", /* never set */
+		HEAD "offline 12 1001 0 $y$j9T$salt$hash\nend\n", /* too many failures */
+		HEAD "offline 12 0 -1 $y$j9T$salt$hash\nend\n",
+		HEAD "offline 12 0 0 y$j9T$salt$hash\nend\n", /* not a crypt string */
+		HEAD "offline 12 0 0 $y$j9T$sa:lt$hash\nend\n", /* outside its alphabet */
+		HEAD "offline 12 0 0 $y$a\noffline 13 0 0 $y$b\nend\n", /* twice */
 	};
 	struct cb_state st;
 	char big[CB_STATE_MAX_SIZE + 64];
@@ -234,8 +237,14 @@ static void test_refused_records(void **state)
 	SKIP_UNLESS_ROOT();
 	fill("alice", "s", 0); /* the directories */
 	/* a positive control of the same shape first */
-	write_record(HEAD "sub a\n" SESSION_OK "checked 12 denied\nclaim 13 14 15\nend\n", 0600);
+	write_record(HEAD "sub a\n" SESSION_OK "checked 12 denied\nclaim 13 14 15\n"
+			  "offline 16 2 17 $y$j9T$salt$hash/.09\nend\n",
+		     0600);
 	assert_int_equal(cb_state_load(&fx.cfg, "mallory", &st, &fx.log), CB_OK);
+	assert_string_equal(st.verifier, "$y$j9T$salt$hash/.09");
+	assert_int_equal(st.verifier_set, 16);
+	assert_int_equal(st.offline_failures, 2);
+	assert_int_equal(st.offline_used, 17);
 	assert_int_equal(st.n_sessions, 1);
 	assert_int_equal(st.checked, 12);
 	assert_false(st.checked_ok);
