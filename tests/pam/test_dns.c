@@ -38,14 +38,14 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	return PAM_SUCCESS;
 }
 
-static void no_delay(int retval, unsigned usec_delay, void *arg)
+static void dns_no_delay(int retval, unsigned usec_delay, void *arg)
 {
 	(void)retval;
 	(void)usec_delay;
 	(void)arg;
 }
 
-static double now_s(void)
+static double dns_now_s(void)
 {
 	struct timespec ts;
 
@@ -74,10 +74,10 @@ static int login_via(const char *host, unsigned timeout, unsigned connect_timeou
 	write_service("cb", "");
 	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
 	assert_int_equal(pam_start_confdir("cb", "cbalice", &conv, confdir, &pamh), PAM_SUCCESS);
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-	t0 = now_s();
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)dns_no_delay);
+	t0 = dns_now_s();
 	rc = pam_authenticate(pamh, 0);
-	*took = now_s() - t0;
+	*took = dns_now_s() - t0;
 	pam_end(pamh, rc);
 	drain_log();
 	return rc;

@@ -92,7 +92,7 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	return PAM_SUCCESS;
 }
 
-static void no_delay(int retval, unsigned usec_delay, void *arg)
+static void hd_no_delay(int retval, unsigned usec_delay, void *arg)
 {
 	(void)retval;
 	(void)usec_delay;
@@ -105,7 +105,7 @@ struct result {
 	struct conv_data conv;
 };
 
-static double now_s(void)
+static double hd_now_s(void)
 {
 	struct timespec ts;
 
@@ -133,10 +133,10 @@ static int login_ex(const char *user, const char *phone, unsigned sleep_ms, stru
 	conv.appdata_ptr = &r->conv;
 	assert_int_equal(pam_start_confdir("cb", user, &conv, confdir, &pamh), PAM_SUCCESS);
 	pam_set_item(pamh, PAM_RHOST, "203.0.113.9");
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-	t0 = now_s();
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)hd_no_delay);
+	t0 = hd_now_s();
 	r->auth = pam_authenticate(pamh, 0);
-	r->seconds = now_s() - t0;
+	r->seconds = hd_now_s() - t0;
 	pam_end(pamh, r->auth);
 	drain_log();
 	return r->auth;
@@ -251,7 +251,7 @@ static void test_error_null(void **state)
 }
 
 /* The harness's config with another base_url (and extra lines). */
-static void write_config_url(const char *base_url, const char *extra)
+static void hd_write_config_url(const char *base_url, const char *extra)
 {
 	char text[2048], *p;
 
@@ -276,7 +276,7 @@ static void test_base_url_userinfo(void **state)
 
 	(void)state;
 	add_record("cbalice", "alice", NULL, NULL);
-	write_config_url("http://127.0.0.1:1@192.0.2.2:18080/auth/v1", "");
+	hd_write_config_url("http://127.0.0.1:1@192.0.2.2:18080/auth/v1", "");
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
 	assert_transcript(&r, "");
 	assert_true(r.seconds < 1.0);
@@ -285,7 +285,7 @@ static void test_base_url_userinfo(void **state)
 
 	log_reset();
 	snprintf(url, sizeof(url), "https://test-env:test-secret@127.0.0.1:%d/auth/v1", g.port);
-	write_config_url(url, "");
+	hd_write_config_url(url, "");
 	ctl("DELETE", "/requests", NULL);
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
 	assert_transcript(&r, "");

@@ -306,7 +306,7 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	return PAM_SUCCESS;
 }
 
-static void no_delay(int retval, unsigned usec_delay, void *arg)
+static void sc_no_delay(int retval, unsigned usec_delay, void *arg)
 {
 	(void)retval;
 	(void)usec_delay;
@@ -323,7 +323,7 @@ static void transaction(bool full)
 
 	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
 	assert_int_equal(pam_start_confdir("cb", "cbalice", &conv, confdir, &pamh), PAM_SUCCESS);
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)sc_no_delay);
 	assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
 	if (full) {
 		assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_SUCCESS);
