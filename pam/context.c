@@ -2,6 +2,7 @@
 /* Setting up one entry point call: config, log sink, PAM items, the user. */
 #include "config.h"
 
+#include <locale.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -130,6 +131,24 @@ cb_status cb_pam_lookup(struct cb_pam *ctx)
 	return st == CB_OK ? load_state(ctx) : st;
 }
 
+/* pam_strerror in English: it speaks the application's language (libpam's
+ * own catalogue, once su or sudo has set the locale from LANG), and admins
+ * grep the decision line for "pam=Success". This thread alone is switched
+ * to the C locale for the call. */
+static const char *pam_text(pam_handle_t *pamh, int rc)
+{
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0), old;
+	const char *s;
+
+	if (c == (locale_t)0)
+		return pam_strerror(pamh, rc);
+	old = uselocale(c);
+	s = pam_strerror(pamh, rc);
+	uselocale(old);
+	freelocale(c);
+	return s;
+}
+
 void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail)
 {
 	/* people type passwords into the user name field: the name of a
@@ -141,6 +160,6 @@ void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *d
 	cb_log(&ctx->log, st == CB_OK ? LOG_INFO : LOG_NOTICE,
 	       "%s: user=%s service=%s rhost=%s request_id=%s outcome=%s pam=%s%s%s", ctx->phase,
 	       user, ctx->service, ctx->rhost, ctx->request_id,
-	       st == CB_OK ? "ok" : cb_status_name(st), pam_strerror(ctx->pamh, pam_rc),
+	       st == CB_OK ? "ok" : cb_status_name(st), pam_text(ctx->pamh, pam_rc),
 	       detail != NULL ? " " : "", detail != NULL ? detail : "");
 }
