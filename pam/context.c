@@ -3,15 +3,30 @@
 #include "config.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "localfiles.h"
 #include "module.h"
 #include "secure.h"
+
+#ifdef ENABLE_NLS
+/* The module's catalogues are where it was installed (LOCALEDIR), which
+ * need not be where the application looks for its own: bound once per
+ * process, as libpam binds its own domain in pam_start. Never
+ * textdomain(): the application's default domain stays its own. */
+static pthread_once_t textdomain_once = PTHREAD_ONCE_INIT;
+
+static void bind_textdomain(void)
+{
+	bindtextdomain(PACKAGE, LOCALEDIR);
+}
+#endif
 
 static void pam_sink(void *arg, int priority, const char *msg)
 {
@@ -32,6 +47,9 @@ cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int ar
 {
 	cb_status st;
 
+#ifdef ENABLE_NLS
+	pthread_once(&textdomain_once, bind_textdomain);
+#endif
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->pamh = pamh;
 	ctx->flags = flags;
