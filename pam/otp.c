@@ -119,7 +119,7 @@
  * (code_prompt_text, tell_format, tell_wait). */
 struct channel {
 	enum cb_contact_kind kind;
-	const char *name; /* log lines and the menu's word */
+	const char *name; /* log lines */
 	const char *both; /* the two-factor method's name, for log lines */
 	const char *what; /* the contact, for log lines */
 	const char *prompt_none; /* the code prompt when the record has no contact */

@@ -226,6 +226,7 @@ static void show_account(const struct cb_account *a, const struct cb_state *st)
 {
 	char b[1024];
 
+	/* TRANSLATORS: the labels of user show: 11 columns at most (a CJK character is 2) */
 	print_field(_("name:"), clean(a->name, b, sizeof(b)));
 	label(_("uid:"));
 	printf("%u\n", a->uid);
@@ -657,6 +658,7 @@ static int cmd_status(const char *path, int argc)
 	rc = load_config(&cfg, path, CB_CONF_STRICT);
 	if (rc == CB_OK)
 		rc = cb_config_validate(&cfg, &tool_log);
+	/* TRANSLATORS: the labels of status: 9 columns at most (a CJK character is 2) */
 	status_label(_("config:"));
 	printf(rc == CB_OK ? _("ok (%s)\n") : _("ERROR (%s)\n"), path);
 	if (rc != CB_OK) {
