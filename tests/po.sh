@@ -55,8 +55,10 @@ else
 fi
 
 # 2. a fresh template, with the options of po/Makevars (one spelling)
-opts=$(printf 'print:\n\t@echo $(XGETTEXT_OPTIONS)\n' |
-	make -s --no-print-directory -f "$po/Makevars" -f - print PACKAGE=pam_cloudbase)
+# (read with sed, not a nested make: under make check's -j the nested
+# make prints jobserver warnings)
+opts=$(sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$po/Makevars" |
+	sed -n 's/^XGETTEXT_OPTIONS[[:space:]]*=[[:space:]]*//p' | tr -s '[:space:]' ' ')
 # shellcheck disable=SC2086 # the options are words
 if "$XGETTEXT" --default-domain=pam_cloudbase --directory="$top_srcdir" \
 	--add-comments=TRANSLATORS: --files-from="$po/POTFILES.in" $opts \
