@@ -3,9 +3,10 @@
  * through real libpam against the emulator. Run by sms_tests.sh (which is
  * pam_tests.sh running this binary) under tests/ns-run.
  *
- * The conversation function reads the code the emulator "sent" from its
- * outbox when an answer is "@code", and records every message in order, so
- * the tests check prompt texts, their order and the messages between. */
+ * The harness's conversation reads the code the emulator "sent" from its
+ * outbox when an answer is "@code" (struct conv's phone), and records every
+ * message in order, so the tests check prompt texts, their order and the
+ * messages between. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -36,103 +37,25 @@
 #define WRONG "E:Wrong code. Try again.|"
 #define TOO_MANY "E:Too many wrong codes. Sign in again to get a new one.|"
 
-/* ---- the conversation -------------------------------------------------- */
-
 /* the harness's name as this file has always used it */
 #define last_delay g.last_delay
 
-/* Every code seen in the whole run, for the log secrecy test. */
-static char seen_codes[256][8];
-static int n_seen_codes;
-
-/* The last code sent to phone, "" if none. */
-static void outbox_code(const char *phone, char out[8])
-{
-	char path[128], *code;
-	const char *p;
-	size_t n = 0;
-
-	n = (size_t)snprintf(path, sizeof(path), "/outbox?phone=");
-	for (p = phone; *p != '\0' && n + 4 < sizeof(path); p++)
-		n += (size_t)snprintf(path + n, sizeof(path) - n,
-				      *p == '+'	  ? "%%2B"
-				      : *p == ' ' ? "%%20"
-						  : "%c",
-				      *p);
-	code = ctl_get_string(path, "code");
-	snprintf(out, 8, "%s", code != NULL ? code : "");
-	free(code);
-	if (out[0] != '\0' && n_seen_codes < 256)
-		memcpy(seen_codes[n_seen_codes++], out, 8);
-}
-
-/* The conversation's answer_fn; answer_arg is the phone whose outbox
- * "@code" reads.
- * "@code": the code; "@wrong": a code that is not it; "@spaced": the code
- * as " 12 34 56 "; "@expire": move the emulator's clock past the code's
- * life, then the code; "@slow": the code after 1.5 s. */
-static char *answer_for(struct conv *c, const char *a)
-{
-	char code[8], buf[32];
-
-	if (a[0] != '@')
-		return strdup(a);
-	if (strcmp(a, "@expire") == 0)
-		ctl("POST", "/clock", "{\"advance\": 601}");
-	if (strcmp(a, "@slow") == 0)
-		usleep(1500 * 1000);
-	outbox_code(c->answer_arg, code);
-	if (code[0] == '\0')
-		snprintf(code, sizeof(code), "123456"); /* nothing was sent */
-	if (strcmp(a, "@wrong") == 0)
-		for (int i = 0; code[i] != '\0'; i++)
-			code[i] = (char)('0' + (code[i] - '0' + 1) % 10);
-	if (strcmp(a, "@spaced") == 0) {
-		snprintf(buf, sizeof(buf), " %.2s %.2s %.2s ", code, code + 2, code + 4);
-		return strdup(buf);
-	}
-	return strdup(code);
-}
-
 /* ---- one transaction ----------------------------------------------------- */
 
-struct result {
-	int auth, acct;
-	struct conv conv;
-};
-
 /* pam_authenticate (+ pam_acct_mgmt after a success) for user on service,
- * answering with the NULL-terminated list. */
-static int run(const char *service, const char *user, const char *phone, struct result *r,
+ * answering in order from the NULL-terminated list; "@" answers read
+ * phone's outbox (see struct conv). */
+static int run(const char *service, const char *user, const char *phone, struct login_result *r,
 	       const char *const *answers)
 {
-	static struct pam_conv conv;
-	pam_handle_t *pamh = NULL;
-	char confdir[512];
-
 	memset(r, 0, sizeof(*r));
-	r->acct = -1;
-	r->conv.answer_fn = answer_for;
-	r->conv.answer_arg = phone;
-	for (int i = 0; answers != NULL && answers[i] != NULL && i < CONV_MAX_ANSWERS; i++)
-		r->conv.answers[i] = answers[i];
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	conv.conv = harness_conv;
-	conv.appdata_ptr = &r->conv;
-	assert_int_equal(pam_start_confdir(service, user, &conv, confdir, &pamh), PAM_SUCCESS);
-	pam_set_item(pamh, PAM_RHOST, "203.0.113.9");
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-	r->auth = pam_authenticate(pamh, 0);
-	if (r->auth == PAM_SUCCESS)
-		r->acct = pam_acct_mgmt(pamh, 0);
-	pam_end(pamh, r->auth);
-	drain_log();
-	return r->auth;
+	r->conv.phone = phone;
+	conv_answers(&r->conv, answers);
+	return harness_login(service, user, "203.0.113.9", LOGIN_ACCT, r);
 }
 
-#define ANS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static int login(const char *user, const char *phone, struct result *r, const char *const *answers)
+static int login(const char *user, const char *phone, struct login_result *r,
+		 const char *const *answers)
 {
 	return run("cb", user, phone, r, answers);
 }
@@ -143,64 +66,6 @@ static void method(const char *m, const char *extra)
 
 	snprintf(text, sizeof(text), "method = %s\n%s", m, extra != NULL ? extra : "");
 	write_config(text);
-}
-
-#define assert_transcript(r, expected)                                                             \
-	do {                                                                                       \
-		if (strcmp((r)->conv.transcript, expected) != 0) {                                 \
-			fprintf(stderr, "# transcript:\n#   got  %s\n#   want %s\n",               \
-				(r)->conv.transcript, expected);                                   \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
-
-/* How many codes the emulator sent to phone (0 if none). */
-static long sent_count(const char *phone)
-{
-	struct json_object *o, *e, *c;
-	long n = 0;
-
-	ctl("GET", "/outbox", NULL);
-	o = json_tokener_parse(g.ctl_body);
-	if (o != NULL && json_object_object_get_ex(o, phone, &e) &&
-	    json_object_object_get_ex(e, "count", &c))
-		n = (long)json_object_get_int64(c);
-	json_object_put(o);
-	return n;
-}
-
-/* The API paths the emulator saw, in order, without /auth/v1/:
- * "signin,user/me,..."; and whether they all came on one connection. */
-static void request_paths(char *out, size_t outsz, bool *one_connection)
-{
-	struct json_object *o, *list, *e, *v;
-	long conn = -1;
-
-	out[0] = '\0';
-	*one_connection = true;
-	ctl("GET", "/requests", NULL);
-	o = json_tokener_parse(g.ctl_body);
-	if (o == NULL || !json_object_object_get_ex(o, "requests", &list)) {
-		json_object_put(o);
-		return;
-	}
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		size_t l = strlen(out);
-		const char *path = "";
-
-		e = json_object_array_get_idx(list, i);
-		if (json_object_object_get_ex(e, "path", &v))
-			path = json_object_get_string(v);
-		if (strncmp(path, "/auth/v1/", 9) == 0)
-			path += 9;
-		snprintf(out + l, outsz - l, "%s%s", l > 0 ? "," : "", path);
-		if (json_object_object_get_ex(e, "connection", &v)) {
-			if (conn >= 0 && json_object_get_int64(v) != conn)
-				*one_connection = false;
-			conn = (long)json_object_get_int64(v);
-		}
-	}
-	json_object_put(o);
 }
 
 static int setup(void **state)
@@ -227,7 +92,7 @@ static int setup(void **state)
 
 static void test_sms_success(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char *sub;
 
 	(void)state;
@@ -235,21 +100,20 @@ static void test_sms_success(void **state)
 	assert_int_equal(r.acct, PAM_SUCCESS);
 	/* the masked number is in the prompt itself (sshd shows info only
 	 * with the next prompt); echo off by default */
-	assert_transcript(&r, ALICE_PROMPT);
+	assert_transcript(&r.conv, ALICE_PROMPT);
 	/* send, verify, sign in: one connection, one TLS handshake */
 	assert_int_equal(stat_of("tls_handshakes"), 1);
 	assert_int_equal(stat_of("connections"), 1);
 	assert_int_equal(path_count("/auth/v1/verification"), 1);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 	assert_int_equal(path_count("/auth/v1/signin"), 1);
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	{
 		char paths[256];
-		bool one;
+		int conns = request_log(paths, sizeof(paths), false);
 
-		request_paths(paths, sizeof(paths), &one);
 		assert_string_equal(paths, "verification,verification/verify,signin");
-		assert_true(one);
+		assert_int_equal(conns, 1);
 	}
 	/* the service got the normalised number, target USER */
 	ctl("GET", "/requests", NULL);
@@ -268,33 +132,33 @@ static void test_sms_success(void **state)
 	method("sms", "otp_echo = yes\n");
 	ctl("POST", "/clock", "{\"advance\": 61}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_SUCCESS);
-	assert_transcript(&r, "SMS code sent to +86 138****0001: |");
+	assert_transcript(&r.conv, "SMS code sent to +86 138****0001: |");
 }
 
 static void test_sms_login_is_phone(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	assert_int_equal(login("cbbyphone", BOB_PHONE, &r, ANS("@code")), PAM_SUCCESS);
-	assert_transcript(&r, "*SMS code sent to +86 138****0002: |");
+	assert_transcript(&r.conv, "*SMS code sent to +86 138****0002: |");
 	/* other countries: the country code stays, the middle is masked */
 	ctl("POST", "/users", "{\"username\": \"bob\", \"phone_number\": \"+1 4155550123\"}");
 	remove_accounts();
 	add_record("cbbob", "bob", "+1 (415) 555-0123", NULL);
 	assert_int_equal(login("cbbob", "+1 4155550123", &r, ANS("@code")), PAM_SUCCESS);
-	assert_transcript(&r, "*SMS code sent to +1 415***0123: |");
+	assert_transcript(&r.conv, "*SMS code sent to +1 415***0123: |");
 }
 
 static void test_sms_wrong_then_right(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong", "@code")), PAM_SUCCESS);
-	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT);
+	assert_transcript(&r.conv, ALICE_PROMPT WRONG ALICE_PROMPT);
 	/* the same verification id: one SMS, two verifies, one connection */
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	assert_int_equal(path_count("/auth/v1/verification"), 1);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 2);
 	assert_int_equal(stat_of("tls_handshakes"), 1);
@@ -303,7 +167,7 @@ static void test_sms_wrong_then_right(void **state)
 
 static void test_sms_code_format(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* letters, too long, too short: refused before any request, each a
@@ -312,7 +176,7 @@ static void test_sms_code_format(void **state)
 	assert_int_equal(
 		login("cbalice", ALICE_PHONE, &r, ANS("12ab56", "1234567", "12345", "@spaced")),
 		PAM_SUCCESS);
-	assert_transcript(&r, ALICE_PROMPT
+	assert_transcript(&r.conv, ALICE_PROMPT
 			  "E:The code is the 6 digits from the SMS. Try again.|" ALICE_PROMPT
 			  "E:The code is the 6 digits from the SMS. Try again.|" ALICE_PROMPT
 			  "E:The code is the 6 digits from the SMS. Try again.|" ALICE_PROMPT);
@@ -346,7 +210,7 @@ static void test_sms_code_matrix(void **state)
 		"12\x00"
 		"3456", /* an embedded NUL: the answer ends at it */
 	};
-	struct result r;
+	struct login_result r;
 	char *big;
 
 	(void)state;
@@ -378,13 +242,13 @@ static void test_sms_code_matrix(void **state)
 
 static void test_sms_local_limit(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	write_config("method = sms\notp_retries = 2\n");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong", "@wrong", "@code")),
 			 PAM_MAXTRIES);
-	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
+	assert_transcript(&r.conv, ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 2);
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
 	assert_true(last_delay > 0);
@@ -394,7 +258,7 @@ static void test_sms_local_limit(void **state)
 
 static void test_sms_service_aborted(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* the service gives up at its 5th wrong code, before our 10 */
@@ -402,8 +266,8 @@ static void test_sms_service_aborted(void **state)
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r,
 			       ANS("@wrong", "@wrong", "@wrong", "@wrong", "@wrong", "@code")),
 			 PAM_MAXTRIES);
-	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT
-				      WRONG ALICE_PROMPT TOO_MANY);
+	assert_transcript(&r.conv, ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT WRONG
+					   ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 5);
 	assert_int_equal(path_count("/auth/v1/verification"), 1); /* no resend */
 	assert_log("error=aborted");
@@ -412,12 +276,12 @@ static void test_sms_service_aborted(void **state)
 
 static void test_sms_expired(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* the right code, after the service's clock moved 601 s on */
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@expire", "@code")), PAM_AUTH_ERR);
-	assert_transcript(&r,
+	assert_transcript(&r.conv,
 			  ALICE_PROMPT "E:The code has expired. Sign in again to get a new one.|");
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
@@ -427,21 +291,22 @@ static void test_sms_expired(void **state)
 
 static void test_sms_rate_limited(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* a first attempt sends a code and is abandoned ... */
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("")), PAM_AUTH_ERR);
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	/* ... a second one within 60 s is refused by the service: say how
 	 * long to wait, no code prompt, no resend */
 	ctl("POST", "/clock", "{\"advance\": 17}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:A code was sent to this number moments ago. Wait 43 seconds and "
-			      "try again.|");
+	assert_transcript(&r.conv,
+			  "E:A code was sent to this number moments ago. Wait 43 seconds and "
+			  "try again.|");
 	assert_int_equal(path_count("/auth/v1/verification"), 2);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	assert_log("error=rate_limit_exceeded");
 	assert_log("rate limited: retry after 43 s");
 	assert_log("outcome=rate_limited");
@@ -449,32 +314,34 @@ static void test_sms_rate_limited(void **state)
 	fault("{\"path\": \"/verification\", \"fault\": \"status\", \"status\": 429, "
 	      "\"error\": \"resource_exhausted\", \"error_description\": \"quota\"}");
 	assert_int_equal(login("cbbob", BOB_PHONE, &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:A code was sent to this number moments ago. Wait 60 seconds and "
-			      "try again.|");
+	assert_transcript(&r.conv,
+			  "E:A code was sent to this number moments ago. Wait 60 seconds and "
+			  "try again.|");
 }
 
 static void test_sms_unknown_phone(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	assert_int_equal(login("cbghost", "+86 13900000099", &r, ANS("@code")), PAM_USER_UNKNOWN);
-	assert_transcript(&r, "");
+	assert_transcript(&r.conv, "");
 	assert_log("error=user_not_found");
-	assert_int_equal(sent_count("+86 13900000099"), 0);
+	assert_int_equal(outbox_count("+86 13900000099"), 0);
 }
 
 static void test_sms_no_phone(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char *frank_sub;
 	char text[256];
 
 	(void)state;
 	assert_int_equal(login("cbfrank", NULL, &r, ANS("+86 13800000001", "@code")),
 			 PAM_PERM_DENIED);
-	assert_transcript(&r, "E:No phone number is on record for this account, so no SMS code can "
-			      "be sent. Contact your administrator.|");
+	assert_transcript(&r.conv,
+			  "E:No phone number is on record for this account, so no SMS code can "
+			  "be sent. Contact your administrator.|");
 	assert_int_equal(stat_of("requests"), 0);
 	assert_log("sms: no phone number on record for cbfrank");
 
@@ -496,7 +363,7 @@ static void test_sms_no_phone(void **state)
 	add_record("cbalice", "alice", NULL, NULL);
 	assert_int_equal(login("cbfrank", "+86 13800000006", &r, ANS("138 0000 0006", "@code")),
 			 PAM_SUCCESS);
-	assert_transcript(&r,
+	assert_transcript(&r.conv,
 			  "Phone number for the SMS code: |*SMS code sent to +86 138****0006: |");
 	/* ... but someone else's number gives someone else's sub: refused */
 	assert_int_equal(login("cbfrank", ALICE_PHONE, &r, ANS(ALICE_PHONE, "@code")),
@@ -505,14 +372,15 @@ static void test_sms_no_phone(void **state)
 	/* and what is no number is refused before any request */
 	ctl("POST", "/stats/reset", NULL);
 	assert_int_equal(login("cbfrank", NULL, &r, ANS("call me maybe", "@code")), PAM_AUTH_ERR);
-	assert_transcript(&r, "Phone number for the SMS code: |E:That is not a phone number.|");
+	assert_transcript(&r.conv,
+			  "Phone number for the SMS code: |E:That is not a phone number.|");
 	assert_int_equal(stat_of("requests"), 0);
 	free(frank_sub);
 }
 
 static void test_sms_give_up(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* an empty answer gives up: no verify, no success */
@@ -522,7 +390,7 @@ static void test_sms_give_up(void **state)
 	/* the conversation fails (Ctrl-C, a closed client) */
 	ctl("POST", "/clock", "{\"advance\": 61}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, NULL), PAM_CONV_ERR);
-	assert_transcript(&r, ALICE_PROMPT);
+	assert_transcript(&r.conv, ALICE_PROMPT);
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
 	/* ... also after a wrong code */
 	ctl("POST", "/clock", "{\"advance\": 61}");
@@ -532,7 +400,7 @@ static void test_sms_give_up(void **state)
 
 static void test_sms_slow_user(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* the time budget is the service's: a user who takes longer than it
@@ -544,7 +412,7 @@ static void test_sms_slow_user(void **state)
 
 static void test_sms_service_faults(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* the service fails while verifying: denied, never success */
@@ -571,7 +439,7 @@ static void test_sms_service_faults(void **state)
 	fault("{\"path\": \"/verification/verify\", \"fault\": \"latency\", \"seconds\": 2}");
 	log_reset();
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
-	assert_transcript(&r, ALICE_PROMPT);
+	assert_transcript(&r.conv, ALICE_PROMPT);
 	assert_log("outcome=timeout");
 	assert_no_log("expired");
 }
@@ -580,7 +448,7 @@ static void test_sms_service_faults(void **state)
  * the module handles that refusal as a denial (no resend, no success). */
 static void test_sms_replayed_token(void **state)
 {
-	struct result r;
+	struct login_result r;
 	struct json_object *o, *e, *b, *t;
 	char *token = NULL;
 	char url[256], body[512];
@@ -637,7 +505,7 @@ static void test_sms_replayed_token(void **state)
 	      "\"invalid_argument\", \"error_description\": \"verification token invalid or "
 	      "already used\", \"count\": 1}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code", "@code")), PAM_AUTH_ERR);
-	assert_transcript(&r, ALICE_PROMPT);
+	assert_transcript(&r.conv, ALICE_PROMPT);
 	assert_log("error=invalid_argument (verification token invalid or already used)");
 	assert_log("sms: signin with the verification token for cbalice: auth");
 	assert_int_equal(path_count("/auth/v1/verification"), 2); /* one per login */
@@ -647,13 +515,13 @@ static void test_sms_replayed_token(void **state)
 
 static void test_pwsms_success(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	method("password+sms", NULL);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
+	assert_transcript(&r.conv, PW_PROMPT ALICE_PROMPT);
 	/* signin, user/me, verification, verify, signin, revoke of the
 	 * password's session: all on one TLS connection */
 	assert_int_equal(stat_of("tls_handshakes"), 1);
@@ -662,16 +530,15 @@ static void test_pwsms_success(void **state)
 	assert_int_equal(path_count("/auth/v1/user/me"), 1);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 	assert_int_equal(path_count("/auth/v1/revoke"), 1);
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	{
 		char paths[512];
-		bool one;
-
 		/* the password's session ends once /user/me has answered */
-		request_paths(paths, sizeof(paths), &one);
+		int conns = request_log(paths, sizeof(paths), false);
+
 		assert_string_equal(paths, "signin,user/me,revoke,verification,verification/verify,"
 					   "signin");
-		assert_true(one);
+		assert_int_equal(conns, 1);
 	}
 	assert_log("sms: code sent to +86 138****0001 for cbalice");
 	assert_log("outcome=ok");
@@ -680,32 +547,32 @@ static void test_pwsms_success(void **state)
 	ctl("POST", "/clock", "{\"advance\": 61}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@wrong", "@code")),
 			 PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT ALICE_PROMPT WRONG ALICE_PROMPT);
+	assert_transcript(&r.conv, PW_PROMPT ALICE_PROMPT WRONG ALICE_PROMPT);
 }
 
 /* No oracle: a wrong password ends exactly like a right one followed by
  * wrong codes, and sends no SMS. */
 static void test_pwsms_wrong_password(void **state)
 {
-	struct result right, wrong;
+	struct login_result right, wrong;
 
 	(void)state;
 	method("password+sms", NULL);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &right,
 			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong", "@code")),
 			 PAM_MAXTRIES);
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	ctl("POST", "/reset", NULL);
 	log_reset();
 	assert_int_equal(login("cbalice", ALICE_PHONE, &wrong,
 			       ANS("not-her-password", "@wrong", "@wrong", "@wrong", "@code")),
 			 PAM_MAXTRIES);
-	assert_transcript(&right,
+	assert_transcript(&right.conv,
 			  PW_PROMPT ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
 	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
 	assert_true(last_delay > 0);
 	/* nothing sent, nothing verified; the log has the truth */
-	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0);
 	assert_int_equal(path_count("/auth/v1/verification"), 0);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
 	assert_int_equal(path_count("/auth/v1/signin"), 1);
@@ -744,7 +611,7 @@ static void test_pwsms_wrong_password(void **state)
  * each "wrong code" */
 static void test_pwsms_no_hurry(void **state)
 {
-	struct result right, wrong;
+	struct login_result right, wrong;
 	double gap_right, gap_wrong, retry_right, retry_wrong;
 
 	(void)state;
@@ -775,7 +642,7 @@ static void test_pwsms_no_hurry(void **state)
 
 static void test_pwsms_phone_differs(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	method("password+sms", NULL);
@@ -784,11 +651,11 @@ static void test_pwsms_phone_differs(void **state)
 	assert_int_equal(login("cbalice_bobphone", BOB_PHONE, &r,
 			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong")),
 			 PAM_MAXTRIES);
-	assert_transcript(&r, PW_PROMPT "*SMS code sent to +86 138****0002: |" WRONG
-					"*SMS code sent to +86 138****0002: |" WRONG
-					"*SMS code sent to +86 138****0002: |" TOO_MANY);
-	assert_int_equal(sent_count(BOB_PHONE), 0);
-	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_transcript(&r.conv, PW_PROMPT "*SMS code sent to +86 138****0002: |" WRONG
+					     "*SMS code sent to +86 138****0002: |" WRONG
+					     "*SMS code sent to +86 138****0002: |" TOO_MANY);
+	assert_int_equal(outbox_count(BOB_PHONE), 0);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0);
 	assert_log("the phone number on record for cbalice_bobphone (+86 138****0002) differs "
 		   "from the service's (+86 138****0001): refused");
 	assert_log("outcome=denied");
@@ -797,19 +664,19 @@ static void test_pwsms_phone_differs(void **state)
 	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"+86 13900000011\"}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "1", "2", "3")),
 			 PAM_MAXTRIES);
-	assert_int_equal(sent_count("+86 13900000011"), 0);
+	assert_int_equal(outbox_count("+86 13900000011"), 0);
 	assert_log("differs from the service's (+86 139****0011)");
 
 	/* no number on record: the service's, unnamed in the prompt */
 	assert_int_equal(login("cbalice_nophone", "+86 13900000011", &r, ANS(ALICE_PW, "@code")),
 			 PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT "*SMS code sent to your phone: |");
-	assert_int_equal(sent_count("+86 13900000011"), 1);
+	assert_transcript(&r.conv, PW_PROMPT "*SMS code sent to your phone: |");
+	assert_int_equal(outbox_count("+86 13900000011"), 1);
 }
 
 static void test_pwsms_service_has_no_phone(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	method("password+sms", NULL);
@@ -821,7 +688,7 @@ static void test_pwsms_service_has_no_phone(void **state)
 	assert_log("the service has no phone number for cbalice_bobphone: using the record's");
 	assert_log("gave another sub than the password: refused");
 	assert_log("outcome=sub_mismatch");
-	assert_int_equal(sent_count(BOB_PHONE), 1);
+	assert_int_equal(outbox_count(BOB_PHONE), 1);
 	/* a /user/me without the number (an older gateway): the record's, and
 	 * the same person at both sign-ins: in */
 	ctl("POST", "/reset", NULL);
@@ -829,7 +696,7 @@ static void test_pwsms_service_has_no_phone(void **state)
 	      "{\"Content-Type\": \"application/json\"}, \"body\": \"{\\\"sub\\\": \\\"" ALICE_SUB
 	      "\\\", \\\"username\\\": \\\"alice\\\"}\"}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
+	assert_transcript(&r.conv, PW_PROMPT ALICE_PROMPT);
 	assert_log("the service has no phone number for cbalice: using the record's");
 	ctl("DELETE", "/faults", NULL);
 	ctl("POST", "/users", "{\"username\": \"alice\", \"phone_number\": \"\"}");
@@ -841,7 +708,7 @@ static void test_pwsms_service_has_no_phone(void **state)
 
 static void test_pwsms_account_states(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	method("password+sms", NULL);
@@ -850,49 +717,50 @@ static void test_pwsms_account_states(void **state)
 	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
 			 PAM_PERM_DENIED);
-	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0);
 	/* /user/me failing: denied */
 	ctl("POST", "/reset", NULL);
 	fault("{\"path\": \"/user/me\", \"fault\": \"status\", \"status\": 500}");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
 			 PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0);
 }
 
 static void test_pwsms_rate_limited(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	method("password+sms", NULL);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "")), PAM_AUTH_ERR);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")), PAM_MAXTRIES);
-	assert_transcript(&r, PW_PROMPT "E:A code was sent to this number moments ago. Wait 60 "
-					"seconds and try again.|");
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_transcript(&r.conv,
+			  PW_PROMPT "E:A code was sent to this number moments ago. Wait 60 "
+				    "seconds and try again.|");
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 }
 
 /* ---- method=password|sms ---------------------------------------------------- */
 
 static void test_choice(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	method("password|sms", NULL);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("1", ALICE_PW)), PAM_SUCCESS);
-	assert_transcript(&r, MENU_PROMPT PW_PROMPT);
-	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_transcript(&r.conv, MENU_PROMPT PW_PROMPT);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0);
 	assert_int_equal(stat_of("tls_handshakes"), 1);
 	ctl("POST", "/stats/reset", NULL);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(" 2 ", "@code")), PAM_SUCCESS);
-	assert_transcript(&r, MENU_PROMPT ALICE_PROMPT);
+	assert_transcript(&r.conv, MENU_PROMPT ALICE_PROMPT);
 	assert_int_equal(stat_of("tls_handshakes"), 1);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("password", "wrong-one")),
 			 PAM_AUTH_ERR);
 	ctl("POST", "/stats/reset", NULL);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("3", ALICE_PW)), PAM_AUTH_ERR);
-	assert_transcript(&r, MENU_PROMPT "E:Answer 1 (password) or 2 (SMS code).|");
+	assert_transcript(&r.conv, MENU_PROMPT "E:Answer 1 (password) or 2 (SMS code).|");
 	assert_int_equal(stat_of("requests"), 0);
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, NULL), PAM_CONV_ERR);
 }
@@ -901,7 +769,7 @@ static void test_choice(void **state)
 
 static void test_sshd_password_authentication(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* sshd's PasswordAuthentication answers every echo-off prompt with
@@ -953,7 +821,7 @@ __attribute__((unused)) static int sms_in_valgrind(const char *user, const char 
 
 static int login_once(char **argv)
 {
-	struct result r;
+	struct login_result r;
 
 	if (!harness_init(true))
 		return 99;
@@ -982,18 +850,18 @@ static void test_valgrind(void **state)
 /* Last: no code, verification id or token in the whole run's log. */
 static void test_no_secret_in_log(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	write_config("method = sms\ndebug = yes\n");
 	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@wrong", "@code")), PAM_SUCCESS);
 	assert_log("sms: code sent to +86 138****0001 for cbalice"); /* it did log */
 	drain_log();
-	assert_true(n_seen_codes > 20);
+	assert_true(g.n_codes > 20);
 	assert_true(g.loglen > 5000);
-	for (int i = 0; i < n_seen_codes; i++)
-		if (strstr(g.log, seen_codes[i]) != NULL) {
-			fprintf(stderr, "# code %s in the log\n", seen_codes[i]);
+	for (int i = 0; i < g.n_codes; i++)
+		if (strstr(g.log, g.codes[i]) != NULL) {
+			fprintf(stderr, "# code %s in the log\n", g.codes[i]);
 			fail();
 		}
 	assert_null(strstr(g.log, "vid-")); /* the emulator's verification ids */
@@ -1035,16 +903,9 @@ int main(int argc, char **argv)
 #endif
 		cmocka_unit_test_setup(test_no_secret_in_log, setup),
 	};
-	int rc;
 
 	self_exe = argv[0];
 	if (argc == 7 && strcmp(argv[1], "--login-once") == 0)
 		return login_once(argv);
-	if (!harness_init(false)) {
-		fprintf(stderr, "# run through sms_tests.sh\n");
-		return 99;
-	}
-	rc = cmocka_run_group_tests_name("sms", tests, NULL, NULL);
-	harness_done();
-	return rc;
+	return harness_main("sms", tests, NULL);
 }
