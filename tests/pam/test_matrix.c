@@ -1201,8 +1201,7 @@ static void test_account_stacks(void **state)
 	(void)state;
 	for (size_t s = 0; s < sizeof(stacks) / sizeof(stacks[0]); s++) {
 		for (int f = 0; f < N_ACCT_FAILURES; f++) {
-			struct pam_conv conv = {harness_conv, &r.conv};
-			pam_handle_t *pamh = NULL;
+			pam_handle_t *pamh;
 			char text[2048], row[256], extra[64] = "";
 			const char *user = f == ACCT_UNKNOWN ? "cbstranger" : "cbalice";
 			int rc;
@@ -1220,10 +1219,7 @@ static void test_account_stacks(void **state)
 			memset(&r, 0, sizeof(r));
 			r.conv.mode = CONV_SAME;
 			r.conv.answers[0] = ALICE_PW;
-			assert_int_equal(
-				pam_start_confdir("acctstack", user, &conv, g.confdir, &pamh),
-				PAM_SUCCESS);
-			pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+			pamh = harness_start("acctstack", user, &r.conv, NULL);
 			if (f != ACCT_NO_AUTH && f != ACCT_UNKNOWN)
 				assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
 			if (f == ACCT_REBOUND) {
@@ -1371,14 +1367,12 @@ static void test_chauthtok_input(void **state)
 		const char *new_pw = rows[i].new_pw != NULL ? rows[i].new_pw : big;
 		struct conv pa = {.answers = {rows[i].old_pw, new_pw,
 					      rows[i].again != NULL ? rows[i].again : new_pw}};
-		struct pam_conv conv = {harness_conv, &pa};
-		pam_handle_t *pamh = NULL;
+		pam_handle_t *pamh;
 		int rc;
 
 		ctl("POST", "/reset", NULL);
 		log_reset();
-		assert_int_equal(pam_start_confdir("pw", "cbalice", &conv, g.confdir, &pamh),
-				 PAM_SUCCESS);
+		pamh = harness_start("pw", "cbalice", &pa, NULL);
 		rc = pam_chauthtok(pamh, 0);
 		pam_end(pamh, rc);
 		if (rc != rows[i].expect)

@@ -777,23 +777,9 @@ static void test_sshd_password_authentication(void **state)
 	method("password+sms", NULL);
 	write_service("sshd-cb", "");
 	memset(&r, 0, sizeof(r));
-	{
-		static struct pam_conv conv;
-		pam_handle_t *pamh = NULL;
-		char confdir[512];
-
-		r.conv.answers[0] = ALICE_PW;
-		r.conv.mode = CONV_SSHD;
-		snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-		conv.conv = harness_conv;
-		conv.appdata_ptr = &r.conv;
-		assert_int_equal(pam_start_confdir("sshd-cb", "cbalice", &conv, confdir, &pamh),
-				 PAM_SUCCESS);
-		pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-		assert_int_equal(pam_authenticate(pamh, 0), PAM_MAXTRIES);
-		pam_end(pamh, PAM_SUCCESS);
-		drain_log();
-	}
+	r.conv.answers[0] = ALICE_PW;
+	r.conv.mode = CONV_SSHD;
+	assert_int_equal(harness_login("sshd-cb", "cbalice", NULL, 0, &r), PAM_MAXTRIES);
 	assert_log("service sshd-cb: an answer to the code prompt is not a code for cbalice; SMS "
 		   "codes need sshd's keyboard-interactive authentication "
 		   "(KbdInteractiveAuthentication yes)");
