@@ -75,6 +75,32 @@ FALLBACK_STACK = {
 }
 
 
+class Tap:
+    """The TAP lines of an inner part: numbered tests, failures counted (a
+    TODO one is not), the last 40 lines of diag under a failed one."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None, todo=None):
+        self.n += 1
+        line = "%s %d - %s" % ("ok" if cond else "not ok", self.n, desc)
+        if todo:
+            line += " # TODO " + todo
+        elif not cond:
+            self.failed += 1
+        print(line, flush=True)
+        if not cond and diag is not None:
+            for d in str(diag).splitlines()[-40:]:
+                print("#   " + d, flush=True)
+        return cond
+
+    def diag(self, text):
+        for d in str(text).splitlines():
+            print("# " + d, flush=True)
+
+
 # ---------------------------------------------------------------------------
 # Outside the namespace
 # ---------------------------------------------------------------------------
@@ -153,6 +179,42 @@ def run_in_namespace(script, args, on_line=None, timeout=None):
             os.unlink(pidfile)
 
 
+def outer(script, timeout, checks=()):
+    """The host side of a test whose checks run in a private namespace:
+    `script --inner` runs there for at most timeout seconds
+    (run_in_namespace) and its TAP is passed on, renumbered into one
+    sequence; then one test that the guarded host files are unchanged, one
+    for each of checks (a function returning (ok, description, detail
+    lines)), and a failed one when the inner part was killed or died; then
+    the plan. Returns 0: the TAP carries the verdict."""
+    before = host_checksums()
+    count = [0]
+
+    def emit(ok, description, details=()):
+        count[0] += 1
+        print("%s %d - %s" % ("ok" if ok else "not ok", count[0], description))
+        for line in details:
+            print("#   " + line)
+
+    def on_line(line):
+        m = re.match(r"^(ok|not ok) \d+( .*)?$", line)
+        if m:
+            count[0] += 1
+            line = "%s %d%s" % (m.group(1), count[0], m.group(2) or "")
+        print(line, flush=True)
+    rc = run_in_namespace(script, [], on_line=on_line, timeout=timeout)
+    diff = checksum_diff(before, host_checksums())
+    emit(not diff, "the host's /etc/pam.d, nsswitch.conf, sudoers, ssh, passwd, group, shadow "
+         "are unchanged", ["changed: %s" % d for d in diff])
+    for check in checks:
+        emit(*check())
+    if rc not in (0, 1):
+        emit(False, "the namespaced part %s" % (
+            "was killed after %d s" % timeout if rc is None else "exited with %d" % rc))
+    print("1..%d" % count[0], flush=True)
+    return 0
+
+
 def kill_recorded(proc, pidfile):
     """The emergency brake: the inner process, then every daemon it
     recorded, each by PID."""
@@ -178,6 +240,32 @@ def record_pid(pid):
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
+
+def arm_watchdog(seconds, what):
+    """For the inner part: a TimeoutError raised in the main thread after
+    seconds (signal.alarm(0) disarms it), and SIGTERM ending the process
+    with status 1, so that its finally blocks still end what it started."""
+    def expire(signum, frame):
+        raise TimeoutError("%s watchdog: over %d s" % (what, seconds))
+    signal.signal(signal.SIGALRM, expire)
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
+    signal.alarm(seconds)
+
+
+def stop_processes(procs, grace):
+    """End each (name, Popen) of procs, the last started first, by PID:
+    SIGTERM, then SIGKILL when it is still there after grace seconds."""
+    for name, proc in reversed(procs):
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                proc.wait()
+
 
 def sh(*cmd, check=True, timeout=30, **kw):
     """Run a command, return CompletedProcess (text)."""
@@ -601,16 +689,7 @@ class World:
             with contextlib.suppress(OSError):
                 self.blackhole.close()
             self.blackhole = None
-        for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    proc.terminate()
-                try:
-                    proc.wait(3)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(OSError):
-                        proc.kill()
-                    proc.wait()
+        stop_processes(self.procs, 3)
         self.procs = []
         for h in self.held:
             h.kill()

@@ -49,33 +49,6 @@ OUTCOME = r"pam_cloudbase\(%s:auth\): auth: user=%s .*outcome=%s "
 
 
 # ---------------------------------------------------------------------------
-# TAP
-# ---------------------------------------------------------------------------
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None, todo=None):
-        self.n += 1
-        line = "%s %d - %s" % ("ok" if cond else "not ok", self.n, desc)
-        if todo:
-            line += " # TODO " + todo
-        elif not cond:
-            self.failed += 1
-        print(line, flush=True)
-        if not cond and diag is not None:
-            for d in str(diag).splitlines()[-40:]:
-                print("#   " + d, flush=True)
-        return cond
-
-    def diag(self, text):
-        for d in str(text).splitlines():
-            print("# " + d, flush=True)
-
-
-# ---------------------------------------------------------------------------
 # Scenarios
 # ---------------------------------------------------------------------------
 
@@ -1145,13 +1118,8 @@ NEEDS_REAL = set(SCENARIOS) - {"standin", "setup_real"}
 
 
 def inner(work):
-    tap = Tap()
-
-    def watchdog(signum, frame):
-        raise TimeoutError("e2e watchdog: over %d s" % WATCHDOG)
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-    signal.alarm(WATCHDOG)
+    tap = e2elib.Tap()
+    e2elib.arm_watchdog(WATCHDOG, "e2e")
     only = set(filter(None, os.environ.get("E2E_ONLY", "").split(",")))
     start = time.monotonic()
     with e2elib.World(work, TOP_SRCDIR, TOP_BUILDDIR, os.environ.get("PAM_CLOUDBASE_SO"),
@@ -1184,31 +1152,7 @@ def outer():
     if os.geteuid() != 0:
         print("1..0 # SKIP needs root (a private mount namespace, sshd, sudo, su, login)")
         return 0
-    before = e2elib.host_checksums()
-    count = [0]
-
-    def on_line(line):
-        m = re.match(r"^(ok|not ok) \d+( .*)?$", line)
-        if m:
-            count[0] += 1
-            line = "%s %d%s" % (m.group(1), count[0], m.group(2) or "")
-        print(line, flush=True)
-    rc = e2elib.run_in_namespace(os.path.realpath(__file__), [], on_line=on_line,
-                                 timeout=WATCHDOG + 15)
-    after = e2elib.host_checksums()
-    diff = e2elib.checksum_diff(before, after)
-    count[0] += 1
-    print("%s %d - the host's /etc/pam.d, nsswitch.conf, sudoers, ssh, passwd, group, shadow "
-          "are unchanged" % ("ok" if not diff else "not ok", count[0]))
-    for d in diff:
-        print("#   changed: %s" % d)
-    if rc not in (0, 1):
-        count[0] += 1
-        print("not ok %d - the namespaced part %s" % (
-            count[0], "was killed after %d s" % (WATCHDOG + 15) if rc is None
-            else "exited with %d" % rc))
-    print("1..%d" % count[0], flush=True)
-    return 0
+    return e2elib.outer(os.path.realpath(__file__), WATCHDOG + 15)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@
 
 #include <security/pam_appl.h>
 
-#include "codes.h"
+#include "harness.h"
 #include "state.h"
 #include "testutil.h"
 
@@ -36,6 +36,9 @@
 #define DEAD_URL "https://127.0.0.1:1/auth/v1"
 
 /* A whole small file, malloc'd and NUL-terminated, or NULL. */
+/* the harness's name as the code tests use it */
+#define last_delay g.last_delay
+
 static char *read_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -59,7 +62,7 @@ static int setup(void **state)
 	ctl("POST", "/reset", NULL);
 	remove_accounts();
 	add_record("cbalice", "alice", ALICE_PHONE, NULL);
-	method("password", "offline_login = yes\n");
+	write_method("password", "offline_login = yes\n");
 	write_service("cb", "");
 	log_reset();
 	last_delay = 0;
@@ -99,16 +102,16 @@ static char *verifier(unsigned *failures)
 
 static void sign_in_online(void)
 {
-	struct result r;
+	struct login_result r;
 
 	online(NULL);
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_SUCCESS);
 }
 
 static void test_offline_success(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char path[512], *v, *text;
 	unsigned failures = 9;
 	struct stat sb;
@@ -132,9 +135,9 @@ static void test_offline_success(void **state)
 	/* refused: the cached password, said in the conversation and the log */
 	offline(NULL);
 	log_reset();
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT OFFLINE_INFO);
+	assert_transcript(&r.conv, PW_PROMPT OFFLINE_INFO);
 	assert_log("offline: user=cbalice service=cb rhost=203.0.113.9 signed in with the cached "
 		   "password: the service is unreachable (transport_error)");
 	assert_log("outcome=ok pam=Success offline sign-in with the cached password");
@@ -145,12 +148,12 @@ static void test_offline_success(void **state)
 	/* a 503 and a hung service are outages too */
 	online(NULL);
 	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 503, \"count\": 1}");
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT OFFLINE_INFO);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_transcript(&r.conv, PW_PROMPT OFFLINE_INFO);
 	assert_log("the service is unreachable (service_unavailable)");
 	online("timeout = 2\n");
 	fault("{\"path\": \"/signin\", \"fault\": \"hang\", \"count\": 1}");
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
 	assert_log("the service is unreachable (timeout)");
 	/* the online sign-in afterwards refreshes the verifier (a new salt) */
 	ctl("DELETE", "/faults", NULL);
@@ -164,25 +167,25 @@ static void test_offline_success(void **state)
 
 static void test_offline_wrong_and_locked(void **state)
 {
-	struct result r;
+	struct login_result r;
 	unsigned failures = 0;
 	char *v;
 
 	(void)state;
 	sign_in_online();
 	offline("offline_max_failures = 2\n");
-	assert_int_equal(login("cbalice", NULL, &r, ANS("not-her-password")), PAM_AUTH_ERR);
-	assert_transcript(&r, PW_PROMPT);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("not-her-password")), PAM_AUTH_ERR);
+	assert_transcript(&r.conv, PW_PROMPT);
 	assert_true(last_delay > 0);
 	free(verifier(&failures));
 	assert_int_equal(failures, 1);
 	assert_log("wrong password (1 of offline_max_failures=2)");
-	assert_int_equal(login("cbalice", NULL, &r, ANS("not-her-password-2")), PAM_AUTH_ERR);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("not-her-password-2")), PAM_AUTH_ERR);
 	free(verifier(&failures));
 	assert_int_equal(failures, 2);
 	/* locked: the right password too, until an online sign-in */
 	log_reset();
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
 	assert_log("offline_max_failures wrong passwords since the last online sign-in: refused");
 	sign_in_online();
 	v = verifier(&failures);
@@ -190,7 +193,7 @@ static void test_offline_wrong_and_locked(void **state)
 	assert_int_equal(failures, 0);
 	free(v);
 	offline("offline_max_failures = 2\n");
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
 }
 
 static cb_status age(struct cb_state *st, void *arg, bool *write)
@@ -202,7 +205,7 @@ static cb_status age(struct cb_state *st, void *arg, bool *write)
 
 static void test_offline_max_days(void **state)
 {
-	struct result r;
+	struct login_result r;
 	int64_t days;
 	char *v;
 
@@ -212,11 +215,11 @@ static void test_offline_max_days(void **state)
 	/* one day old: fine */
 	days = 86400;
 	edit_state("cbalice", age, &days);
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
 	/* past the bound: refused and removed */
 	edit_state("cbalice", age, &days);
 	log_reset();
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
 	assert_log("the cached password is older than offline_max_days: refused");
 	assert_log("offline: the cached password of cbalice removed");
 	v = verifier(NULL);
@@ -226,13 +229,13 @@ static void test_offline_max_days(void **state)
 /* The service's decisions deny as without offline login. */
 static void test_never_on_a_decision(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char *v;
 
 	(void)state;
 	sign_in_online();
 	/* a wrong password: denied, the verifier stays */
-	assert_int_equal(login("cbalice", NULL, &r, ANS("not-her-password")), PAM_AUTH_ERR);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("not-her-password")), PAM_AUTH_ERR);
 	assert_no_log("offline: user=");
 	v = verifier(NULL);
 	assert_non_null(v);
@@ -240,7 +243,7 @@ static void test_never_on_a_decision(void **state)
 	/* locked (invalid_status): denied, the verifier stays */
 	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 429, \"error\": "
 	      "\"invalid_status\", \"count\": 1}");
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_MAXTRIES);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_MAXTRIES);
 	assert_no_log("signed in with the cached password");
 	v = verifier(NULL);
 	assert_non_null(v);
@@ -248,26 +251,27 @@ static void test_never_on_a_decision(void **state)
 	/* the password the verifier holds, refused: changed at CloudBase */
 	ctl("POST", "/users", "{\"username\": \"alice\", \"password\": \"New-Passw0rd-1\"}");
 	log_reset();
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTH_ERR);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTH_ERR);
 	assert_log("offline: the cached password of cbalice removed: the service refused the "
 		   "password it holds");
 	assert_null(verifier(NULL));
 	/* blocked: denied, and the verifier goes */
-	assert_int_equal(login("cbalice", NULL, &r, ANS("New-Passw0rd-1")), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("New-Passw0rd-1")), PAM_SUCCESS);
 	assert_non_null(v = verifier(NULL));
 	free(v);
 	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
-	assert_int_equal(login("cbalice", NULL, &r, ANS("New-Passw0rd-1")), PAM_MAXTRIES);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("New-Passw0rd-1")), PAM_MAXTRIES);
 	assert_log("the service says the account is blocked");
 	assert_null(verifier(NULL));
 	offline(NULL);
-	assert_int_equal(login("cbalice", NULL, &r, ANS("New-Passw0rd-1")), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("New-Passw0rd-1")),
+			 PAM_AUTHINFO_UNAVAIL);
 }
 
 /* A TLS failure is not an outage: no offline login on it. */
 static void test_not_on_tls(void **state)
 {
-	struct result r;
+	struct login_result r;
 	const char *dir = getenv("EMU_DIR_1"); /* the self-signed certificate */
 
 	(void)state;
@@ -275,7 +279,7 @@ static void test_not_on_tls(void **state)
 	assert_non_null(dir);
 	write_config_for(g.emu, read_int_file(dir, "port"), "offline_login = yes\n");
 	log_reset();
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
 	assert_log("outcome=tls_error");
 	assert_no_log("offline: user=");
 }
@@ -283,53 +287,54 @@ static void test_not_on_tls(void **state)
 /* The code methods need the service; password+X may skip the code. */
 static void test_factors(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sign_in_online();
 	offline("method = sms\n");
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_AUTHINFO_UNAVAIL);
-	assert_transcript(&r, OFFLINE_CODE);
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS("@code")),
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_transcript(&r.conv, OFFLINE_CODE);
 	offline("method = password+sms\n");
 	log_reset();
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW, "@code")),
 			 PAM_AUTHINFO_UNAVAIL);
-	assert_transcript(&r, PW_PROMPT OFFLINE_CODE);
+	assert_transcript(&r.conv, PW_PROMPT OFFLINE_CODE);
 	assert_log("no offline sign-in, the second factor needs the service "
 		   "(offline_second_factor=require)");
 	offline("method = password+sms\noffline_second_factor = skip\n");
 	log_reset();
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW)), PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT OFFLINE_INFO);
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_transcript(&r.conv, PW_PROMPT OFFLINE_INFO);
 	assert_log("<84>"); /* LOG_WARNING */
 	assert_log("password+sms: offline sign-in of cbalice without the second factor "
 		   "(offline_second_factor=skip)");
 	/* a wrong password is still wrong, and asks no code either (a right
 	 * one asks none) */
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("nope-nope")), PAM_AUTH_ERR);
-	assert_transcript(&r, PW_PROMPT);
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS("nope-nope")), PAM_AUTH_ERR);
+	assert_transcript(&r.conv, PW_PROMPT);
 }
 
 /* offline_login off: no offline sign-in, and the next online sign-in
  * removes what was cached. */
 static void test_off(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sign_in_online();
 	write_config_url(DEAD_URL, "");
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
 	assert_no_log("offline: user=");
 	write_config("");
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
 	assert_null(verifier(NULL));
 }
 
 /* A record that is not root's 0600 is not trusted: no offline login. */
 static void test_untrusted_record(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char path[512];
 
 	(void)state;
@@ -338,7 +343,7 @@ static void test_untrusted_record(void **state)
 	assert_int_equal(chmod(path, 0644), 0);
 	offline(NULL);
 	log_reset();
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
 	assert_log("the state record of cbalice cannot be used: refused");
 	assert_no_log("signed in with the cached password");
 	assert_int_equal(chmod(path, 0600), 0);
@@ -347,7 +352,7 @@ static void test_untrusted_record(void **state)
 /* A password change replaces the verifier. */
 static void test_chauthtok(void **state)
 {
-	struct result r;
+	struct login_result r;
 	pam_handle_t *pamh = NULL;
 	struct conv c;
 	struct pam_conv conv = {harness_conv, &c};
@@ -363,8 +368,8 @@ static void test_chauthtok(void **state)
 	pam_end(pamh, PAM_SUCCESS);
 	drain_log();
 	offline(NULL);
-	assert_int_equal(login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTH_ERR);
-	assert_int_equal(login("cbalice", NULL, &r, ANS("Changed-Passw0rd-2")), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_AUTH_ERR);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS("Changed-Passw0rd-2")), PAM_SUCCESS);
 }
 
 int main(void)

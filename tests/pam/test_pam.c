@@ -67,7 +67,7 @@ static int setup(void **state)
 /* ---- one transaction ----------------------------------------------------- */
 
 struct result {
-	int start, auth, acct, setcred, end;
+	int auth, acct, setcred, end;
 	struct conv conv;
 	double seconds;
 };
@@ -76,18 +76,7 @@ enum { DO_AUTH = 1, DO_ACCT = 2, DO_SETCRED = 4 };
 
 static pam_handle_t *begin(const char *service, const char *user, struct result *r)
 {
-	static struct pam_conv conv;
-	pam_handle_t *pamh = NULL;
-	char confdir[512];
-
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	conv.conv = harness_conv;
-	conv.appdata_ptr = &r->conv;
-	r->start = pam_start_confdir(service, user, &conv, confdir, &pamh);
-	assert_int_equal(r->start, PAM_SUCCESS);
-	pam_set_item(pamh, PAM_RHOST, RHOST);
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-	return pamh;
+	return harness_start(service, user, &r->conv, RHOST);
 }
 
 static void login_svc(const char *service, const char *user, struct result *r, unsigned what,
@@ -1171,6 +1160,17 @@ static void test_no_secret_in_log(void **state)
 	assert_null(strstr(g.log, "Basic "));
 }
 
+/* pam_cbtest_authtok.so, which the use_first_pass tests stack before the
+ * module: pam_tests.sh names it. */
+static int need_helper(void **state)
+{
+	(void)state;
+	if (g.helper_so != NULL)
+		return 0;
+	fprintf(stderr, "# PAM_CBTEST_SO is not set: run through pam_tests.sh\n");
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1212,14 +1212,5 @@ int main(int argc, char **argv)
 		g.logfd = -1;
 		return login_once(argv);
 	}
-	if (!harness_init(false) || g.helper_so == NULL) {
-		fprintf(stderr, "# run through pam_tests.sh\n");
-		return 99;
-	}
-	{
-		int rc = cmocka_run_group_tests_name("pam", tests, NULL, NULL);
-
-		harness_done();
-		return rc;
-	}
+	return harness_main("pam", tests, need_helper);
 }

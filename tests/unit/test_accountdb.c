@@ -24,22 +24,6 @@
 #include "localfiles.h"
 #include "accountdb_testutil.h"
 
-static struct dbfix fx;
-
-static int setup(void **state)
-{
-	(void)state;
-	dbfix_init(&fx);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dbfix_done(&fx);
-	return 0;
-}
-
 static void add_ok(const char *name, const char *login, const char *sub, uint32_t *uid)
 {
 	struct cb_account a = mkacct(name, login, 0);
@@ -601,24 +585,28 @@ static void test_large_database(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_groups, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delta_and_fold, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login_defers_fold, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_refuses_local_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_removed_uid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_and_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_database, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uid_deterministic_across_hosts, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_uid_collision_with_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uid_collision_with_etc_passwd, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_write_file_refuses_duplicates, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_large_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_set_groups, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_delta_and_fold, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_login_defers_fold, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_local_names, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_removed_uid, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_and_list, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_database, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_uid_deterministic_across_hosts, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_uid_collision_with_record, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_uid_collision_with_etc_passwd, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_write_file_refuses_duplicates, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_large_database, dbfix_setup, dbfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("accountdb", tests, NULL, NULL);
