@@ -135,17 +135,21 @@ struct claim_edit {
 	unsigned max_age; /* a claim older than this is a dead check's */
 	bool offline; /* offline_login: an offline sign-in counts as one */
 	enum { CLAIMED, SOMEONE_CHECKING, FRESH } outcome;
+	bool by_offline; /* FRESH because of an offline sign-in */
 };
 
 static cb_status edit_claim(struct cb_state *st, void *arg, bool *write)
 {
 	struct claim_edit *c = arg;
 
-	/* sshd's monitor after its keyboard-interactive child signed in
-	 * offline: that sign-in stands for the interval, as an online one */
+	c->by_offline = false;
+	/* the account phase in another process than an offline sign-in
+	 * (sudo's cached timestamp, an SSH key, su by root): that sign-in
+	 * stands for the interval, as an online one */
 	if (c->offline && st->verifier != NULL && st->offline_used > last_good(st) &&
 	    !denied_since_signin(st) && c->now - st->offline_used < (int64_t)c->interval) {
 		c->outcome = FRESH;
+		c->by_offline = true;
 		return CB_OK;
 	}
 	if (denied_since_signin(st) ? c->now - st->checked < (int64_t)c->interval
@@ -325,9 +329,20 @@ static cb_status unreachable(struct cb_pam *ctx, cb_status st, int64_t now)
 	return check_groups(ctx, ctx->st.groups, ctx->st.n_groups);
 }
 
-/* The standing recorded within account_check_interval. */
-static cb_status recorded(struct cb_pam *ctx, int64_t now)
+/* The standing recorded within account_check_interval, or (by_offline)
+ * an offline sign-in within it. */
+static cb_status recorded(struct cb_pam *ctx, int64_t now, bool by_offline)
 {
+	/* the service has not vouched for the account since last_good: the
+	 * log must not say it did */
+	if (by_offline) {
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "user %s: the offline sign-in %lld s ago is used (account_check_interval %u "
+		       "s); the service last vouched for the account %lld s ago",
+		       ctx->user, (long long)(now - ctx->st.offline_used),
+		       ctx->cfg.account_check_interval, (long long)(now - last_good(&ctx->st)));
+		return check_groups(ctx, ctx->st.groups, ctx->st.n_groups);
+	}
 	if (denied_since_signin(&ctx->st)) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "user %s: refused by the live check %lld s ago (account_check_interval)",
@@ -351,8 +366,10 @@ static void reload_state(struct cb_pam *ctx)
 /* Claim the check, or wait for the one under way (bounded). */
 static cb_status standing(struct cb_pam *ctx)
 {
-	struct claim_edit c = {0, ctx->cfg.account_check_interval, ctx->cfg.timeout + 5,
-			       ctx->cfg.offline_login, CLAIMED};
+	struct claim_edit c = {.interval = ctx->cfg.account_check_interval,
+			       .max_age = ctx->cfg.timeout + 5,
+			       .offline = ctx->cfg.offline_login,
+			       .outcome = CLAIMED};
 	struct timespec pause = {0, 100 * 1000 * 1000};
 	cb_status st;
 
@@ -363,7 +380,7 @@ static cb_status standing(struct cb_pam *ctx)
 			return st;
 		reload_state(ctx);
 		if (c.outcome == FRESH)
-			return recorded(ctx, c.now);
+			return recorded(ctx, c.now, c.by_offline);
 		if (c.outcome == CLAIMED)
 			break;
 		if (waited >= CLAIM_WAIT_MS) {

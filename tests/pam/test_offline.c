@@ -226,6 +226,75 @@ static void test_offline_max_days(void **state)
 	assert_null(v);
 }
 
+static cb_status age_signin(struct cb_state *st, void *arg, bool *write)
+{
+	int64_t by = *(const int64_t *)arg;
+
+	st->last_login -= by;
+	if (st->checked > 0)
+		st->checked -= by;
+	*write = true;
+	return CB_OK;
+}
+
+static cb_status age_offline_use(struct cb_state *st, void *arg, bool *write)
+{
+	st->offline_used -= *(const int64_t *)arg;
+	*write = true;
+	return CB_OK;
+}
+
+/* pam_acct_mgmt alone on service, as sudo runs it on its cached
+ * timestamp: another process than the sign-in, no pam_set_data. */
+static int account_alone(const char *service)
+{
+	struct conv c;
+	struct pam_conv conv = {harness_conv, &c};
+	pam_handle_t *pamh = NULL;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pam_start_confdir(service, "cbalice", &conv, g.confdir, &pamh),
+			 PAM_SUCCESS);
+	rc = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, rc);
+	drain_log();
+	return rc;
+}
+
+/* The account phase without a sign-in after an offline one (sudo's cached
+ * timestamp: tests/e2e/offline.py runs the real sudo): the offline
+ * sign-in stands for account_check_interval, without a request, and the
+ * log says so rather than claim the service's standing is that recent;
+ * after the interval a live check is needed, which the outage refuses
+ * (account_offline_grace 0). */
+static void test_account_after_offline(void **state)
+{
+	struct login_result r;
+	int64_t hour = 3600;
+
+	(void)state;
+	sign_in_online();
+	write_service("sudo", "acct_without_auth");
+	/* the online sign-in beyond the interval: only the offline one is fresh */
+	edit_state("cbalice", age_signin, &hour);
+	offline(NULL);
+	assert_int_equal(code_login("cbalice", NULL, &r, ANS(ALICE_PW)), PAM_SUCCESS);
+	log_reset();
+	assert_int_equal(account_alone("sudo"), PAM_SUCCESS);
+	assert_log("sudo without a password prompt");
+	assert_log("user cbalice: the offline sign-in ");
+	assert_log(" s ago is used (account_check_interval 300 s); the service last vouched for "
+		   "the account 36");
+	assert_no_log("the standing recorded");
+	assert_no_log("live check");
+	edit_state("cbalice", age_offline_use, &hour);
+	log_reset();
+	assert_int_equal(account_alone("sudo"), PAM_AUTHINFO_UNAVAIL);
+	assert_log("live check of the account's standing: transport_error");
+	assert_log("account_offline_grace does not cover");
+}
+
 /* The service's decisions deny as without offline login. */
 static void test_never_on_a_decision(void **state)
 {
@@ -378,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup(test_offline_success, setup),
 		cmocka_unit_test_setup(test_offline_wrong_and_locked, setup),
 		cmocka_unit_test_setup(test_offline_max_days, setup),
+		cmocka_unit_test_setup(test_account_after_offline, setup),
 		cmocka_unit_test_setup(test_never_on_a_decision, setup),
 		cmocka_unit_test_setup(test_not_on_tls, setup),
 		cmocka_unit_test_setup(test_factors, setup),
