@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,7 +68,7 @@ static cb_status keep(struct cb_pam *ctx, const struct cb_tokens *tok, const cha
 		return CB_ERR_NOMEM;
 	st->user = strdup(ctx->user);
 	st->sub = strdup(tok->sub);
-	memcpy(st->session_id, session_id, sizeof(st->session_id));
+	snprintf(st->session_id, sizeof(st->session_id), "%s", session_id);
 	rc = copy_groups(st, tok);
 	if (rc == CB_OK && (st->user == NULL || st->sub == NULL))
 		rc = CB_ERR_NOMEM;
