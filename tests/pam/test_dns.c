@@ -38,21 +38,6 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	return PAM_SUCCESS;
 }
 
-static void no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)usec_delay;
-	(void)arg;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A password login of cbalice against https://HOST:port/auth/v1 with the
  * given budget; the PAM code, and the seconds in *took. */
 static int login_via(const char *host, unsigned timeout, unsigned connect_timeout, double *took)

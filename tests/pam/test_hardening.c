@@ -92,26 +92,11 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	return PAM_SUCCESS;
 }
 
-static void no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)usec_delay;
-	(void)arg;
-}
-
 struct result {
 	int auth;
 	double seconds;
 	struct conv_data conv;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* pam_authenticate for user on service "cb", answering with the
  * NULL-terminated list; the transcript and time in r. */
@@ -248,20 +233,6 @@ static void test_error_null(void **state)
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
 	assert_log("outcome=protocol_error");
 	assert_null(account_sub("cbalice"));
-}
-
-/* The harness's config with another base_url (and extra lines). */
-static void write_config_url(const char *base_url, const char *extra)
-{
-	char text[2048], *p;
-
-	snprintf(text, sizeof(text),
-		 "base_url = %s\nclient_id = test-env\nclient_secret_file = %s/secret\n"
-		 "ca_path = %s/capath\naccounts_db = %s/accounts.db\n%s",
-		 base_url, g.dir, g.emu, g.dir, extra);
-	p = test_write(g.dir, "cloudbase.conf", text, 0644);
-	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
-	free(p);
 }
 
 /* ---- base_url with userinfo ---------------------------------------------- */

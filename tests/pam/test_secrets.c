@@ -306,13 +306,6 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	return PAM_SUCCESS;
 }
 
-static void no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)usec_delay;
-	(void)arg;
-}
-
 /* auth with the password; then (full) account, open and close session;
  * pam_end */
 static void transaction(bool full)
