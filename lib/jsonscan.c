@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* See jsonscan.h. A recursive descent over RFC 8259's grammar, bounded by
  * max_depth, that keeps the spans of object keys (to find a repeated one)
  * and of secret values (to take them out). */

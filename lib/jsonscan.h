@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The raw text of a service answer, judged before json-c sees it.
  *
  * json-c, even with JSON_TOKENER_STRICT, takes tokens RFC 8259 does not

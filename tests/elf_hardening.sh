@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Full RELRO for everything the project installs: pam_cloudbase.so is
 # dlopen'ed into setuid sudo and su, libnss_cloudbase.so.2 into every process
 # that resolves a name, cloudbasectl runs as root. With GNU_RELRO and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A local user who stops their own su runs: the lock-hold attack of
 docs/state-store.md ("Writes the invoking user cannot hold up").
 

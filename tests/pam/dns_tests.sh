@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the DNS time-budget tests (tests/pam/test_dns.c). In a
 # private network namespace (its own 127.0.0.1, so port 53 is free) and a
 # private mount namespace, /etc/resolv.conf and /etc/nsswitch.conf are

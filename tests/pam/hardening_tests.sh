@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # TESTS entry of the hardening tests (tests/pam/test_hardening.c):
 # pam_tests.sh (emulators, hostile environment, ns-run) running
 # test_hardening instead of test_pam.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The time budget of a login covers name resolution: a base_url whose name
  * resolves slowly or never gets PAM_AUTHINFO_UNAVAIL within `timeout` plus
  * a small margin, never a login that waits on the resolver. Run by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What the second hardening review found, through real libpam against the
  * emulator: answers that mean two things, a null error, messages that fit
  * the flow, the shape of the conversation for names the module refuses,

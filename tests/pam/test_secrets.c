@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Secrets after pam_end: a whole PAM transaction in this process (auth with
  * the password against the emulator, account, open and close session,
  * pam_end), then every writable mapping of the process is searched for the

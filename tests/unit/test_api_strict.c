@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The grammar an answer must have: RFC 8259 JSON and nothing else, one
  * meaning per answer (no repeated key, no key that is spelt otherwise than
  * it reads), any "error" key a denial; and the secrets of an answer handed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* base_url is judged as libcurl reads it: plain http only to loopback, and
  * never a user name or password in the URL ("http://127.0.0.1:1@192.0.2.2/"
  * sends the password and the client credential to 192.0.2.2 in clear). No
