@@ -35,7 +35,7 @@ CFLAGS="-g -O1 $SAN -I$B -I$S/lib -DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"
 NETCFLAGS=$(pkg-config --cflags libcurl json-c openssl)
 NETLIBS=$(pkg-config --libs libcurl json-c openssl)
 core="status secure log fileutil conf names localfiles idmap shield account accountdb accountdb_store
-	accountdb_map state"
+	accountdb_map state nscd"
 net="http api jsonscan"
 
 # lib/ for coverage but without libFuzzer's main (fuzzer-no-link)
