@@ -108,12 +108,10 @@
 /* What differs between an SMS code and an e-mail code. */
 struct channel {
 	enum cb_contact_kind kind;
-	unsigned choice; /* CB_CHOICE_SMS or CB_CHOICE_EMAIL */
-	const char *name; /* log lines and the menu's word */
+	const char *name; /* log lines */
 	const char *both; /* the two-factor method's name, for log lines */
 	const char *what; /* the contact, for log lines */
 	const char *prompt_none; /* the same when the record has no contact */
-	const char *menu; /* the menu's words */
 	const char *msg_none;
 	const char *msg_malformed;
 	const char *msg_unknown;
@@ -121,12 +119,10 @@ struct channel {
 
 static const struct channel sms = {
 	.kind = CB_CONTACT_PHONE,
-	.choice = CB_CHOICE_SMS,
 	.name = "sms",
 	.both = "password+sms",
 	.what = "phone number",
 	.prompt_none = "SMS code sent to your phone: ",
-	.menu = "SMS code",
 	.msg_none = "No phone number is on record for this account, so no SMS code can be sent. "
 		    "Contact your administrator.",
 	.msg_malformed = "The phone number on record cannot receive SMS codes. Contact your "
@@ -137,12 +133,10 @@ static const struct channel sms = {
 
 static const struct channel email = {
 	.kind = CB_CONTACT_EMAIL,
-	.choice = CB_CHOICE_EMAIL,
 	.name = "email",
 	.both = "password+email",
 	.what = "e-mail address",
 	.prompt_none = "E-mail code sent to your e-mail address: ",
-	.menu = "e-mail code",
 	.msg_none = "No e-mail address is on record for this account, so no code can be sent. "
 		    "Contact your administrator.",
 	.msg_malformed = "The e-mail address on record cannot receive codes. Contact your "
