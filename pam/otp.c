@@ -766,7 +766,7 @@ static cb_status ask_choice(struct cb_pam *ctx, struct cb_outcome *out, unsigned
 	while (end > a && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
 	for (unsigned k = 0; k < n; k++) {
-		char num[4];
+		char num[12]; /* any unsigned: -Wformat-truncation (the sanitizer build) */
 
 		snprintf(num, sizeof(num), "%u", k + 1);
 		if (strcmp(a, num) == 0 || strcasecmp(a, items[offered[k]].word) == 0)
