@@ -103,15 +103,18 @@ static const char *why_no_signin(const struct cb_pam *ctx)
 }
 
 /* The last time the service vouched for the account: a sign-in, or a
- * live check that found it in good standing. */
+ * live check since it that found it in good standing (a sign-in clears the
+ * recorded check, so a check on record came after the sign-in, whatever
+ * the seconds say). */
 static int64_t last_good(const struct cb_state *st)
 {
-	return st->checked_ok && st->checked > st->last_login ? st->checked : st->last_login;
+	return st->checked != 0 && st->checked_ok && st->checked > st->last_login ? st->checked
+										  : st->last_login;
 }
 
 static bool denied_since_signin(const struct cb_state *st)
 {
-	return !st->checked_ok && st->checked > st->last_login;
+	return st->checked != 0 && !st->checked_ok;
 }
 
 /* The newest session with a refresh token: the one the host keeps. */

@@ -528,9 +528,11 @@ class InstallTest:
                            first.group(1)),
              "common-auth: pam_cloudbase first (success jumps past pam_unix, failure dies)",
              diag=auth)
-        t.ok(acct.index("pam_permit.so") < acct.index("pam_cloudbase.so"),
-             "common-account: pam_cloudbase in the Additional block, after pam_unix",
-             diag=acct)
+        t.ok(acct.index("pam_permit.so") < acct.index("pam_cloudbase.so") and
+             re.search(r"pam_cloudbase\.so ignore_unknown_user acct_without_auth$", acct, re.M),
+             "common-account: pam_cloudbase in the Additional block, after pam_unix, with "
+             "acct_without_auth (sudo's timestamp, NOPASSWD, root's su, SSH keys: the "
+             "account's standing checked live)", diag=acct)
         t.ok(pw.index("pam_unix.so") < pw.index("pam_cloudbase.so") and
              re.search(r"pam_unix\.so obscure yescrypt", pw) and "use_authtok" not in pw,
              "common-password: pam_unix first (its line without use_authtok), "
@@ -622,6 +624,20 @@ class InstallTest:
         seen = self.signins(nreq)
         t.ok(len(seen) == 1 and seen[0]["status"] == 200,
              "sudo: one /signin at the emulator", diag=json.dumps(seen, indent=1))
+        # sudo's timestamp (Debian's sudoers; no terminal: one record per
+        # parent process): the second sudo runs the account phase alone
+        mark, nreq = self.syslog.mark(), len(self.emu.requests())
+        rc, out = self.chroot("exec setpriv --reuid=%d --regid=%d --init-groups -- "
+                              "sh -c 'sudo -S -v && sudo -n id'" % (uid, uid),
+                              stdin=ALICE_PW + "\n", timeout=30)
+        cached = self.syslog.wait_for(mark, r"pam_cloudbase\(sudo:account\): user alice: sudo "
+                                      r"without a password prompt .*checking the account's "
+                                      r"standing", timeout=3)
+        t.ok(rc == 0 and "uid=0(root)" in out and cached is not None and
+             len(self.signins(nreq)) == 1,
+             "sudo -v, then sudo -n id on the timestamp: the profile's account line "
+             "(acct_without_auth) passes alice on her standing, one /signin in all",
+             diag="%s\n%s" % (out, "\n".join(self.syslog.since(mark))))
         # passwd as alice: pam_unix does not know her, the module changes
         # her CloudBase password (the cloudbase-password profile)
         mark, nreq = self.syslog.mark(), len(self.emu.requests())

@@ -299,6 +299,26 @@ static void *log_reader(void *arg)
 	return NULL;
 }
 
+/* A test that forks (concurrent logins) may do so while the reader holds
+ * log_lock: the child would wait for it forever. The child gets the lock
+ * free and leaves /dev/log to the parent's reader (what it logs still
+ * arrives there), so no line a test looks for is read by a child. */
+static void log_before_fork(void)
+{
+	pthread_mutex_lock(&log_lock);
+}
+
+static void log_after_fork_parent(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void log_after_fork_child(void)
+{
+	pthread_mutex_unlock(&log_lock);
+	g.logfd = -1;
+}
+
 void log_reset(void)
 {
 	drain_log();
@@ -744,7 +764,9 @@ bool harness_init(bool no_log)
 	{
 		pthread_t t;
 
-		if (pthread_create(&t, NULL, log_reader, NULL) != 0)
+		if (pthread_atfork(log_before_fork, log_after_fork_parent, log_after_fork_child) !=
+			    0 ||
+		    pthread_create(&t, NULL, log_reader, NULL) != 0)
 			abort();
 		pthread_detach(t);
 	}

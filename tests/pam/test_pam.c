@@ -698,6 +698,43 @@ static void test_live_check_policy(void **state)
 	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
 }
 
+/* A live check's refusal is the recorded standing within
+ * account_check_interval, even when it came in the same second as the
+ * sign-in before it (the state store keeps seconds): the next account
+ * phase does not let a user blocked at CloudBase in. A sign-in after the
+ * refusal supersedes it, in the same second too. */
+static void test_live_check_refusal_recorded(void **state)
+{
+	struct timespec ts;
+	struct result r;
+
+	(void)state;
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n");
+	/* begin just after a second starts: sign-in and check in one second */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec = 0;
+	ts.tv_nsec = 1000000000L - ts.tv_nsec + 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec = 1;
+		ts.tv_nsec -= 1000000000L;
+	}
+	nanosleep(&ts, NULL);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
+	assert_int_equal(account_only("cbalice"), PAM_ACCT_EXPIRED);
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"ACTIVE\"}");
+	/* within the interval: the refusal, nothing sent */
+	write_config("acct_without_auth = yes\naccount_check_interval = 300\n");
+	ctl("POST", "/stats/reset", NULL);
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED);
+	assert_log("refused by the live check");
+	assert_int_equal(stat_of("requests"), 0);
+	/* a new sign-in supersedes the refusal */
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	assert_log("the standing recorded");
+}
+
 static void test_wrong_client_secret(void **state)
 {
 	struct result r;
@@ -1190,6 +1227,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_acct_without_auth, setup),
 		cmocka_unit_test_setup(test_live_check, setup),
 		cmocka_unit_test_setup(test_live_check_policy, setup),
+		cmocka_unit_test_setup(test_live_check_refusal_recorded, setup),
 		cmocka_unit_test_setup(test_wrong_client_secret, setup),
 		cmocka_unit_test_setup(test_faults, setup),
 		cmocka_unit_test_setup(test_timeouts, setup),
