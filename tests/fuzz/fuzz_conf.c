@@ -23,7 +23,7 @@ static void check(const struct cb_config *cfg)
 	for (size_t i = 0; i < cfg->n_group_map; i++)
 		if (cfg->group_map[i].cloud == NULL || cfg->group_map[i].local == NULL)
 			abort();
-	if (cfg->method > CB_METHOD_CHOICE || cb_method_name(cfg->method) == NULL)
+	if (cfg->method > CB_METHOD_CHOICE || strcmp(cb_config_method_name(cfg), "unknown") == 0)
 		abort();
 }
 

@@ -34,7 +34,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 CFLAGS="-g -O1 $SAN -I$B -I$S/lib -DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"/var\""
 NETCFLAGS=$(pkg-config --cflags libcurl json-c openssl)
 NETLIBS=$(pkg-config --libs libcurl json-c openssl)
-core="status secure log fileutil conf names localfiles idmap shield account accountdb accountdb_store
+core="status secure log fileutil conf names localfiles idmap shield nscd account accountdb accountdb_store
 	accountdb_map state"
 net="http api jsonscan"
 
