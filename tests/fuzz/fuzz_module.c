@@ -21,10 +21,11 @@
  * try_first_pass.
  *
  * Waits: the fake transport answers at once, so the decoy waits of
- * pam/otp.c (a round trip's length) are about zero, and the files of pam/ are built
- * with -Dnanosleep=fuzz_nanosleep: a wait is checked against the module's
- * cap (3 s) and returns at once. The failure delay goes to a PAM_FAIL_DELAY
- * function that does nothing.
+ * pam/otp.c (a round trip's length) are about zero, and the files of pam/
+ * are built with -Dnanosleep=fuzz_nanosleep: a wait is checked against the
+ * module's cap (3 s) and returns at once. The failure delay goes to a
+ * PAM_FAIL_DELAY function that does nothing. An input is then about a
+ * millisecond per operation, most of it the stores' file I/O.
  *
  * Invariants (abort() on a violation):
  *  1. pam_sm_authenticate returns PAM_SUCCESS only when the last /signin of
@@ -50,7 +51,7 @@
  *     pam_sm_close_session never fails; pam_chauthtok succeeds only after
  *     the service took the new password (PATCH /user/password 2xx) on a
  *     sign-in of the bound sub; /signin is only ever asked for the
- *     record's CloudBase login.
+ *     record's CloudBase login; no wait is longer than 3 s.
  *
  * Input format: four header bytes, then items.
  *   byte 0  the method: methods[] (modulo its length)
@@ -114,6 +115,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <sanitizer/common_interface_defs.h>
 #include <security/pam_appl.h>
 #include <security/pam_modules.h>
 
@@ -209,7 +211,6 @@ struct snapshot {
 /* What one operation saw. */
 struct op_seen {
 	int rc[SHIM_N]; /* the module's own return codes; -1: not called */
-	int rc_prelim; /* pam_sm_chauthtok's preliminary pass */
 	unsigned requests;
 	bool signin_seen, signin_2xx;
 	char *signin_sub; /* json-c's reading of the last 2xx /signin answer */
@@ -243,6 +244,8 @@ static struct {
 	bool verbose; /* FUZZ_MODULE_VERBOSE: what happens, on stderr */
 } fz;
 
+static void cleanup(void);
+
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
@@ -250,6 +253,7 @@ static struct {
 			fprintf(stderr, "\n--- log of this input:\n%s--- shown:\n%s",              \
 				fz.log.s != NULL ? fz.log.s : "",                                  \
 				fz.shown.s != NULL ? fz.shown.s : "");                             \
+			cleanup();                                                                 \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
@@ -257,6 +261,7 @@ static struct {
 static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_module: %s: %s\n", what, strerror(errno));
+	cleanup();
 	abort();
 }
 
@@ -735,8 +740,6 @@ int fuzz_module_entry(int which, pam_handle_t *pamh, int flags, int argc, const 
 		break;
 	case SHIM_CHAUTHTOK:
 		rc = pam_sm_chauthtok(pamh, flags, argc, argv);
-		if (flags & PAM_PRELIM_CHECK)
-			fz.op.rc_prelim = rc;
 		break;
 	default:
 		abort();
@@ -784,10 +787,17 @@ static void rmtree(const char *dir)
 		die(dir);
 }
 
+/* The temporary directory goes at exit, on a broken invariant and on a
+ * sanitizer's report (libFuzzer saves the input elsewhere). */
 static void cleanup(void)
 {
-	if (fz.dir[0] != '\0')
-		rmtree(fz.dir);
+	char dir[sizeof(fz.dir)];
+
+	if (fz.dir[0] == '\0')
+		return;
+	memcpy(dir, fz.dir, sizeof(dir));
+	fz.dir[0] = '\0'; /* once, even when rmtree itself fails */
+	rmtree(dir);
 }
 
 static cb_status bind_edit(struct cb_state *st, void *arg, bool *write)
@@ -929,6 +939,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(fz.dir) == NULL)
 		die("mkdtemp");
 	atexit(cleanup);
+	__sanitizer_set_death_callback(cleanup);
 	snprintf(fz.confdir, sizeof(fz.confdir), "%s/pam.d", fz.dir);
 	snprintf(fz.conf, sizeof(fz.conf), "%s/cloudbase.conf", fz.dir);
 	snprintf(fz.secret, sizeof(fz.secret), "%s/secret", fz.dir);
@@ -1120,7 +1131,6 @@ static void run_op(uint8_t byte)
 	memset(&fz.op, 0, sizeof(fz.op));
 	for (int i = 0; i < SHIM_N; i++)
 		fz.op.rc[i] = -1;
-	fz.op.rc_prelim = -1;
 	switch (op) {
 	case 0:
 		rc = pam_authenticate(fz.pamh, flags);
