@@ -177,7 +177,7 @@ static cb_status edit_claim(struct cb_state *st, void *arg, bool *write)
 struct result_edit {
 	int64_t now;
 	bool ok;
-	const char *session_id;
+	const char *session_id; /* the session checked; NULL when there was none */
 	const struct cb_tokens *fresh; /* rotated tokens to store, or NULL */
 	bool drop_session; /* the token is dead: forget the session */
 	char *const *groups; /* the current CloudBase groups (ok only) */
@@ -188,15 +188,17 @@ struct result_edit {
 static cb_status edit_result(struct cb_state *st, void *arg, bool *write)
 {
 	const struct result_edit *r = arg;
-	long i = cb_state_session_find(st, r->session_id);
 	cb_status rc = CB_OK;
+	long i;
 
 	st->claim = 0;
 	st->claim_pid = 0;
 	st->claim_pid_start = 0;
 	*write = true;
+	/* no answer: no session was asked about (session_id is NULL) */
 	if (!r->record)
 		return CB_OK;
+	i = cb_state_session_find(st, r->session_id);
 	st->checked = r->now;
 	st->checked_ok = r->ok;
 	if (r->ok)

@@ -735,6 +735,26 @@ static void test_live_check_refusal_recorded(void **state)
 	assert_log("the standing recorded");
 }
 
+/* A sign-in answer without a refresh token (the field is optional) leaves a
+ * session the account phase cannot check the account with: it says so and
+ * denies. The account phase used to look that session up by a NULL id
+ * there, which crashed the process (sudo's, su's); fuzz_module found it. */
+static void test_live_check_no_refresh_token(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n");
+	fault("{\"fault\":\"raw\",\"status\":200,\"count\":1,\"path\":\"/signin\","
+	      "\"headers\":{\"Content-Type\":\"application/json\"},"
+	      "\"body\":\"{\\\"access_token\\\":\\\"at-1\\\",\\\"expires_in\\\":7200,"
+	      "\\\"sub\\\":\\\"" ALICE_SUB "\\\"}\"}");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED);
+	assert_log("no CloudBase session of this host to check the account with");
+	assert_log("outcome=token_invalid");
+}
+
 static void test_wrong_client_secret(void **state)
 {
 	struct result r;
@@ -1228,6 +1248,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_live_check, setup),
 		cmocka_unit_test_setup(test_live_check_policy, setup),
 		cmocka_unit_test_setup(test_live_check_refusal_recorded, setup),
+		cmocka_unit_test_setup(test_live_check_no_refresh_token, setup),
 		cmocka_unit_test_setup(test_wrong_client_secret, setup),
 		cmocka_unit_test_setup(test_faults, setup),
 		cmocka_unit_test_setup(test_timeouts, setup),
