@@ -17,7 +17,8 @@
  *   blocked, pending, locked, rate limited) is never overridden.
  * - The service's "blocked", and its "wrong password" for the very
  *   password the verifier holds (changed at CloudBase), remove the
- *   verifier.
+ *   verifier, for the rest of the call too; one that another process
+ *   removed or replaced after this one read the record lets nobody in.
  * - Bounded: offline_max_days after the online sign-in that set it (an
  *   older one is refused and removed); offline_max_failures wrong offline
  *   passwords since that sign-in, then none is tried until the next online
@@ -113,6 +114,9 @@ static cb_status edit_forget(struct cb_state *st, void *arg, bool *write)
 
 void cb_pam_offline_forget(struct cb_pam *ctx, const char *why)
 {
+	/* and the copy read at the start of the call, which a retry of the
+	 * same call (try_first_pass) would otherwise check against */
+	cb_state_forget_verifier(&ctx->st);
 	if (cb_state_update(&ctx->cfg, ctx->user, edit_forget, NULL, &ctx->log) == CB_OK)
 		cb_log(&ctx->log, LOG_NOTICE, "offline: the cached password of %s removed: %s",
 		       ctx->user, why);
@@ -138,15 +142,18 @@ struct use_edit {
 	const char *verifier; /* the one checked */
 	bool right;
 	int64_t now;
+	bool gone; /* out: the record no longer holds it */
 };
 
-/* Count the attempt on the verifier that was checked (not on one a
- * concurrent online sign-in has put there since). */
+/* Count the attempt on the verifier that was checked, if the record still
+ * holds it: one another process has removed since (a "blocked" answer) or
+ * replaced (an online sign-in) neither counts the attempt nor lets it in. */
 static cb_status edit_use(struct cb_state *st, void *arg, bool *write)
 {
-	const struct use_edit *u = arg;
+	struct use_edit *u = arg;
 
-	if (st->verifier == NULL || strcmp(st->verifier, u->verifier) != 0)
+	u->gone = st->verifier == NULL || strcmp(st->verifier, u->verifier) != 0;
+	if (u->gone)
 		return CB_OK;
 	if (u->right)
 		st->offline_used = u->now;
@@ -184,7 +191,7 @@ static const char *unusable(struct cb_pam *ctx, int64_t now, bool *forget)
 cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_status online)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct use_edit u = {NULL, false, now};
+	struct use_edit u = {NULL, false, now, false};
 	bool forget;
 	const char *why = unusable(ctx, now, &forget);
 	cb_status st;
@@ -203,6 +210,13 @@ cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_sta
 	u.verifier = ctx->st.verifier;
 	u.right = matches(&ctx->cfg, password, ctx->st.verifier);
 	st = cb_state_update(&ctx->cfg, ctx->user, edit_use, &u, &ctx->log);
+	if (st == CB_OK && u.gone) {
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "offline: user=%s service=%s: the service is unreachable (%s) and the "
+		       "cached password was removed or replaced meanwhile: refused",
+		       ctx->user, ctx->service, cb_status_name(online));
+		return online;
+	}
 	if (!u.right) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "offline: user=%s service=%s: the service is unreachable (%s); wrong "

@@ -337,6 +337,45 @@ static void test_never_on_a_decision(void **state)
 			 PAM_AUTHINFO_UNAVAIL);
 }
 
+/* The service "auth" with try_first_pass after an earlier module that
+ * puts first_pw in PAM_AUTHTOK. */
+static void write_try_first_pass(const char *first_pw)
+{
+	char text[2048];
+
+	assert_non_null(g.helper_so);
+	snprintf(text, sizeof(text),
+		 "auth     required %s set=%s\n"
+		 "auth     required %s conf=%s try_first_pass\n"
+		 "account  required %s conf=%s\n",
+		 g.helper_so, first_pw, g.so, g.conf_path, g.so, g.conf_path);
+	write_service_text("cbtry", text);
+}
+
+/* The service's "wrong password" for the cached one removes it for the
+ * rest of the call too: the same password typed again (try_first_pass)
+ * while the service is unreachable is not signed in offline. (Found by
+ * fuzz_module: the copy read at the start of the call let it in.) */
+static void test_removed_within_the_call(void **state)
+{
+	struct login_result r;
+
+	(void)state;
+	sign_in_online();
+	write_try_first_pass(ALICE_PW);
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 400, \"error\": "
+	      "\"invalid_password\", \"count\": 1}");
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 503, \"count\": 1}");
+	log_reset();
+	assert_int_equal(code_run("cbtry", "cbalice", NULL, &r, ANS(ALICE_PW)),
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_transcript(&r.conv, PW_PROMPT);
+	assert_log("offline: the cached password of cbalice removed: the service refused the "
+		   "password it holds");
+	assert_no_log("signed in with the cached password");
+	assert_null(verifier(NULL));
+}
+
 /* A TLS failure is not an outage: no offline login on it. */
 static void test_not_on_tls(void **state)
 {
@@ -449,6 +488,7 @@ int main(void)
 		cmocka_unit_test_setup(test_offline_max_days, setup),
 		cmocka_unit_test_setup(test_account_after_offline, setup),
 		cmocka_unit_test_setup(test_never_on_a_decision, setup),
+		cmocka_unit_test_setup(test_removed_within_the_call, setup),
 		cmocka_unit_test_setup(test_not_on_tls, setup),
 		cmocka_unit_test_setup(test_factors, setup),
 		cmocka_unit_test_setup(test_off, setup),
