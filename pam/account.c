@@ -260,8 +260,9 @@ static bool decided_against(cb_status st)
 	       st == CB_ERR_USER_UNKNOWN || st == CB_ERR_SUB_MISMATCH || st == CB_ERR_AUTH;
 }
 
-/* One live check, under a claim this process holds. */
-static cb_status live_check(struct cb_pam *ctx, int64_t now)
+/* One live check, under a claim this process holds; *unreach: the
+ * service could not be reached (cb_api_unreachable). */
+static cb_status live_check(struct cb_pam *ctx, int64_t now, bool *unreach)
 {
 	struct result_edit r = {now, false, NULL, NULL, false, NULL, 0, true};
 	struct cb_tokens tok = {0};
@@ -270,6 +271,7 @@ static cb_status live_check(struct cb_pam *ctx, int64_t now)
 	long i = standing_session(&ctx->st, now);
 	cb_status st, wr;
 
+	*unreach = false;
 	if (i < 0) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "user %s: no CloudBase session of this host to check the account with "
@@ -285,9 +287,12 @@ static cb_status live_check(struct cb_pam *ctx, int64_t now)
 	if (st == CB_OK) {
 		st = ask_service(ctx, api, ctx->st.sessions[i].refresh_token, &tok, &me);
 		/* a session of a blocked user is ended at the service too */
+		*unreach = cb_api_unreachable(api, st);
 		if (decided_against(st) && tok.access_token != NULL)
 			cb_api_revoke(api, tok.access_token);
 		cb_pam_api_close(ctx, api);
+	} else {
+		*unreach = cb_api_unreachable(NULL, st);
 	}
 	cb_log(&ctx->log, st == CB_OK ? LOG_INFO : LOG_NOTICE,
 	       "user %s: live check of the account's standing: %s request_id=%s", ctx->user,
@@ -376,6 +381,7 @@ static cb_status standing(struct cb_pam *ctx)
 			       .offline = ctx->cfg.offline_login,
 			       .outcome = CLAIMED};
 	struct timespec pause = {0, 100 * 1000 * 1000};
+	bool unreach;
 	cb_status st;
 
 	for (unsigned waited = 0;; waited += 100) {
@@ -397,8 +403,8 @@ static cb_status standing(struct cb_pam *ctx)
 		}
 		nanosleep(&pause, NULL);
 	}
-	st = live_check(ctx, c.now);
-	return cb_status_unreachable(st) ? unreachable(ctx, st, c.now) : st;
+	st = live_check(ctx, c.now, &unreach);
+	return unreach ? unreachable(ctx, st, c.now) : st;
 }
 
 /* Run where the invoking user cannot stop it; log lines through log. */

@@ -9,12 +9,15 @@
  *   crypt_rn), Debian's own password hash, in the user's root-only state
  *   record; never the password. Every online password sign-in replaces it
  *   (a fresh salt); with offline_login off it removes it.
- * - Unreachable means cb_status_unreachable(): no connection, DNS, the time
- *   budget, a 5xx, an answer that is not the service's (a captive page). A
- *   TLS failure is not: a host whose CA store broke, or a network that
- *   intercepts TLS, must show up as the error it is, not turn every login
- *   into an offline one. A decision of the service (wrong password,
- *   blocked, pending, locked, rate limited) is never overridden.
+ * - Unreachable means cb_api_unreachable(): no connection, DNS, the time
+ *   budget, a 5xx, an answer that is not the service's (a redirect, one
+ *   not declared JSON: a captive page), the service's "internal" or
+ *   "unavailable". A TLS failure is not: a host whose CA store broke, or a
+ *   network that intercepts TLS, must show up as the error it is, not turn
+ *   every login into an offline one. A decision of the service (wrong
+ *   password, blocked, pending, locked, rate limited) is never overridden,
+ *   nor is an answer declared JSON that cannot be read (it may be a
+ *   decision in a shape the module does not know).
  * - The service's "blocked", and its "wrong password" for the very
  *   password the verifier holds (changed at CloudBase), remove the
  *   verifier, for the rest of the call too; one that another process

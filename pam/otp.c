@@ -505,7 +505,7 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 		cb_log(&ctx->log, LOG_NOTICE, "%s: sending to %s for %s failed: %s request_id=%s",
 		       ch->name, masked, who(ctx), cb_status_name(st), cb_api_request_id(o->api));
 		/* offline login takes a password; say why a code cannot work now */
-		if (cb_status_unreachable(st) && ctx->cfg.offline_login)
+		if (cb_api_unreachable(o->api, st) && ctx->cfg.offline_login)
 			tell_final(o, MSG_OFFLINE_CODE);
 		return st;
 	}
@@ -675,7 +675,7 @@ static cb_status both_factors(struct otp *o, const char *rcontact, const char *p
 		       o->ch->both, who(ctx));
 		return CB_OK;
 	}
-	if (cb_status_unreachable(st) && ctx->cfg.offline_login) {
+	if (cb_api_unreachable(o->api, st) && ctx->cfg.offline_login) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "%s: the service is unreachable (%s): no offline sign-in, the second "
 		       "factor needs the service (offline_second_factor=require)",

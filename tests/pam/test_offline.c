@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <security/pam_appl.h>
 
 #include "harness.h"
@@ -376,6 +377,73 @@ static void test_removed_within_the_call(void **state)
 	assert_null(verifier(NULL));
 }
 
+/* The next /signin answered with status, Content-Type type and body. */
+static void signin_answer(int status, const char *type, const char *body)
+{
+	struct json_object *rule = json_object_new_object(), *h = json_object_new_object();
+
+	json_object_object_add(rule, "fault", json_object_new_string("raw"));
+	json_object_object_add(rule, "status", json_object_new_int(status));
+	json_object_object_add(rule, "count", json_object_new_int(1));
+	json_object_object_add(rule, "path", json_object_new_string("/signin"));
+	json_object_object_add(h, "Content-Type", json_object_new_string(type));
+	json_object_object_add(rule, "headers", h);
+	json_object_object_add(rule, "body", json_object_new_string(body));
+	fault(json_object_to_json_string_ext(rule, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rule);
+}
+
+/* An outage is an answer that is not the service's; any answer declared
+ * JSON with a status of 2xx or 4xx is the service's, and one the module
+ * cannot read denies as a malformed answer, never offline. (Found by
+ * fuzz_module: every malformed answer counted as an outage.) */
+static void test_outage_or_answer(void **state)
+{
+	static const struct {
+		int status;
+		const char *type, *body;
+		bool outage;
+	} rows[] = {
+		{200, "application/json", "{}", false},
+		{200, "application/json", "{\"error\":null,\"access_token\":\"t\",\"sub\":\"s\"}",
+		 false},
+		{200, "application/json", "{\"access_token\":\"t\"}", false},
+		{400, "application/json", "{}", false},
+		{403, "application/json", "{\"code\":\"USER_DISABLED\",\"message\":\"disabled\"}",
+		 false},
+		{200, "application/json", "<html>not JSON</html>", false},
+		{200, "application/json", "{\"sub\":\"s\",}", false},
+		/* not the service's: a captive portal's page, a redirect, a 5xx */
+		{200, "text/html", "<html>log in to the Wi-Fi</html>", true},
+		{302, "text/plain", "Found", true},
+		{502, "application/json", "{}", true},
+		/* the service's own word for its trouble */
+		{400, "application/json", "{\"error\":\"unavailable\"}", true},
+	};
+	struct login_result r;
+	char *v;
+
+	(void)state;
+	sign_in_online();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("%d %s %s\n", rows[i].status, rows[i].type, rows[i].body);
+		signin_answer(rows[i].status, rows[i].type, rows[i].body);
+		log_reset();
+		code_login("cbalice", NULL, &r, ANS(ALICE_PW));
+		if (rows[i].outage) {
+			assert_int_equal(r.auth, PAM_SUCCESS);
+			assert_log("signed in with the cached password");
+		} else {
+			assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
+			assert_log("outcome=protocol_error");
+			assert_no_log("offline: user=");
+		}
+		v = verifier(NULL);
+		assert_non_null(v);
+		free(v);
+	}
+}
+
 /* A TLS failure is not an outage: no offline login on it. */
 static void test_not_on_tls(void **state)
 {
@@ -489,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup(test_account_after_offline, setup),
 		cmocka_unit_test_setup(test_never_on_a_decision, setup),
 		cmocka_unit_test_setup(test_removed_within_the_call, setup),
+		cmocka_unit_test_setup(test_outage_or_answer, setup),
 		cmocka_unit_test_setup(test_not_on_tls, setup),
 		cmocka_unit_test_setup(test_factors, setup),
 		cmocka_unit_test_setup(test_off, setup),

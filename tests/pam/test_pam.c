@@ -681,6 +681,14 @@ static void test_live_check_policy(void **state)
 		     "account_offline_grace = 3600\n");
 	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
 	assert_log("allowed on the standing recorded");
+	/* an answer of the service that cannot be read is no outage: the
+	 * grace does not stand in for it (cb_api_unreachable) */
+	ctl("DELETE", "/faults", NULL);
+	raw_answer("/token", "{}");
+	log_reset();
+	assert_int_equal(account_only("cbalice"), PAM_AUTHINFO_UNAVAIL);
+	assert_log("live check of the account's standing: protocol_error");
+	assert_no_log("allowed on the standing recorded");
 	ctl("DELETE", "/faults", NULL);
 	/* two checks at once: the second waits for the first and uses the
 	 * token it stored; no refresh token is presented twice */
