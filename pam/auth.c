@@ -81,6 +81,8 @@ static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, co
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = cb_api_signin_password(api, ctx->acct.login, password, tok);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!cb_api_unreachable(api, st))
+		ctx->signin_answered = true;
 	ctx->signin_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	cb_log(&ctx->log, LOG_DEBUG, "signin for %s: %s request_id=%s", ctx->user,
 	       cb_status_name(st), cb_api_request_id(api));

@@ -49,8 +49,9 @@ struct cb_pam {
 	/* how long the last password sign-in round trip took (ms) */
 	long signin_ms;
 	/* offline login: the sign-in used the cached password (offline), or
-	 * tried it (offline_tried) */
-	bool offline, offline_tried;
+	 * tried it (offline_tried); the service answered a password sign-in
+	 * of this call (it is not unreachable for the next one) */
+	bool offline, offline_tried, signin_answered;
 	/* the verifier of this sign-in's password, stored with it; NULL: none */
 	char *new_verifier;
 };

@@ -22,6 +22,8 @@
  *   password the verifier holds (changed at CloudBase), remove the
  *   verifier, for the rest of the call too; one that another process
  *   removed or replaced after this one read the record lets nobody in.
+ * - Only when every sign-in of the call met the outage: after the
+ *   service answered one (try_first_pass), the next is never offline.
  * - Bounded: offline_max_days after the online sign-in that set it (an
  *   older one is refused and removed); offline_max_failures wrong offline
  *   passwords since that sign-in, then none is tried until the next online
@@ -172,6 +174,10 @@ static const char *unusable(struct cb_pam *ctx, int64_t now, bool *forget)
 	const struct cb_state *st = &ctx->st;
 
 	*forget = false;
+	/* a retry of the same call (try_first_pass): the service that decided
+	 * on the first password is there, whatever the second one meets */
+	if (ctx->signin_answered)
+		return "it answered an earlier sign-in of this login";
 	if (st->verifier == NULL)
 		return "no password is cached on this host (no online password sign-in since "
 		       "offline_login was turned on)";

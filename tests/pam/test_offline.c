@@ -377,6 +377,41 @@ static void test_removed_within_the_call(void **state)
 	assert_null(verifier(NULL));
 }
 
+/* A service that has answered a sign-in of this call is not unreachable
+ * for the next one: try_first_pass, the earlier module's password refused
+ * by the service, then the cached password typed while the service answers
+ * 503, is no offline sign-in. */
+static void test_answered_within_the_call(void **state)
+{
+	struct login_result r;
+	unsigned failures = 9;
+	char *v;
+
+	(void)state;
+	sign_in_online();
+	write_try_first_pass("not-hers");
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 400, \"error\": "
+	      "\"invalid_password\", \"count\": 1}");
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 503, \"count\": 1}");
+	log_reset();
+	assert_int_equal(code_run("cbtry", "cbalice", NULL, &r, ANS(ALICE_PW)),
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_log("offline: user=cbalice service=cbtry: the service is unreachable "
+		   "(service_unavailable) and it answered an earlier sign-in of this login: "
+		   "refused");
+	assert_no_log("signed in with the cached password");
+	/* nothing counted, nothing removed: the cached password still works,
+	 * when the outage is the first thing the call meets */
+	v = verifier(&failures);
+	assert_non_null(v);
+	assert_int_equal(failures, 0);
+	free(v);
+	write_try_first_pass(ALICE_PW);
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 503, \"count\": 1}");
+	assert_int_equal(code_run("cbtry", "cbalice", NULL, &r, NULL), PAM_SUCCESS);
+	assert_transcript(&r.conv, OFFLINE_INFO);
+}
+
 /* The next /signin answered with status, Content-Type type and body. */
 static void signin_answer(int status, const char *type, const char *body)
 {
@@ -558,6 +593,7 @@ int main(void)
 		cmocka_unit_test_setup(test_never_on_a_decision, setup),
 		cmocka_unit_test_setup(test_removed_within_the_call, setup),
 		cmocka_unit_test_setup(test_outage_or_answer, setup),
+		cmocka_unit_test_setup(test_answered_within_the_call, setup),
 		cmocka_unit_test_setup(test_not_on_tls, setup),
 		cmocka_unit_test_setup(test_factors, setup),
 		cmocka_unit_test_setup(test_off, setup),
