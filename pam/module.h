@@ -169,7 +169,8 @@ cb_status cb_pam_offline_hash(const struct cb_config *cfg, const char *password,
  * user's verifier, within its bounds; counts the attempt. CB_OK, CB_ERR_AUTH
  * (wrong), or online when offline login cannot be used (logged). */
 cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_status online);
-/* After the service's answer st to password: a verifier it proves stale
+/* After the service's answer st to any sign-in (password NULL: a code's;
+ * pam_authenticate's or a password change's): a verifier it proves stale
  * (blocked, or the cached password refused) is removed. */
 void cb_pam_offline_after(struct cb_pam *ctx, const char *password, cb_status st);
 /* Remove the user's verifier (logged with why). */

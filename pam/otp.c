@@ -468,8 +468,8 @@ static cb_status decoy_codes(struct otp *o, const char *prompt, long rtt_ms, int
 }
 
 /* Send a code to contact, ask for it, sign in with the verification token. */
-static cb_status code_signin(struct otp *o, const char *contact, const char *prompt,
-			     struct cb_tokens *tok)
+static cb_status code_steps(struct otp *o, const char *contact, const char *prompt,
+			    struct cb_tokens *tok)
 {
 	struct cb_pam *ctx = o->ctx;
 	const struct channel *ch = o->ch;
@@ -523,6 +523,18 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 	}
 	cb_clear_secret(&vtoken);
 	cb_verification_free(&ver);
+	return st;
+}
+
+/* code_steps, and what its outcome says about the cached password. */
+static cb_status code_signin(struct otp *o, const char *contact, const char *prompt,
+			     struct cb_tokens *tok)
+{
+	cb_status st = code_steps(o, contact, prompt, tok);
+
+	/* "blocked" is about the account, whichever step says it: the cached
+	 * password (offline login) goes */
+	cb_pam_offline_after(o->ctx, NULL, st);
 	return st;
 }
 

@@ -377,6 +377,76 @@ static void test_removed_within_the_call(void **state)
 	assert_null(verifier(NULL));
 }
 
+/* pam_chauthtok from old to new (typed twice); its code. */
+static int change_password(const char *old, const char *new_pw)
+{
+	pam_handle_t *pamh = NULL;
+	struct conv c;
+	struct pam_conv conv = {harness_conv, &c};
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.answers[0] = old;
+	c.answers[1] = new_pw;
+	c.answers[2] = new_pw;
+	assert_int_equal(pam_start_confdir("cb", "cbalice", &conv, g.confdir, &pamh), PAM_SUCCESS);
+	rc = pam_chauthtok(pamh, 0);
+	pam_end(pamh, rc);
+	drain_log();
+	return rc;
+}
+
+/* Every sign-in's "blocked", and the "wrong password" for the cached
+ * password of the sign-in a password change starts with, remove the
+ * cached password, as the password sign-in's do. (Found by fuzz_module:
+ * only pam_authenticate's password sign-in removed it.) */
+static void test_removed_by_any_signin(void **state)
+{
+	struct login_result r;
+	char *v;
+
+	(void)state;
+	/* the code sign-in (method sms) answered user_blocked */
+	sign_in_online();
+	online("method = sms\n");
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 403, \"error\": "
+	      "\"user_blocked\", \"count\": 1}");
+	log_reset();
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_MAXTRIES);
+	assert_log("offline: the cached password of cbalice removed: the service says the "
+		   "account is blocked");
+	assert_null(verifier(NULL));
+	/* ... or its first step, sending the code */
+	sign_in_online();
+	online("method = sms\n");
+	fault("{\"path\": \"/verification\", \"fault\": \"status\", \"status\": 403, "
+	      "\"error\": \"user_blocked\", \"count\": 1}");
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS("@code")), PAM_MAXTRIES);
+	assert_null(verifier(NULL));
+	/* a password change whose sign-in with the cached password is refused
+	 * (changed at CloudBase meanwhile) */
+	sign_in_online();
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 400, \"error\": "
+	      "\"invalid_password\", \"count\": 1}");
+	log_reset();
+	assert_int_equal(change_password(ALICE_PW, "Changed-Passw0rd-3"), PAM_AUTH_ERR);
+	assert_log("offline: the cached password of cbalice removed: the service refused the "
+		   "password it holds");
+	assert_null(verifier(NULL));
+	/* ... or answered user_blocked */
+	sign_in_online();
+	fault("{\"path\": \"/signin\", \"fault\": \"status\", \"status\": 403, \"error\": "
+	      "\"user_blocked\", \"count\": 1}");
+	assert_int_equal(change_password(ALICE_PW, "Changed-Passw0rd-3"), PAM_PERM_DENIED);
+	assert_null(verifier(NULL));
+	/* a wrong old password other than the cached one leaves it */
+	sign_in_online();
+	assert_int_equal(change_password("not-her-password", "Changed-Passw0rd-3"), PAM_AUTH_ERR);
+	v = verifier(NULL);
+	assert_non_null(v);
+	free(v);
+}
+
 /* A service that has answered a sign-in of this call is not unreachable
  * for the next one: try_first_pass, the earlier module's password refused
  * by the service, then the cached password typed while the service answers
@@ -594,6 +664,7 @@ int main(void)
 		cmocka_unit_test_setup(test_removed_within_the_call, setup),
 		cmocka_unit_test_setup(test_outage_or_answer, setup),
 		cmocka_unit_test_setup(test_answered_within_the_call, setup),
+		cmocka_unit_test_setup(test_removed_by_any_signin, setup),
 		cmocka_unit_test_setup(test_not_on_tls, setup),
 		cmocka_unit_test_setup(test_factors, setup),
 		cmocka_unit_test_setup(test_off, setup),
