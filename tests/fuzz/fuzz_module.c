@@ -25,26 +25,62 @@
  * are built with -Dnanosleep=fuzz_nanosleep: a wait is checked against the
  * module's cap (3 s) and returns at once. The failure delay goes to a
  * PAM_FAIL_DELAY function that does nothing. An input is then about a
- * millisecond per operation, most of it the stores' file I/O.
+ * millisecond per operation, most of it the stores' file I/O; with offline
+ * login on, each yescrypt hash (offline_hash_cost = 1) adds about 2 ms.
  *
  * Invariants (abort() on a violation):
- *  1. pam_sm_authenticate returns PAM_SUCCESS only when the last /signin of
- *     the call (password or verification token) was answered 2xx with
- *     application/json, and the sub of that answer (json-c's reading) is
- *     the sub bound to the user before the call, or the user was unbound
- *     and is now bound to it.
+ *  1. pam_sm_authenticate returns PAM_SUCCESS only
+ *     a. online: the last /signin of the call (password or verification
+ *        token) was answered 2xx with application/json, and the sub of
+ *        that answer (json-c's reading) is the sub bound to the user before
+ *        the call, or the user was unbound and is now bound to it; or
+ *     b. offline, when all of these hold: offline_login is on; the call
+ *        made at least one /signin and every one met an outage ("the
+ *        service was unreachable": a transport failure other than TLS or
+ *        memory, a timeout, an answer the transport refused, a status of
+ *        5xx, 1xx or 3xx, an answer not declared JSON, or the service's
+ *        error "internal" or "unavailable"; any other answer declared JSON
+ *        is the service speaking, whatever its body); the method allows it
+ *        (password, the menu's password; password+sms/email only with
+ *        offline_second_factor = skip; never a code alone); the password of
+ *        the last /signin is the model's cached password of the user (below)
+ *        and fewer than offline_max_failures wrong passwords were checked
+ *        offline against it; the call sent nothing but its sign-ins; the
+ *        user is bound; and, unless PAM_SILENT, the offline message went
+ *        out as PAM_TEXT_INFO. That message is shown in no other call.
+ *     The model of the cached password, per user and from what the service
+ *     said alone: an online pam_authenticate success with offline_login on
+ *     caches the password of its last 2xx /signin with a password (a code
+ *     sign-in keeps what was cached), with it off drops it; a successful
+ *     password change caches the new password (PATCH /user/password's
+ *     new_password; off: drops it). Dropped too on the service's
+ *     "user_blocked" to any sign-in (a /signin, or the sending or checking
+ *     of a code in pam_authenticate), its "wrong password" (any error the
+ *     contract reads as one) to a /signin with the cached password, and a
+ *     live check of the account phase that refuses the account (its
+ *     refresh grant or /user/me answering a refusal, another sub or a
+ *     status other than ACTIVE). A wrong password checked offline counts
+ *     one failure; caching resets the count. After every operation the
+ *     state records must agree: a verifier (yescrypt) exactly where the
+ *     model caches a password, the model's count of failures, and, when
+ *     the model has just cached one, a verifier of that password.
  *  2. pam_sm_authenticate and pam_sm_acct_mgmt never return PAM_IGNORE for
  *     a managed user (ignore_unknown_user or not). pam_sm_acct_mgmt returns
  *     PAM_SUCCESS only after a successful authentication of that user in
  *     the same transaction, or with acct_without_auth for a user who has
- *     signed in on this host before.
+ *     signed in on this host before; after an offline sign-in kept in the
+ *     transaction it sends nothing.
  *  3. No secret in a log line (syslog, captured here) nor in anything the
  *     conversation shows: no password or code the conversation gave, no
  *     token, verification id or refresh token the service handed out, not
  *     the client secret. Every generated secret holds the marker STEM, which
  *     cannot come from anywhere else (the input's own copies are altered
  *     before use); codes are watched for as a run of exactly their six
- *     digits that appears in no answer of the service.
+ *     digits that appears in no answer of the service. No password in
+ *     clear in the stores (state records, account database, their
+ *     temporary files), scanned after every transaction for the marker of
+ *     the passwords the fuzzer makes (PW_MARK; the input's own strings may
+ *     be anything, so they are not looked for).
  *  4. A name the module refuses (a local account with a record, no record,
  *     an invalid name) never succeeds in auth, account or password, sends
  *     no request, and gets no state record; a bound sub never changes;
@@ -53,7 +89,7 @@
  *     sign-in of the bound sub; /signin is only ever asked for the
  *     record's CloudBase login; no wait is longer than 3 s.
  *
- * Input format: four header bytes, then items.
+ * Input format: five header bytes, then items.
  *   byte 0  the method: methods[] (modulo its length)
  *   byte 1  bit 0 ignore_unknown_user as a module argument (decided before
  *           the configuration is read), bit 1 ignore_unknown_user in
@@ -66,19 +102,24 @@
  *   byte 3  bits 0-2 otp_retries 1 + (value % 5); bits 3-4
  *           account_check_interval: intervals[]; bits 5-6
  *           account_offline_grace: graces[]
+ *   byte 4  bit 0 offline_login (at the start), bit 1
+ *           offline_second_factor = skip, bits 2-3 offline_max_failures
+ *           1 + value; offline_hash_cost is always 1
  * Each item is TAG LEN_LO LEN_HI PAYLOAD (a shorter tail is taken as it
  * is); TAG % 4 says which queue the payload joins, in order:
  *   0  operations, one byte each, at most MAX_OPS in all; bits 0-2:
  *      0 pam_authenticate, 1 pam_acct_mgmt, 2 pam_setcred, 3
  *      pam_open_session, 4 pam_close_session, 5 pam_chauthtok, 6 a new
- *      transaction (pam_end, pam_start) for users[bits 4-6], 7 PAM_USER
- *      set to users[bits 4-6] in this one; bit 3 PAM_SILENT.
+ *      transaction (pam_end, pam_start) for users[bits 4-6], with bit 7
+ *      offline_login turned over first (an administrator's change), 7
+ *      PAM_USER set to users[bits 4-6] in this one; bit 3 PAM_SILENT.
  *   1  an answer of the conversation, for the next prompt: byte 0 % 7 is
- *      0 a password: STEM "-pw-N-" and the rest; 1 a code: the rest (its
- *      digits are watched for); 2 the rest as it is; 3 the conversation
- *      fails; 4 a NULL reply; 5 no reply array; 6 the last password of
- *      kind 0 again (a new password retyped). None left: the conversation
- *      fails.
+ *      0 a new password: STEM "-pw-N-" and the rest; 1 a code: the rest
+ *      (its digits are watched for); 2 the rest as it is; 3 the
+ *      conversation fails; 4 a NULL reply; 5 no reply array; 6 a password
+ *      made before again (the last MAX_PWS are kept): byte 1 counts back
+ *      from the newest, none the newest (a new password retyped, the
+ *      cached one typed again). None left: the conversation fails.
  *   2  an answer of the service, for the next request: byte 0 % 4 is 0 or
  *      3 an answer with Content-Type application/json, 1 one without, 2 a
  *      transport failure (byte 1: failures[]); byte 1 picks the status
@@ -92,8 +133,9 @@
  *      the service cannot be reached (CB_ERR_TRANSPORT).
  *   3  what an earlier module left in PAM_AUTHTOK, taken at each
  *      pam_authenticate (and two, PAM_OLDAUTHTOK then PAM_AUTHTOK, at the
- *      update pass of pam_chauthtok): byte 0 % 3 is 0 a password as above,
- *      1 the rest as it is, 2 nothing.
+ *      update pass of pam_chauthtok): byte 0 % 4 is 0 a new password as
+ *      above, 1 the rest as it is, 2 nothing, 3 a password made before
+ *      (byte 1 as for the conversation).
  * tests/fuzz/module_seeds.py writes the seeds in corpus/module/ and shows
  * the format in use.
  *
@@ -101,6 +143,7 @@
  * root: the module's stores are root's). */
 #include "config.h"
 
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -120,6 +163,7 @@
 #include <security/pam_modules.h>
 
 #include "accountdb.h"
+#include "api.h"
 #include "conf.h"
 #include "fake_http.h"
 #include "state.h"
@@ -140,8 +184,17 @@ enum { SHIM_AUTH, SHIM_SETCRED, SHIM_ACCT, SHIM_OPEN, SHIM_CLOSE, SHIM_CHAUTHTOK
 #define MAX_OPS 16
 #define MAX_ITEMS 64
 #define MAX_CODES 64
+#define HDR_LEN 5
 /* pam/otp.c MAX_PAD_MS: the decoy never waits longer per step */
 #define MAX_WAIT_MS 3000
+/* the passwords the fuzzer made, newest last: what an answer may repeat */
+#define MAX_PWS 16
+/* in every password the fuzzer makes (make_secret), in no token */
+#define PW_MARK STEM "-pw-"
+/* pam/offline.c MSG_OFFLINE: an offline sign-in says so */
+#define MSG_OFFLINE                                                                                \
+	"The CloudBase service cannot be reached: signed in with the password cached on this "     \
+	"host."
 
 static const char *const methods[] = {
 	"password",	      "sms",	      "email",		"password+sms",
@@ -206,15 +259,33 @@ struct snapshot {
 	char *sub[N_USERS];
 	int64_t last_login[N_USERS]; /* 0: never signed in on this host */
 	bool exists[N_USERS];
+	char *verifier[N_USERS]; /* offline login's, or NULL */
+	uint32_t failures[N_USERS]; /* wrong offline passwords on it */
 };
 
 /* What one operation saw. */
 struct op_seen {
 	int rc[SHIM_N]; /* the module's own return codes; -1: not called */
+	bool silent; /* PAM_SILENT */
 	unsigned requests;
 	bool signin_seen, signin_2xx;
 	char *signin_sub; /* json-c's reading of the last 2xx /signin answer */
 	bool patch_2xx; /* PATCH /user/password taken */
+	/* offline login */
+	unsigned signins, signins_unreachable; /* /signin exchanges, and those unreachable */
+	char *pw_2xx; /* the password of the last 2xx JSON /signin with one */
+	char *new_pw; /* new_password of the last PATCH /user/password taken */
+	bool offline_checked; /* the last /signin was unreachable: checked offline */
+	bool offline_allowed; /* ... and the model lets that password in */
+	bool offline_info; /* MSG_OFFLINE shown */
+	bool cache_set; /* the model cached a password */
+};
+
+/* The model of a user's cached password (offline login): what the state
+ * record's verifier must hold, from what the service said alone. */
+struct cached {
+	char *pw; /* the password, or NULL: no verifier */
+	unsigned failures; /* wrong passwords checked offline against it */
 };
 
 static struct {
@@ -225,7 +296,7 @@ static struct {
 	/* the input */
 	uint8_t *buf;
 	size_t len;
-	uint8_t hdr[4];
+	uint8_t hdr[HDR_LEN];
 	uint8_t ops[MAX_OPS];
 	size_t n_ops;
 	struct queue conv, svc, authtok;
@@ -233,12 +304,19 @@ static struct {
 	pam_handle_t *pamh;
 	size_t user; /* the PAM user */
 	unsigned authed; /* users with a successful pam_sm_authenticate in it */
+	size_t kept; /* whose sign-in the handle keeps (pam_set_data); N_USERS: none */
+	bool kept_offline; /* ... and it was an offline one */
+	int phase; /* the pam_sm_* running (SHIM_*), or -1 */
+	bool offline_on; /* offline_login in cloudbase.conf now */
+	bool live_token_ok; /* a live check's refresh was taken: /user/me is its next step */
+	struct cached cache[N_USERS];
 	/* what this input has shown */
 	unsigned counter;
 	struct text log, shown, public_text, body;
 	char codes[MAX_CODES][7];
 	size_t n_codes;
-	char *last_pw;
+	char *pws[MAX_PWS]; /* every password made (make_secret "pw"), newest last */
+	size_t n_pws;
 	struct op_seen op;
 	struct snapshot stores; /* as the last operation left them */
 	bool verbose; /* FUZZ_MODULE_VERBOSE: what happens, on stderr */
@@ -403,6 +481,32 @@ static char *raw_string(const uint8_t *p, size_t n)
 	return strndup((const char *)p, n);
 }
 
+/* A new password (make_secret), remembered for a later answer to repeat. */
+static char *new_password(const uint8_t *p, size_t n)
+{
+	char *pw = make_secret("pw", p, n);
+
+	if (fz.n_pws == MAX_PWS) {
+		free(fz.pws[0]);
+		memmove(fz.pws, fz.pws + 1, (MAX_PWS - 1) * sizeof(fz.pws[0]));
+		fz.n_pws--;
+	}
+	fz.pws[fz.n_pws] = strdup(pw);
+	if (fz.pws[fz.n_pws] == NULL)
+		die("strdup");
+	fz.n_pws++;
+	return pw;
+}
+
+/* A password made before: p[0] counts back from the newest (none: the
+ * newest); "" when there is none. */
+static char *old_password(const uint8_t *p, size_t n)
+{
+	size_t back = n > 0 && fz.n_pws > 0 ? p[0] % fz.n_pws : 0;
+
+	return strdup(fz.n_pws > 0 ? fz.pws[fz.n_pws - 1 - back] : "");
+}
+
 /* A code as pam/otp.c reads it: spaces dropped, exactly six digits. */
 static void watch_code(const char *answer)
 {
@@ -489,6 +593,9 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 		struct span a;
 
 		text_line(&fz.shown, msg[i]->msg != NULL ? msg[i]->msg : "(null)");
+		if (style == PAM_TEXT_INFO && msg[i]->msg != NULL &&
+		    strcmp(msg[i]->msg, MSG_OFFLINE) == 0)
+			fz.op.offline_info = true;
 		if (style != PAM_PROMPT_ECHO_OFF && style != PAM_PROMPT_ECHO_ON)
 			continue;
 		if (!pop(&fz.conv, &a) || a.n == 0) {
@@ -497,12 +604,10 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 		}
 		switch (a.p[0] % 7) {
 		case 0:
-			r[i].resp = make_secret("pw", a.p + 1, a.n - 1);
-			free(fz.last_pw);
-			fz.last_pw = r[i].resp != NULL ? strdup(r[i].resp) : NULL;
+			r[i].resp = new_password(a.p + 1, a.n - 1);
 			break;
 		case 6:
-			r[i].resp = strdup(fz.last_pw != NULL ? fz.last_pw : "");
+			r[i].resp = old_password(a.p + 1, a.n - 1);
 			break;
 		case 1:
 			r[i].resp = raw_string(a.p + 1, a.n - 1);
@@ -647,11 +752,178 @@ static const char *body_string(const struct cb_http_request *req, const char *ke
 	return r;
 }
 
+/* ---- offline login: the model ------------------------------------------- */
+
+/* What an answer says, as lib/api.c reads an answer (its error table is the
+ * contract's): CB_OK without an error; *obj (when asked for) the object of
+ * a good one, err the error. */
+static cb_status said(const struct cb_http_response *resp, struct json_object **obj,
+		      struct cb_api_error *err)
+{
+	struct json_object *o = NULL;
+	struct cb_api_error e;
+	cb_status st = cb_api_check_answer(resp->status, resp->json, resp->body, resp->len, false,
+					   &o, err != NULL ? err : &e);
+
+	if (obj != NULL)
+		*obj = o;
+	else
+		json_object_put(o);
+	return st;
+}
+
+/* Was the service unreachable in this exchange, as offline login takes the
+ * word: no answer (no connection, a timeout, an answer the transport
+ * refused), a status that is no answer of the service (5xx, 1xx, a
+ * redirect), an answer not declared JSON (a captive portal's page), or the
+ * service's own word for its trouble ("internal", "unavailable"). Not a TLS
+ * failure; not any other answer declared JSON with a status of 200-299 or
+ * 400-499, whatever its body: the service spoke, and what it said, or
+ * that it cannot be read, is its decision. */
+static bool unreachable(const struct cb_http_response *resp, cb_status st)
+{
+	if (resp == NULL)
+		return st == CB_ERR_TRANSPORT || st == CB_ERR_TIMEOUT || st == CB_ERR_PROTOCOL;
+	if (resp->status < 200 || resp->status >= 500 ||
+	    (resp->status >= 300 && resp->status < 400) || !resp->json)
+		return true;
+	return said(resp, NULL, NULL) == CB_ERR_SERVICE;
+}
+
+/* May the method sign in offline: a password alone, or with a second
+ * factor only with offline_second_factor = skip; never a code alone. */
+static bool offline_method(void)
+{
+	const char *m = methods[fz.hdr[0] % N(methods)];
+
+	if (strcmp(m, "password+sms") == 0 || strcmp(m, "password+email") == 0)
+		return (fz.hdr[4] & 0x02) != 0;
+	return strstr(m, "password") != NULL;
+}
+
+static unsigned max_failures(void)
+{
+	return 1u + ((fz.hdr[4] >> 2) & 3u);
+}
+
+static void forget_cached(size_t user, const char *why)
+{
+	struct cached *c = &fz.cache[user];
+
+	if (c->pw != NULL && fz.verbose)
+		fprintf(stderr, "  model: %s's cached password goes: %s\n", users[user].name, why);
+	free(c->pw);
+	c->pw = NULL;
+	c->failures = 0;
+}
+
+static void set_cached(size_t user, const char *pw, const char *why)
+{
+	struct cached *c = &fz.cache[user];
+
+	free(c->pw);
+	c->pw = strdup(pw);
+	c->failures = 0;
+	if (c->pw == NULL)
+		die("strdup");
+	fz.op.cache_set = true;
+	if (fz.verbose)
+		fprintf(stderr, "  model: %s's cached password set: %s\n", users[user].name, why);
+}
+
+/* A /signin: the service's word on a password, and the offline check the
+ * module makes when it was unreachable. */
+static void seen_signin(const char *pw, const struct cb_http_response *resp, cb_status st,
+			bool ok2xx)
+{
+	struct cached *c = &fz.cache[fz.user];
+	bool unreach = unreachable(resp, st);
+	cb_status word = resp != NULL && !unreach ? said(resp, NULL, NULL) : st;
+
+	fz.op.signins++;
+	fz.op.signins_unreachable += unreach ? 1u : 0u;
+	fz.op.offline_checked = false;
+	if (ok2xx && pw != NULL) {
+		free(fz.op.pw_2xx);
+		fz.op.pw_2xx = strdup(pw);
+		if (fz.op.pw_2xx == NULL)
+			die("strdup");
+	}
+	/* the removals: "blocked", for any sign-in (pam_authenticate's or a
+	 * password change's); "wrong password" for the very password cached
+	 * (changed at CloudBase) */
+	if (resp != NULL && !unreach && word == CB_ERR_USER_BLOCKED)
+		forget_cached(fz.user, "the service said blocked");
+	if (resp != NULL && !unreach && word == CB_ERR_AUTH && pw != NULL && c->pw != NULL &&
+	    strcmp(pw, c->pw) == 0)
+		forget_cached(fz.user, "the service refused the cached password");
+	/* the module checks the password offline when this sign-in, and every
+	 * one before it in the call, met the outage */
+	if (fz.phase != SHIM_AUTH || pw == NULL || fz.op.signins_unreachable != fz.op.signins ||
+	    !fz.offline_on || !offline_method())
+		return;
+	fz.op.offline_checked = true;
+	fz.op.offline_allowed = false;
+	if (c->pw == NULL || c->failures >= max_failures())
+		return;
+	fz.op.offline_allowed = strcmp(pw, c->pw) == 0;
+	if (!fz.op.offline_allowed)
+		c->failures++;
+}
+
+/* The service's refusal of the account in a live check (pam/account.c
+ * decided_against: these and the sub or status of /user/me). */
+static bool refuses(cb_status st, const struct cb_api_error *err, bool basic)
+{
+	/* on the sign-in family "unauthenticated" refuses the client */
+	if (basic && st == CB_ERR_TOKEN && strcmp(err->error, "unauthenticated") == 0)
+		return false;
+	return st == CB_ERR_TOKEN || st == CB_ERR_USER_BLOCKED || st == CB_ERR_USER_PENDING ||
+	       st == CB_ERR_USER_UNKNOWN || st == CB_ERR_AUTH;
+}
+
+/* The account phase without a sign-in kept in the handle checks the
+ * account live: POST /token (the refresh grant), then GET /user/me. A
+ * refusal removes the cached password. */
+static void seen_live_check(const struct cb_http_request *req, const struct cb_http_response *resp)
+{
+	const char *bound = fz.stores.sub[fz.user];
+	bool token = strcmp(req->path, "/token") == 0;
+	struct json_object *obj = NULL;
+	struct cb_api_error err;
+	cb_status word;
+
+	if (!token && (strcmp(req->path, "/user/me") != 0 || !fz.live_token_ok))
+		return;
+	fz.live_token_ok = false;
+	if (resp == NULL)
+		return;
+	word = said(resp, &obj, &err);
+	if (word != CB_OK) {
+		if (refuses(word, &err, token))
+			forget_cached(fz.user, "a live check refused the account");
+	} else if (token) {
+		struct cb_tokens t;
+
+		fz.live_token_ok = cb_api_parse_tokens(obj, &t) == CB_OK;
+		cb_tokens_free(&t);
+	} else {
+		struct cb_user me;
+
+		if (cb_api_parse_user(obj, &me) == CB_OK &&
+		    (bound == NULL || strcmp(me.sub, bound) != 0 ||
+		     (me.status != NULL && strcmp(me.status, "ACTIVE") != 0)))
+			forget_cached(fz.user, "a live check refused the account");
+		cb_user_free(&me);
+	}
+	json_object_put(obj);
+}
+
 static void svc_seen(void *arg, const struct cb_http_request *req,
 		     const struct cb_http_response *resp, cb_status st)
 {
 	bool ok2xx = resp != NULL && resp->status >= 200 && resp->status < 300 && resp->json;
-	char username[512];
+	char username[512], password[4200];
 
 	(void)arg;
 	(void)st;
@@ -671,10 +943,25 @@ static void svc_seen(void *arg, const struct cb_http_request *req,
 		fz.op.signin_sub = ok2xx ? sub_of(resp->body, resp->len) : NULL;
 		fz.op.signin_seen = true;
 		fz.op.signin_2xx = ok2xx;
+		seen_signin(body_string(req, "password", password, sizeof(password)), resp, st,
+			    ok2xx);
+	} else if (fz.phase == SHIM_ACCT && fz.kept != fz.user) {
+		seen_live_check(req, resp);
+	} else if (fz.phase == SHIM_AUTH && strncmp(req->path, "/verification", 13) == 0 &&
+		   resp != NULL && !unreachable(resp, st) &&
+		   said(resp, NULL, NULL) == CB_ERR_USER_BLOCKED) {
+		/* the other steps of a code sign-in: sending the code, checking it */
+		forget_cached(fz.user, "the service said blocked");
 	}
 	if (req->method == CB_HTTP_PATCH && strcmp(req->path, "/user/password") == 0 &&
-	    resp != NULL && resp->status >= 200 && resp->status < 300)
+	    resp != NULL && resp->status >= 200 && resp->status < 300) {
 		fz.op.patch_2xx = true;
+		free(fz.op.new_pw);
+		fz.op.new_pw = NULL;
+		if (body_string(req, "new_password", password, sizeof(password)) != NULL &&
+		    (fz.op.new_pw = strdup(password)) == NULL)
+			die("strdup");
+	}
 }
 
 static void svc_opened(void *arg, const char *client_id, const char *client_secret)
@@ -705,10 +992,12 @@ static int prelude(int which, pam_handle_t *pamh, int flags)
 
 		if (!pop(&fz.authtok, &a) || a.n == 0)
 			continue;
-		if (a.p[0] % 3 == 0)
-			v = make_secret("pw", a.p + 1, a.n - 1);
-		else if (a.p[0] % 3 == 1)
+		if (a.p[0] % 4 == 0)
+			v = new_password(a.p + 1, a.n - 1);
+		else if (a.p[0] % 4 == 1)
 			v = raw_string(a.p + 1, a.n - 1);
+		else if (a.p[0] % 4 == 3)
+			v = old_password(a.p + 1, a.n - 1);
 		if (v != NULL && pam_set_item(pamh, items[i], v) != PAM_SUCCESS)
 			die("pam_set_item");
 		free(v);
@@ -722,6 +1011,7 @@ int fuzz_module_entry(int which, pam_handle_t *pamh, int flags, int argc, const 
 
 	if (argc == 1 && strcmp(argv[0], PRELUDE_ARG) == 0)
 		return prelude(which, pamh, flags);
+	fz.phase = which;
 	switch (which) {
 	case SHIM_AUTH:
 		rc = pam_sm_authenticate(pamh, flags, argc, argv);
@@ -744,6 +1034,7 @@ int fuzz_module_entry(int which, pam_handle_t *pamh, int flags, int argc, const 
 	default:
 		abort();
 	}
+	fz.phase = -1;
 	fz.op.rc[which] = rc;
 	return rc;
 }
@@ -850,7 +1141,7 @@ static void write_config(void)
 	struct text t = {0};
 	char line[512];
 	const char *args;
-	uint8_t f = fz.hdr[1], g = fz.hdr[2], h = fz.hdr[3];
+	uint8_t f = fz.hdr[1], g = fz.hdr[2], h = fz.hdr[3], o = fz.hdr[4];
 
 	snprintf(line, sizeof(line),
 		 "base_url = https://cbfuzz.invalid/auth/v1\nclient_id = cbfuzz\n"
@@ -873,6 +1164,15 @@ static void write_config(void)
 		text_line(&t, "require_groups = admin");
 	if (g & 0x80)
 		text_line(&t, "group_map = admin:sudo");
+	/* yescrypt's cheapest cost (about 2 ms a hash): offline login hashes
+	 * at every online password sign-in and every offline check */
+	snprintf(line, sizeof(line),
+		 "offline_login = %s\noffline_max_failures = %u\n"
+		 "offline_hash_cost = 1\n",
+		 fz.offline_on ? "yes" : "no", max_failures());
+	text_add(&t, line, strlen(line));
+	if (o & 0x02)
+		text_line(&t, "offline_second_factor = skip");
 	write_if_changed(&fz.conf_text, fz.conf, t.s);
 	free(t.s);
 
@@ -971,7 +1271,7 @@ static void neutralise(uint8_t *p, size_t n)
 
 static void parse_input(const uint8_t *data, size_t size)
 {
-	size_t pos = 4;
+	size_t pos = HDR_LEN;
 
 	fz.buf = malloc(size);
 	if (fz.buf == NULL)
@@ -979,7 +1279,7 @@ static void parse_input(const uint8_t *data, size_t size)
 	memcpy(fz.buf, data, size);
 	neutralise(fz.buf, size);
 	fz.len = size;
-	memcpy(fz.hdr, fz.buf, 4);
+	memcpy(fz.hdr, fz.buf, HDR_LEN);
 	fz.n_ops = 0;
 	memset(&fz.conv, 0, sizeof(fz.conv));
 	memset(&fz.svc, 0, sizeof(fz.svc));
@@ -1010,6 +1310,37 @@ static void parse_input(const uint8_t *data, size_t size)
 
 /* ---- one operation and its invariants ------------------------------------- */
 
+static int scan_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	(void)ftw;
+	if (flag != FTW_F || !S_ISREG(sb->st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		die(path);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		die(path);
+	CHECK(sb->st_size <= (off_t)sizeof(buf), "%s has %lld bytes", path, (long long)sb->st_size);
+	CHECK(memmem(buf, (size_t)n, PW_MARK, strlen(PW_MARK)) == NULL, "a password in clear in %s",
+	      path);
+	return 0;
+}
+
+/* No password in clear in the stores (the state records, the account
+ * database, their temporary files): every password the fuzzer made holds
+ * PW_MARK, which no other secret holds and a yescrypt hash cannot. */
+static void scan_stores(void)
+{
+	if (fz.n_pws > 0 && nftw(fz.live, scan_entry, 16, FTW_PHYS) != 0)
+		die(fz.live);
+}
+
 static void take_snapshot(struct snapshot *s)
 {
 	for (size_t i = 0; i < N_USERS; i++) {
@@ -1019,6 +1350,8 @@ static void take_snapshot(struct snapshot *s)
 		s->sub[i] = NULL;
 		s->last_login[i] = 0;
 		s->exists[i] = false;
+		s->verifier[i] = NULL;
+		s->failures[i] = 0;
 		if (!users[i].valid)
 			continue; /* not a name the store takes */
 		rc = cb_state_load(&fz.cfg, users[i].name, &st, NULL);
@@ -1027,14 +1360,114 @@ static void take_snapshot(struct snapshot *s)
 		s->exists[i] = true;
 		s->last_login[i] = st.last_login;
 		s->sub[i] = st.sub != NULL ? strdup(st.sub) : NULL;
+		s->verifier[i] = st.verifier != NULL ? strdup(st.verifier) : NULL;
+		s->failures[i] = st.offline_failures;
 		cb_state_free(&st);
 	}
 }
 
 static void free_snapshot(struct snapshot *s)
 {
-	for (size_t i = 0; i < N_USERS; i++)
+	for (size_t i = 0; i < N_USERS; i++) {
 		free(s->sub[i]);
+		free(s->verifier[i]);
+	}
+}
+
+/* Does the yescrypt verifier v hold pw? */
+static bool verifier_holds(const char *v, const char *pw)
+{
+	struct crypt_data *d = calloc(1, sizeof(*d));
+	bool ok;
+
+	if (d == NULL)
+		die("calloc");
+	ok = crypt_rn(pw, v, d, (int)sizeof(*d)) != NULL && strcmp(d->output, v) == 0;
+	free(d);
+	return ok;
+}
+
+/* The records hold a verifier exactly where the model has a cached
+ * password, with the model's count of wrong offline passwords; changed
+ * (only user's can change in an operation), it holds that password. */
+static void check_cache(size_t user, bool changed, const struct snapshot *s)
+{
+	for (size_t i = 0; i < N_USERS; i++) {
+		const struct cached *c = &fz.cache[i];
+
+		CHECK((c->pw != NULL) == (s->verifier[i] != NULL),
+		      "the state record of %s %s a verifier, the model %s", users[i].name,
+		      s->verifier[i] != NULL ? "holds" : "lacks",
+		      c->pw != NULL ? "has a cached password" : "none");
+		if (c->pw == NULL)
+			continue;
+		CHECK(strncmp(s->verifier[i], "$y$", 3) == 0, "a verifier that is not yescrypt: %s",
+		      s->verifier[i]);
+		CHECK(s->failures[i] == c->failures,
+		      "%s: %u wrong offline passwords on record, the model counts %u",
+		      users[i].name, s->failures[i], c->failures);
+		CHECK(i != user || !changed || verifier_holds(s->verifier[i], c->pw),
+		      "the verifier of %s does not hold the password the service took",
+		      users[i].name);
+	}
+}
+
+/* pam_sm_authenticate succeeded without a 2xx /signin: only offline, and
+ * only as the model allows. */
+static void check_offline_success(const char *bound, const struct snapshot *after)
+{
+	const struct op_seen *o = &fz.op;
+
+	CHECK(fz.offline_on, "auth success without a 2xx /signin, offline_login off");
+	CHECK(o->signins > 0 && o->signins_unreachable == o->signins,
+	      "offline success after %u of %u sign-ins answered by the service",
+	      o->signins - o->signins_unreachable, o->signins);
+	CHECK(offline_method(), "offline success with method %s%s", methods[fz.hdr[0] % N(methods)],
+	      (fz.hdr[4] & 0x02) ? " (offline_second_factor skip)" : "");
+	CHECK(o->offline_checked && o->offline_allowed,
+	      "offline success for %s with a password the model does not cache for it (or "
+	      "locked: %u of %u failures)",
+	      users[fz.user].name, fz.cache[fz.user].failures, max_failures());
+	CHECK(o->requests == o->signins, "an offline sign-in sent %u requests besides /signin",
+	      o->requests - o->signins);
+	CHECK(o->silent || o->offline_info, "an offline sign-in without its message");
+	CHECK(bound != NULL && after->sub[fz.user] != NULL &&
+		      strcmp(after->sub[fz.user], bound) == 0,
+	      "offline success for %s, not bound", users[fz.user].name);
+}
+
+static void check_auth(const char *bound, const struct snapshot *after)
+{
+	const struct user *u = &users[fz.user];
+	const struct op_seen *o = &fz.op;
+	bool ok = o->rc[SHIM_AUTH] == PAM_SUCCESS;
+	bool offline = ok && !(o->signin_seen && o->signin_2xx);
+
+	CHECK(!u->managed || o->rc[SHIM_AUTH] != PAM_IGNORE, "auth ignored managed %s", u->name);
+	CHECK(!o->offline_info || (offline && !o->silent),
+	      "the offline message without an offline sign-in");
+	if (!ok)
+		return;
+	if (offline) {
+		check_offline_success(bound, after);
+	} else {
+		CHECK(o->signin_sub != NULL, "auth success on a /signin answer with no sub");
+		CHECK(bound == NULL || strcmp(bound, o->signin_sub) == 0,
+		      "auth success for %s (bound %s) as %s", u->name, bound, o->signin_sub);
+		CHECK(after->sub[fz.user] != NULL &&
+			      strcmp(after->sub[fz.user], o->signin_sub) == 0,
+		      "auth success for %s left it bound to %s, not %s", u->name,
+		      after->sub[fz.user] != NULL ? after->sub[fz.user] : "(none)", o->signin_sub);
+		/* an online sign-in: a password one caches its password, a
+		 * code one leaves the cache; with offline_login off none is kept */
+		if (!fz.offline_on)
+			forget_cached(fz.user, "an online sign-in with offline_login off");
+		else if (o->pw_2xx != NULL)
+			set_cached(fz.user, o->pw_2xx, "an online password sign-in");
+	}
+	fz.authed |= 1u << fz.user;
+	fz.kept = fz.user;
+	fz.kept_offline = offline;
 }
 
 static void check_op(int op, int rc, const struct snapshot *before, const struct snapshot *after)
@@ -1059,19 +1492,7 @@ static void check_op(int op, int rc, const struct snapshot *before, const struct
 	}
 	switch (op) {
 	case 0:
-		CHECK(!u->managed || o->rc[SHIM_AUTH] != PAM_IGNORE, "auth ignored managed %s",
-		      u->name);
-		if (o->rc[SHIM_AUTH] != PAM_SUCCESS)
-			break;
-		CHECK(o->signin_seen && o->signin_2xx, "auth success without a 2xx /signin");
-		CHECK(o->signin_sub != NULL, "auth success on a /signin answer with no sub");
-		CHECK(bound == NULL || strcmp(bound, o->signin_sub) == 0,
-		      "auth success for %s (bound %s) as %s", u->name, bound, o->signin_sub);
-		CHECK(after->sub[fz.user] != NULL &&
-			      strcmp(after->sub[fz.user], o->signin_sub) == 0,
-		      "auth success for %s left it bound to %s, not %s", u->name,
-		      after->sub[fz.user] != NULL ? after->sub[fz.user] : "(none)", o->signin_sub);
-		fz.authed |= 1u << fz.user;
+		check_auth(bound, after);
 		break;
 	case 1:
 		CHECK(!u->managed || o->rc[SHIM_ACCT] != PAM_IGNORE, "account ignored managed %s",
@@ -1079,6 +1500,8 @@ static void check_op(int op, int rc, const struct snapshot *before, const struct
 		CHECK(o->rc[SHIM_ACCT] != PAM_SUCCESS || (fz.authed & (1u << fz.user)) ||
 			      ((fz.hdr[1] & 0x10) && before->last_login[fz.user] != 0),
 		      "account success for %s with no sign-in", u->name);
+		CHECK(fz.kept != fz.user || !fz.kept_offline || o->requests == 0,
+		      "%u requests in the account phase after an offline sign-in", o->requests);
 		break;
 	case 4:
 		CHECK(o->rc[SHIM_CLOSE] == PAM_SUCCESS || o->rc[SHIM_CLOSE] == PAM_IGNORE,
@@ -1091,10 +1514,16 @@ static void check_op(int op, int rc, const struct snapshot *before, const struct
 		CHECK(o->signin_2xx && o->signin_sub != NULL &&
 			      (bound == NULL || strcmp(bound, o->signin_sub) == 0),
 		      "a password change for %s without a sign-in of its sub", u->name);
+		/* the new password is cached in place of the old */
+		if (fz.offline_on && o->new_pw != NULL)
+			set_cached(fz.user, o->new_pw, "a password change");
+		else
+			forget_cached(fz.user, "a password change");
 		break;
 	default:
 		break;
 	}
+	check_cache(fz.user, o->cache_set, after);
 }
 
 static void start(size_t user)
@@ -1104,20 +1533,36 @@ static void start(size_t user)
 
 	fz.user = user;
 	fz.authed = 0;
+	fz.kept = N_USERS;
+	fz.kept_offline = false;
 	if (pam_start_confdir(service, users[user].name, &c, fz.confdir, &fz.pamh) != PAM_SUCCESS)
 		die("pam_start_confdir");
 	if (pam_set_item(fz.pamh, PAM_FAIL_DELAY, (const void *)(uintptr_t)no_delay) != PAM_SUCCESS)
 		die("PAM_FAIL_DELAY");
 }
 
+static void clear_op(void)
+{
+	free(fz.op.signin_sub);
+	free(fz.op.pw_2xx);
+	free(fz.op.new_pw);
+	memset(&fz.op, 0, sizeof(fz.op));
+}
+
 static void run_op(uint8_t byte)
 {
 	int op = byte & 7, flags = (byte & 8) ? PAM_SILENT : 0, rc = PAM_SUCCESS;
-	size_t who = (size_t)(byte >> 4) % N_USERS;
+	size_t who = (size_t)((byte >> 4) & 7) % N_USERS;
 	struct snapshot after;
 
 	if (op == 6) {
 		pam_end(fz.pamh, PAM_SUCCESS);
+		scan_stores();
+		/* an administrator turns offline login on or off */
+		if (byte & 0x80) {
+			fz.offline_on = !fz.offline_on;
+			write_config();
+		}
 		start(who);
 		return;
 	}
@@ -1127,10 +1572,11 @@ static void run_op(uint8_t byte)
 		fz.user = who;
 		return;
 	}
-	free(fz.op.signin_sub);
-	memset(&fz.op, 0, sizeof(fz.op));
+	clear_op();
 	for (int i = 0; i < SHIM_N; i++)
 		fz.op.rc[i] = -1;
+	fz.op.silent = flags != 0;
+	fz.live_token_ok = false;
 	switch (op) {
 	case 0:
 		rc = pam_authenticate(fz.pamh, flags);
@@ -1155,10 +1601,12 @@ static void run_op(uint8_t byte)
 	if (fz.verbose)
 		fprintf(stderr,
 			"op %d as %s: pam %d, module auth %d acct %d setcred %d open %d "
-			"close %d chauthtok %d, %u requests\n",
+			"close %d chauthtok %d, %u requests; offline_login %s, verifier %s "
+			"(%u failures)\n",
 			op, users[fz.user].name, rc, fz.op.rc[SHIM_AUTH], fz.op.rc[SHIM_ACCT],
 			fz.op.rc[SHIM_SETCRED], fz.op.rc[SHIM_OPEN], fz.op.rc[SHIM_CLOSE],
-			fz.op.rc[SHIM_CHAUTHTOK], fz.op.requests);
+			fz.op.rc[SHIM_CHAUTHTOK], fz.op.requests, fz.offline_on ? "on" : "off",
+			after.verifier[fz.user] != NULL ? "kept" : "none", after.failures[fz.user]);
 	check_op(op, rc, &fz.stores, &after);
 	/* the stores change only in an operation: this is the next one's before */
 	free_snapshot(&fz.stores);
@@ -1167,9 +1615,15 @@ static void run_op(uint8_t byte)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 4)
+	if (size < HDR_LEN)
 		return 0;
 	parse_input(data, size);
+	fz.offline_on = (fz.hdr[4] & 0x01) != 0;
+	fz.phase = -1;
+	for (size_t i = 0; i < N_USERS; i++) {
+		free(fz.cache[i].pw);
+		memset(&fz.cache[i], 0, sizeof(fz.cache[i]));
+	}
 	text_clear(&fz.log);
 	text_clear(&fz.shown);
 	text_clear(&fz.public_text);
@@ -1183,15 +1637,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_op(fz.ops[i]);
 	pam_end(fz.pamh, PAM_SUCCESS);
 	fz.pamh = NULL;
+	scan_stores();
 	if (fz.verbose)
 		fprintf(stderr, "--- log:\n%s--- shown:\n%s", fz.log.s != NULL ? fz.log.s : "",
 			fz.shown.s != NULL ? fz.shown.s : "");
 	check_secrets();
-	free(fz.last_pw);
-	fz.last_pw = NULL;
+	for (size_t i = 0; i < fz.n_pws; i++)
+		free(fz.pws[i]);
+	fz.n_pws = 0;
 	free_snapshot(&fz.stores);
-	free(fz.op.signin_sub);
-	memset(&fz.op, 0, sizeof(fz.op));
+	clear_op();
 	free(fz.buf);
 	fz.buf = NULL;
 	return 0;

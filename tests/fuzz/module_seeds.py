@@ -6,7 +6,9 @@ The input format is described at the top of tests/fuzz/fuzz_module.c; the
 helpers below spell it. Each seed is one meaningful scenario: a login that
 works, a wrong password, a service that fails, an answer that is not JSON,
 the code methods, the account phase without a sign-in, a password change,
-a name the module refuses. Run it after changing the format:
+a name the module refuses, and offline login (a sign-in with the cached
+password, a wrong one, the lock after offline_max_failures, each event that
+removes the cached password, the answers that are not an outage). Run it after changing the format:
 
     tests/fuzz/module_seeds.py [DIR]
 
@@ -34,9 +36,9 @@ AUTH, ACCT, SETCRED, OPEN, CLOSE, CHAUTHTOK = 0, 1, 2, 3, 4, 5
 SILENT = 8
 
 
-def NEW(user):
-    """a new transaction for user"""
-    return 6 | USERS.index(user) << 4
+def NEW(user, toggle_offline=False):
+    """a new transaction for user (offline_login turned on or off first)"""
+    return 6 | USERS.index(user) << 4 | (0x80 if toggle_offline else 0)
 
 
 def USER(user):
@@ -45,12 +47,14 @@ def USER(user):
 
 
 def header(method="password", user="fzalice", service="cbfuzz", flags=DEBUG,
-           require_admin=False, group_map=False, retries=3, interval=0, grace=0):
+           require_admin=False, group_map=False, retries=3, interval=0, grace=0,
+           offline=False, skip=False, max_failures=3):
     b2 = USERS.index(user) | SERVICES.index(service) << 3
     b2 |= (0x40 if require_admin else 0) | (0x80 if group_map else 0)
     b3 = (retries - 1) | [0, 60, 3600, 86400].index(interval) << 3
     b3 |= [0, 60, 86400, 2592000].index(grace) << 5
-    return bytes([METHODS.index(method), flags, b2, b3])
+    b4 = (1 if offline else 0) | (2 if skip else 0) | (max_failures - 1) << 2
+    return bytes([METHODS.index(method), flags, b2, b3, b4])
 
 
 def item(tag, payload):
@@ -66,8 +70,9 @@ def password(extra=b""):
     return item(1, b"\x00" + extra)
 
 
-def same_password():
-    return item(1, b"\x06")
+def same_password(back=None):
+    """a password given before: the last, or back from the newest"""
+    return item(1, b"\x06" + (bytes([back]) if back is not None else b""))
 
 
 def code(digits):
@@ -92,6 +97,14 @@ def fail(what):
 
 def authtok_password():
     return item(3, b"\x00")
+
+
+def authtok_none():
+    return item(3, b"\x02")
+
+
+def authtok_same_password(back=0):
+    return item(3, b"\x03" + bytes([back]))
 
 
 TOKENS = (b'{"token_type":"Bearer","access_token":"$A","refresh_token":"$R",'
@@ -182,6 +195,84 @@ SEEDS = {
         AUTH, USER("fzbob"), ACCT, USER("fzalice"), ACCT) + password() + SIGNIN_OK,
     # ... nor for a second local account of the same person
     "user-changed-same-sub": header() + ops(AUTH, USER("fzdave"), ACCT) + password() + SIGNIN_OK,
+    # offline login: an online sign-in caches the password; with the service
+    # unreachable (no connection, 503, a captive page) it signs in, and the
+    # account phase after it asks nothing
+    "offline-ok": header(offline=True) + ops(AUTH, NEW("fzalice"), AUTH, ACCT) + password()
+    + SIGNIN_OK + same_password() + fail("transport"),
+    "offline-503-silent": header(offline=True, service="sudo") + ops(
+        AUTH, NEW("fzalice"), AUTH | SILENT, ACCT) + password() + SIGNIN_OK + same_password()
+    + http(503, b'{"error":"unavailable"}'),
+    "offline-captive-page": header(offline=True, service="sshd") + ops(AUTH, NEW("fzalice"), AUTH)
+    + password() + SIGNIN_OK + same_password() + http(200, b"<html>log in here</html>",
+                                                         json=False),
+    # a wrong password offline, counted; then the right one
+    "offline-wrong": header(offline=True) + ops(AUTH, NEW("fzalice"), AUTH, NEW("fzalice"), AUTH)
+    + password() + SIGNIN_OK + password() + fail("timeout") + same_password(1)
+    + fail("transport"),
+    # offline_max_failures = 2 wrong passwords lock it: the right one is
+    # refused until the next online sign-in, which unlocks it
+    "offline-locked": header(offline=True, max_failures=2) + ops(
+        AUTH, NEW("fzalice"), AUTH, AUTH, AUTH, AUTH, AUTH) + password() + SIGNIN_OK
+    + password() + fail("transport") + password() + fail("transport") + same_password(2)
+    + fail("transport") + same_password(2) + SIGNIN_OK + same_password(2) + fail("transport"),
+    # what removes the cached password: the service's "blocked"; its "wrong
+    # password" for that very password (changed at CloudBase); a password
+    # change (the new one is cached); a live check that refuses the account;
+    # an online sign-in with offline_login off
+    "offline-removed-blocked": header(offline=True) + ops(AUTH, AUTH, NEW("fzalice"), AUTH)
+    + password() + SIGNIN_OK + same_password() + http(403, b'{"error":"user_blocked"}')
+    + same_password() + fail("transport"),
+    "offline-removed-changed": header(offline=True) + ops(AUTH, AUTH, AUTH) + password()
+    + SIGNIN_OK + same_password() + http(400, b'{"error":"invalid_password"}')
+    + same_password() + fail("transport"),
+    "offline-chauthtok": header(offline=True) + ops(AUTH, CHAUTHTOK, AUTH, AUTH) + password()
+    + SIGNIN_OK + same_password() + password() + same_password() + SIGNIN_OK
+    + http(200, b'{"sudo_token":"$S","expires_in":300}') + http(204, b"") + http(200, REVOKED)
+    + same_password(1) + fail("transport") + same_password() + fail("transport"),
+    "offline-removed-code-blocked": header(method="password|sms", offline=True)
+    + ops(AUTH, AUTH, NEW("fzalice"), AUTH) + raw(b"1") + password() + SIGNIN_OK + raw(b"2")
+    + http(200, VERIFICATION) + code(b"123456") + http(200, VERIFIED)
+    + http(403, b'{"error":"user_blocked"}') + raw(b"1") + same_password() + fail("transport"),
+    "offline-removed-send-blocked": header(method="password|sms", offline=True)
+    + ops(AUTH, AUTH, NEW("fzalice"), AUTH) + raw(b"1") + password() + SIGNIN_OK + raw(b"2")
+    + http(403, b'{"error":"user_blocked"}') + raw(b"1") + same_password() + fail("transport"),
+    "offline-removed-chauthtok": header(offline=True) + ops(AUTH, CHAUTHTOK, AUTH, CHAUTHTOK, AUTH)
+    + password() + SIGNIN_OK + same_password() + password() + same_password()
+    + http(400, b'{"error":"invalid_password"}') + same_password(1) + SIGNIN_OK
+    + same_password(1) + password() + same_password() + http(403, b'{"error":"user_blocked"}')
+    + same_password(2) + fail("transport"),
+    "offline-live-check-refused": header(offline=True, flags=DEBUG | ACCT_WITHOUT_AUTH,
+                                         service="sudo")
+    + ops(AUTH, NEW("fzalice"), ACCT, NEW("fzalice"), AUTH) + password() + SIGNIN_OK
+    + http(400, b'{"error":"invalid_grant"}') + same_password() + fail("transport"),
+    "offline-turned-off": header(offline=True) + ops(AUTH, NEW("fzalice", True), AUTH,
+                                                     NEW("fzalice", True), AUTH)
+    + password() + SIGNIN_OK + password() + SIGNIN_OK + same_password(1) + fail("transport"),
+    # try_first_pass: the earlier module's password, refused by the service
+    # as the cached one, is gone for the retyped one too
+    "offline-try-first-pass": header(offline=True, flags=DEBUG | TRY_FIRST_PASS)
+    + ops(AUTH, NEW("fzalice"), AUTH) + authtok_none() + password() + SIGNIN_OK
+    + authtok_same_password() + http(400, b'{"error":"invalid_password"}') + same_password()
+    + fail("transport"),
+    # never on a decision or an answer of the service, nor TLS
+    "offline-not-on-tls": header(offline=True) + ops(AUTH, AUTH) + password() + SIGNIN_OK
+    + same_password() + fail("tls"),
+    "offline-not-on-json": header(offline=True) + ops(AUTH, AUTH, AUTH) + password()
+    + SIGNIN_OK + same_password() + http(200, b"{}") + same_password()
+    + http(400, b'{"error":null}'),
+    # the factors: password+sms offline only with offline_second_factor = skip;
+    # a code alone never
+    "offline-password+sms-skip": header(method="password+sms", offline=True, skip=True)
+    + ops(AUTH, NEW("fzalice"), AUTH) + password() + SIGNIN_OK + http(200, ME_ALICE)
+    + http(200, REVOKED) + SMS_OK + same_password() + fail("transport"),
+    "offline-password+sms-require": header(method="password+sms", offline=True)
+    + ops(AUTH, NEW("fzalice"), AUTH) + password() + SIGNIN_OK + http(200, ME_ALICE)
+    + http(200, REVOKED) + SMS_OK + same_password() + fail("transport"),
+    "offline-sms": header(method="sms", offline=True) + ops(AUTH) + fail("transport"),
+    "offline-menu-password": header(method="password|sms", offline=True)
+    + ops(AUTH, NEW("fzalice"), AUTH) + raw(b"1") + password() + SIGNIN_OK + raw(b"password")
+    + same_password() + http(500, b"bad gateway", json=False),
 }
 
 
