@@ -525,6 +525,7 @@ static cb_status edit_groups(struct cb_dbtx *tx, void *arg, const struct cb_log 
 	struct cb_account a;
 	cb_status rc = cb_dbtx_get(tx, g->name, &a);
 
+	tx->login = true;
 	if (rc == CB_OK &&
 	    !cb_accountdb_same_groups(a.groups, a.n_groups, g->mapped, g->n_mapped)) {
 		rc = cb_account_set_groups(&a, (const char *const *)g->mapped, g->n_mapped);

@@ -99,6 +99,12 @@
  * rewrite is spread over at least that many changes. */
 #define CB_DB_DELTA_MIN 64u
 #define CB_DB_DELTA_MAX 1024u
+/* A login's change of mapped groups folds only past this many times the
+ * bound: a fold of 1,000,000 accounts takes seconds under the lock, which
+ * no login should wait for; the next cloudbasectl write folds instead.
+ * Readers look delta records up by their own index, so a longer delta
+ * costs them nothing. */
+#define CB_DB_DELTA_LOGIN_FACTOR 4u
 
 /* header.kind */
 #define CB_DB_KIND_BASE 0u

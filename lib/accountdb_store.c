@@ -798,9 +798,11 @@ static cb_status write_base_from(const char *path, struct cb_dbtx *tx, const str
 static cb_status commit_change(const char *path, struct cb_dbtx *tx, const struct cb_log *log)
 {
 	struct file_id id = {CB_DB_KIND_DELTA, 1, tx->view.base.generation};
+	uint32_t bound = delta_bound(tx->view.base.n_records);
 
 	/* readers need a base to apply a delta to: the first write makes one */
-	if (tx->view.base.base == NULL || tx->n_delta > delta_bound(tx->view.base.n_records))
+	if (tx->view.base.base == NULL ||
+	    tx->n_delta > (tx->login ? CB_DB_DELTA_LOGIN_FACTOR * bound : bound))
 		return write_base_from(path, tx, log);
 	if (tx->view.use_delta)
 		id.generation = tx->view.delta.generation + 1;

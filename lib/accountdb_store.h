@@ -37,6 +37,10 @@ struct cb_dbtx {
 	struct cb_account *delta; /* the delta's records, removals included */
 	size_t n_delta;
 	bool changed;
+	/* a login's change: the delta may grow to CB_DB_DELTA_LOGIN_FACTOR
+	 * times its bound before this write folds it (the fold is left to an
+	 * admin's write, which never keeps a user waiting) */
+	bool login;
 };
 
 /* The current record of name (the delta's, else the base's), copied.

@@ -595,6 +595,7 @@ struct cb_api {
 	struct cb_http *http;
 	const struct cb_log *log;
 	struct cb_api_error last; /* of the last answer */
+	bool spoke; /* the last answer was the service's (cb_api_unreachable) */
 };
 
 static void remember_error(struct cb_api_error *err, struct json_object *obj, const char *error)
@@ -702,6 +703,22 @@ void cb_api_restart_budget(struct cb_api *api)
 	cb_http_restart_budget(api->http);
 }
 
+/* 2xx or 4xx, declared JSON: the service answered (whatever the body). A
+ * captive portal or a proxy answers in HTML; the service, in JSON even
+ * when it refuses. */
+static bool service_spoke(const struct cb_http_response *resp)
+{
+	return resp->json && ((resp->status >= 200 && resp->status < 300) ||
+			      (resp->status >= 400 && resp->status < 500));
+}
+
+bool cb_api_unreachable(const struct cb_api *api, cb_status st)
+{
+	if (st == CB_ERR_SERVICE)
+		return true;
+	return cb_status_unreachable(st) && (api == NULL || !api->spoke);
+}
+
 /* One round trip: send, judge, hand back the JSON object. The body is
  * wiped here whatever happens (it may hold a password). */
 static cb_status call(struct cb_api *api, enum cb_http_method method, const char *path,
@@ -713,6 +730,7 @@ static cb_status call(struct cb_api *api, enum cb_http_method method, const char
 	cb_status st;
 
 	*obj = NULL;
+	api->spoke = false;
 	if (body == NULL && method != CB_HTTP_GET)
 		return CB_ERR_NOMEM;
 	st = cb_http_perform(api->http, &req, &resp);
@@ -722,6 +740,7 @@ static cb_status call(struct cb_api *api, enum cb_http_method method, const char
 	}
 	if (st != CB_OK)
 		return st;
+	api->spoke = service_spoke(&resp);
 	st = cb_api_check_answer(resp.status, resp.json, resp.body, resp.len, allow_empty, obj,
 				 &api->last);
 	if (st != CB_OK && api->last.error[0] == '\0')

@@ -99,6 +99,17 @@ void cb_api_close(struct cb_api *api);
 const char *cb_api_request_id(const struct cb_api *api);
 /* A fresh time budget after a prompt (cb_http_restart_budget). */
 void cb_api_restart_budget(struct cb_api *api);
+/* Could the service not be reached in the last call, st being its result?
+ * What offline login and account_offline_grace stand in for: no answer
+ * (no connection, DNS, the time budget, an answer the transport refused),
+ * an answer that is not the service's (a 5xx, a 1xx, a redirect, one not
+ * declared JSON: a captive portal's page), or the service's own word for
+ * its trouble ("internal", "unavailable": CB_ERR_SERVICE). An answer
+ * declared JSON with a status of 200-299 or 400-499 is the service's: if
+ * it cannot be read it is CB_ERR_PROTOCOL, as any malformed answer, but
+ * no outage (it may be a decision in a shape we do not know). A TLS
+ * failure never is (cb_status_unreachable). api NULL: st alone decides. */
+bool cb_api_unreachable(const struct cb_api *api, cb_status st);
 
 cb_status cb_api_signin_password(struct cb_api *api, const char *username, const char *password,
 				 struct cb_tokens *out);

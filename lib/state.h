@@ -46,7 +46,8 @@ struct cb_state {
 	char *last_rhost;
 	struct cb_state_session sessions[CB_STATE_MAX_SESSIONS]; /* oldest first */
 	size_t n_sessions;
-	int64_t checked; /* the last live check, epoch seconds; 0: none */
+	int64_t checked; /* the last live check since the last sign-in, epoch
+			  * seconds; 0: none (a sign-in clears it) */
 	bool checked_ok; /* its result: in good standing */
 	int64_t claim; /* a live check under way since (epoch seconds); 0: none */
 	int32_t claim_pid;

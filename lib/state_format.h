@@ -39,7 +39,8 @@
  *   last_rhost TEXT                   its PAM_RHOST
  *   checked SECONDS ok|denied         the last live check of the account's
  *                                     standing (account phase without a
- *                                     sign-in) and its result
+ *                                     sign-in) and its result; a sign-in
+ *                                     removes it (it is then superseded)
  *   claim SECONDS PID PSTART          a live check under way in that process
  *                                     (start time as for sessions): others
  *                                     wait for its result instead of using

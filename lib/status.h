@@ -60,11 +60,14 @@ typedef enum cb_status {
 /* A short, stable, lower-case name for logs ("auth", "timeout", ...). */
 const char *cb_status_name(cb_status st);
 
-/* Did the service fail to answer with a decision: no connection, DNS, a
- * timeout, a 5xx, an answer that is not the service's (a captive page)?
- * A TLS verification failure is not "unreachable": it is a configuration
- * or an attack, and never eases a decision. Neither is a refusal of our
- * client credentials. */
+/* Could the status mean that the service failed to answer with a decision:
+ * no connection, DNS, a timeout, a 5xx, a malformed answer (which may be a
+ * captive page)? A TLS verification failure is not "unreachable": it is a
+ * configuration or an attack, and never eases a decision. Neither is a
+ * refusal of our client credentials. The status alone cannot tell a
+ * captive page from an answer of the service that cannot be read: what
+ * eases a decision (offline login, account_offline_grace) asks
+ * cb_api_unreachable, which can. */
 bool cb_status_unreachable(cb_status st);
 
 #endif

@@ -183,17 +183,37 @@ static void register_fork_handlers(void)
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
+/* nscd caches what this module answers (negative answers too) and is
+ * told to forget it ("nscd -i") right after each write of the database: a
+ * lookup it makes then must not come from a view up to a second old, or it
+ * would cache that again (a new user unknown for 20 s, a removed one known
+ * for 10 minutes with Debian's nscd.conf). nscd's own cache makes the
+ * stat() per lookup cheap there. */
+static bool in_nscd(void)
+{
+	static atomic_int known; /* 0 unknown, 1 no, 2 yes; a race only repeats the strcmp */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (k == 0) {
+		k = strcmp(program_invocation_short_name, "nscd") == 0 ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+}
+
 /* Take the write side at most once a second to load the config and notice
- * a replaced database; always when force is set. initgroups forces it: it
- * runs once as a session starts, right after the PAM account phase may have
- * recorded the login's CloudBase groups, and a stale map would start the
- * first session of a new admin without the mapped groups (e.g. sudo). */
+ * a replaced database; always when force is set, and in nscd. initgroups
+ * forces it: it runs once as a session starts, right after the PAM account
+ * phase may have recorded the login's CloudBase groups, and a stale map
+ * would start the first session of a new admin without the mapped groups
+ * (e.g. sudo). */
 static void refresh(bool force)
 {
 	static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 	long long now = now_seconds();
 
 	pthread_once(&fork_once, register_fork_handlers);
+	force = force || in_nscd();
 
 	if (!force && now != 0 && now < atomic_load_explicit(&next_check, memory_order_relaxed))
 		return;

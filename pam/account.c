@@ -103,15 +103,18 @@ static const char *why_no_signin(const struct cb_pam *ctx)
 }
 
 /* The last time the service vouched for the account: a sign-in, or a
- * live check that found it in good standing. */
+ * live check since it that found it in good standing (a sign-in clears the
+ * recorded check, so a check on record came after the sign-in, whatever
+ * the seconds say). */
 static int64_t last_good(const struct cb_state *st)
 {
-	return st->checked_ok && st->checked > st->last_login ? st->checked : st->last_login;
+	return st->checked != 0 && st->checked_ok && st->checked > st->last_login ? st->checked
+										  : st->last_login;
 }
 
 static bool denied_since_signin(const struct cb_state *st)
 {
-	return !st->checked_ok && st->checked > st->last_login;
+	return st->checked != 0 && !st->checked_ok;
 }
 
 /* The newest session with a refresh token: the one the host keeps. */
@@ -135,17 +138,21 @@ struct claim_edit {
 	unsigned max_age; /* a claim older than this is a dead check's */
 	bool offline; /* offline_login: an offline sign-in counts as one */
 	enum { CLAIMED, SOMEONE_CHECKING, FRESH } outcome;
+	bool by_offline; /* FRESH because of an offline sign-in */
 };
 
 static cb_status edit_claim(struct cb_state *st, void *arg, bool *write)
 {
 	struct claim_edit *c = arg;
 
-	/* sshd's monitor after its keyboard-interactive child signed in
-	 * offline: that sign-in stands for the interval, as an online one */
+	c->by_offline = false;
+	/* the account phase in another process than an offline sign-in
+	 * (sudo's cached timestamp, an SSH key, su by root): that sign-in
+	 * stands for the interval, as an online one */
 	if (c->offline && st->verifier != NULL && st->offline_used > last_good(st) &&
 	    !denied_since_signin(st) && c->now - st->offline_used < (int64_t)c->interval) {
 		c->outcome = FRESH;
+		c->by_offline = true;
 		return CB_OK;
 	}
 	if (denied_since_signin(st) ? c->now - st->checked < (int64_t)c->interval
@@ -170,7 +177,7 @@ static cb_status edit_claim(struct cb_state *st, void *arg, bool *write)
 struct result_edit {
 	int64_t now;
 	bool ok;
-	const char *session_id;
+	const char *session_id; /* the session checked; NULL when there was none */
 	const struct cb_tokens *fresh; /* rotated tokens to store, or NULL */
 	bool drop_session; /* the token is dead: forget the session */
 	char *const *groups; /* the current CloudBase groups (ok only) */
@@ -181,15 +188,17 @@ struct result_edit {
 static cb_status edit_result(struct cb_state *st, void *arg, bool *write)
 {
 	const struct result_edit *r = arg;
-	long i = cb_state_session_find(st, r->session_id);
 	cb_status rc = CB_OK;
+	long i;
 
 	st->claim = 0;
 	st->claim_pid = 0;
 	st->claim_pid_start = 0;
 	*write = true;
+	/* no answer: no session was asked about (session_id is NULL) */
 	if (!r->record)
 		return CB_OK;
+	i = cb_state_session_find(st, r->session_id);
 	st->checked = r->now;
 	st->checked_ok = r->ok;
 	if (r->ok)
@@ -251,8 +260,9 @@ static bool decided_against(cb_status st)
 	       st == CB_ERR_USER_UNKNOWN || st == CB_ERR_SUB_MISMATCH || st == CB_ERR_AUTH;
 }
 
-/* One live check, under a claim this process holds. */
-static cb_status live_check(struct cb_pam *ctx, int64_t now)
+/* One live check, under a claim this process holds; *unreach: the
+ * service could not be reached (cb_api_unreachable). */
+static cb_status live_check(struct cb_pam *ctx, int64_t now, bool *unreach)
 {
 	struct result_edit r = {now, false, NULL, NULL, false, NULL, 0, true};
 	struct cb_tokens tok = {0};
@@ -261,6 +271,7 @@ static cb_status live_check(struct cb_pam *ctx, int64_t now)
 	long i = standing_session(&ctx->st, now);
 	cb_status st, wr;
 
+	*unreach = false;
 	if (i < 0) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "user %s: no CloudBase session of this host to check the account with "
@@ -276,9 +287,12 @@ static cb_status live_check(struct cb_pam *ctx, int64_t now)
 	if (st == CB_OK) {
 		st = ask_service(ctx, api, ctx->st.sessions[i].refresh_token, &tok, &me);
 		/* a session of a blocked user is ended at the service too */
+		*unreach = cb_api_unreachable(api, st);
 		if (decided_against(st) && tok.access_token != NULL)
 			cb_api_revoke(api, tok.access_token);
 		cb_pam_api_close(ctx, api);
+	} else {
+		*unreach = cb_api_unreachable(NULL, st);
 	}
 	cb_log(&ctx->log, st == CB_OK ? LOG_INFO : LOG_NOTICE,
 	       "user %s: live check of the account's standing: %s request_id=%s", ctx->user,
@@ -325,9 +339,20 @@ static cb_status unreachable(struct cb_pam *ctx, cb_status st, int64_t now)
 	return check_groups(ctx, ctx->st.groups, ctx->st.n_groups);
 }
 
-/* The standing recorded within account_check_interval. */
-static cb_status recorded(struct cb_pam *ctx, int64_t now)
+/* The standing recorded within account_check_interval, or (by_offline)
+ * an offline sign-in within it. */
+static cb_status recorded(struct cb_pam *ctx, int64_t now, bool by_offline)
 {
+	/* the service has not vouched for the account since last_good: the
+	 * log must not say it did */
+	if (by_offline) {
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "user %s: the offline sign-in %lld s ago is used (account_check_interval %u "
+		       "s); the service last vouched for the account %lld s ago",
+		       ctx->user, (long long)(now - ctx->st.offline_used),
+		       ctx->cfg.account_check_interval, (long long)(now - last_good(&ctx->st)));
+		return check_groups(ctx, ctx->st.groups, ctx->st.n_groups);
+	}
 	if (denied_since_signin(&ctx->st)) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "user %s: refused by the live check %lld s ago (account_check_interval)",
@@ -351,9 +376,12 @@ static void reload_state(struct cb_pam *ctx)
 /* Claim the check, or wait for the one under way (bounded). */
 static cb_status standing(struct cb_pam *ctx)
 {
-	struct claim_edit c = {0, ctx->cfg.account_check_interval, ctx->cfg.timeout + 5,
-			       ctx->cfg.offline_login, CLAIMED};
+	struct claim_edit c = {.interval = ctx->cfg.account_check_interval,
+			       .max_age = ctx->cfg.timeout + 5,
+			       .offline = ctx->cfg.offline_login,
+			       .outcome = CLAIMED};
 	struct timespec pause = {0, 100 * 1000 * 1000};
+	bool unreach;
 	cb_status st;
 
 	for (unsigned waited = 0;; waited += 100) {
@@ -363,7 +391,7 @@ static cb_status standing(struct cb_pam *ctx)
 			return st;
 		reload_state(ctx);
 		if (c.outcome == FRESH)
-			return recorded(ctx, c.now);
+			return recorded(ctx, c.now, c.by_offline);
 		if (c.outcome == CLAIMED)
 			break;
 		if (waited >= CLAIM_WAIT_MS) {
@@ -375,8 +403,8 @@ static cb_status standing(struct cb_pam *ctx)
 		}
 		nanosleep(&pause, NULL);
 	}
-	st = live_check(ctx, c.now);
-	return cb_status_unreachable(st) ? unreachable(ctx, st, c.now) : st;
+	st = live_check(ctx, c.now, &unreach);
+	return unreach ? unreachable(ctx, st, c.now) : st;
 }
 
 /* Run where the invoking user cannot stop it; log lines through log. */

@@ -82,6 +82,8 @@ static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, co
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = cb_api_signin_password(api, ctx->acct.login, password, tok);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!cb_api_unreachable(api, st))
+		ctx->signin_answered = true;
 	ctx->signin_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	cb_log(&ctx->log, LOG_DEBUG, "signin for %s: %s request_id=%s", ctx->user,
 	       cb_status_name(st), cb_api_request_id(api));
@@ -89,13 +91,14 @@ static cb_status signin_with_password(struct cb_pam *ctx, struct cb_api *api, co
 }
 
 /* One try of the password: online; offline when the service cannot be
- * reached and that is allowed. */
+ * reached (cb_api_unreachable: an answer of the service, even one that
+ * cannot be read, is none) and that is allowed. */
 static cb_status try_password(struct cb_pam *ctx, struct cb_api *api, const char *password,
 			      struct cb_tokens *tok, bool offline_ok)
 {
 	cb_status st = signin_with_password(ctx, api, password, tok);
 
-	if (cb_status_unreachable(st) && ctx->cfg.offline_login && offline_ok) {
+	if (cb_api_unreachable(api, st) && ctx->cfg.offline_login && offline_ok) {
 		st = cb_pam_offline_signin(ctx, password, st);
 		ctx->offline = st == CB_OK;
 		ctx->offline_tried = true;

@@ -49,8 +49,9 @@ struct cb_pam {
 	/* how long the last password sign-in round trip took (ms) */
 	long signin_ms;
 	/* offline login: the sign-in used the cached password (offline), or
-	 * tried it (offline_tried) */
-	bool offline, offline_tried;
+	 * tried it (offline_tried); the service answered a password sign-in
+	 * of this call (it is not unreachable for the next one) */
+	bool offline, offline_tried, signin_answered;
 	/* the verifier of this sign-in's password, stored with it; NULL: none */
 	char *new_verifier;
 };
@@ -168,7 +169,8 @@ cb_status cb_pam_offline_hash(const struct cb_config *cfg, const char *password,
  * user's verifier, within its bounds; counts the attempt. CB_OK, CB_ERR_AUTH
  * (wrong), or online when offline login cannot be used (logged). */
 cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_status online);
-/* After the service's answer st to password: a verifier it proves stale
+/* After the service's answer st to any sign-in (password NULL: a code's;
+ * pam_authenticate's or a password change's): a verifier it proves stale
  * (blocked, or the cached password refused) is removed. */
 void cb_pam_offline_after(struct cb_pam *ctx, const char *password, cb_status st);
 /* Remove the user's verifier (logged with why). */

@@ -9,15 +9,21 @@
  *   crypt_rn), Debian's own password hash, in the user's root-only state
  *   record; never the password. Every online password sign-in replaces it
  *   (a fresh salt); with offline_login off it removes it.
- * - Unreachable means cb_status_unreachable(): no connection, DNS, the time
- *   budget, a 5xx, an answer that is not the service's (a captive page). A
- *   TLS failure is not: a host whose CA store broke, or a network that
- *   intercepts TLS, must show up as the error it is, not turn every login
- *   into an offline one. A decision of the service (wrong password,
- *   blocked, pending, locked, rate limited) is never overridden.
+ * - Unreachable means cb_api_unreachable(): no connection, DNS, the time
+ *   budget, a 5xx, an answer that is not the service's (a redirect, one
+ *   not declared JSON: a captive page), the service's "internal" or
+ *   "unavailable". A TLS failure is not: a host whose CA store broke, or a
+ *   network that intercepts TLS, must show up as the error it is, not turn
+ *   every login into an offline one. A decision of the service (wrong
+ *   password, blocked, pending, locked, rate limited) is never overridden,
+ *   nor is an answer declared JSON that cannot be read (it may be a
+ *   decision in a shape the module does not know).
  * - The service's "blocked", and its "wrong password" for the very
  *   password the verifier holds (changed at CloudBase), remove the
- *   verifier.
+ *   verifier, for the rest of the call too; one that another process
+ *   removed or replaced after this one read the record lets nobody in.
+ * - Only when every sign-in of the call met the outage: after the
+ *   service answered one (try_first_pass), the next is never offline.
  * - Bounded: offline_max_days after the online sign-in that set it (an
  *   older one is refused and removed); offline_max_failures wrong offline
  *   passwords since that sign-in, then none is tried until the next online
@@ -114,6 +120,9 @@ static cb_status edit_forget(struct cb_state *st, void *arg, bool *write)
 
 void cb_pam_offline_forget(struct cb_pam *ctx, const char *why)
 {
+	/* and the copy read at the start of the call, which a retry of the
+	 * same call (try_first_pass) would otherwise check against */
+	cb_state_forget_verifier(&ctx->st);
 	if (cb_state_update(&ctx->cfg, ctx->user, edit_forget, NULL, &ctx->log) == CB_OK)
 		cb_log(&ctx->log, LOG_NOTICE, "offline: the cached password of %s removed: %s",
 		       ctx->user, why);
@@ -139,15 +148,18 @@ struct use_edit {
 	const char *verifier; /* the one checked */
 	bool right;
 	int64_t now;
+	bool gone; /* out: the record no longer holds it */
 };
 
-/* Count the attempt on the verifier that was checked (not on one a
- * concurrent online sign-in has put there since). */
+/* Count the attempt on the verifier that was checked, if the record still
+ * holds it: one another process has removed since (a "blocked" answer) or
+ * replaced (an online sign-in) neither counts the attempt nor lets it in. */
 static cb_status edit_use(struct cb_state *st, void *arg, bool *write)
 {
-	const struct use_edit *u = arg;
+	struct use_edit *u = arg;
 
-	if (st->verifier == NULL || strcmp(st->verifier, u->verifier) != 0)
+	u->gone = st->verifier == NULL || strcmp(st->verifier, u->verifier) != 0;
+	if (u->gone)
 		return CB_OK;
 	if (u->right)
 		st->offline_used = u->now;
@@ -163,6 +175,10 @@ static const char *unusable(struct cb_pam *ctx, int64_t now, bool *forget)
 	const struct cb_state *st = &ctx->st;
 
 	*forget = false;
+	/* a retry of the same call (try_first_pass): the service that decided
+	 * on the first password is there, whatever the second one meets */
+	if (ctx->signin_answered)
+		return "it answered an earlier sign-in of this login";
 	if (st->verifier == NULL)
 		return "no password is cached on this host (no online password sign-in since "
 		       "offline_login was turned on)";
@@ -185,7 +201,7 @@ static const char *unusable(struct cb_pam *ctx, int64_t now, bool *forget)
 cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_status online)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct use_edit u = {NULL, false, now};
+	struct use_edit u = {NULL, false, now, false};
 	bool forget;
 	const char *why = unusable(ctx, now, &forget);
 	cb_status st;
@@ -204,6 +220,13 @@ cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_sta
 	u.verifier = ctx->st.verifier;
 	u.right = matches(&ctx->cfg, password, ctx->st.verifier);
 	st = cb_state_update(&ctx->cfg, ctx->user, edit_use, &u, &ctx->log);
+	if (st == CB_OK && u.gone) {
+		cb_log(&ctx->log, LOG_NOTICE,
+		       "offline: user=%s service=%s: the service is unreachable (%s) and the "
+		       "cached password was removed or replaced meanwhile: refused",
+		       ctx->user, ctx->service, cb_status_name(online));
+		return online;
+	}
 	if (!u.right) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "offline: user=%s service=%s: the service is unreachable (%s); wrong "

@@ -487,8 +487,8 @@ static cb_status decoy_codes(struct otp *o, const char *prompt, long rtt_ms, int
 }
 
 /* Send a code to contact, ask for it, sign in with the verification token. */
-static cb_status code_signin(struct otp *o, const char *contact, const char *prompt,
-			     struct cb_tokens *tok)
+static cb_status code_steps(struct otp *o, const char *contact, const char *prompt,
+			    struct cb_tokens *tok)
 {
 	struct cb_pam *ctx = o->ctx;
 	const struct channel *ch = o->ch;
@@ -524,7 +524,7 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 		cb_log(&ctx->log, LOG_NOTICE, "%s: sending to %s for %s failed: %s request_id=%s",
 		       ch->name, masked, who(ctx), cb_status_name(st), cb_api_request_id(o->api));
 		/* offline login takes a password; say why a code cannot work now */
-		if (cb_status_unreachable(st) && ctx->cfg.offline_login)
+		if (cb_api_unreachable(o->api, st) && ctx->cfg.offline_login)
 			tell_final(o, _(MSG_OFFLINE_CODE));
 		return st;
 	}
@@ -542,6 +542,18 @@ static cb_status code_signin(struct otp *o, const char *contact, const char *pro
 	}
 	cb_clear_secret(&vtoken);
 	cb_verification_free(&ver);
+	return st;
+}
+
+/* code_steps, and what its outcome says about the cached password. */
+static cb_status code_signin(struct otp *o, const char *contact, const char *prompt,
+			     struct cb_tokens *tok)
+{
+	cb_status st = code_steps(o, contact, prompt, tok);
+
+	/* "blocked" is about the account, whichever step says it: the cached
+	 * password (offline login) goes */
+	cb_pam_offline_after(o->ctx, NULL, st);
 	return st;
 }
 
@@ -694,7 +706,7 @@ static cb_status both_factors(struct otp *o, const char *rcontact, const char *p
 		       o->ch->both, who(ctx));
 		return CB_OK;
 	}
-	if (cb_status_unreachable(st) && ctx->cfg.offline_login) {
+	if (cb_api_unreachable(o->api, st) && ctx->cfg.offline_login) {
 		cb_log(&ctx->log, LOG_NOTICE,
 		       "%s: the service is unreachable (%s): no offline sign-in, the second "
 		       "factor needs the service (offline_second_factor=require)",

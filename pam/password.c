@@ -90,6 +90,9 @@ static cb_status change(struct cb_pam *ctx, const char *old, const char *new_pw)
 	if (st != CB_OK)
 		return st;
 	st = cb_api_signin_password(api, ctx->acct.login, old, &tok);
+	/* "blocked", or "wrong password" for the cached one: it goes, as
+	 * after a sign-in of pam_authenticate */
+	cb_pam_offline_after(ctx, old, st);
 	signed_in = st == CB_OK;
 	if (st == CB_OK)
 		st = cb_pam_check_sub(ctx, &tok);

@@ -203,6 +203,10 @@ static cb_status edit_signin(struct cb_state *st, void *arg, bool *write)
 		st->verifier_set = e->fresh.created;
 	}
 	st->last_login = e->fresh.created;
+	/* the standing a live check recorded is superseded: comparing times
+	 * would not order a check and a sign-in of the same second */
+	st->checked = 0;
+	st->checked_ok = false;
 	service = ctx->service[0] != '-' ? strdup(ctx->service) : NULL;
 	rhost = ctx->rhost[0] != '-' ? strdup(ctx->rhost) : NULL;
 	free(st->last_service);

@@ -88,26 +88,6 @@ FAILLOCK_PROFILES = {
 }
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, desc), flush=True)
-        if not cond:
-            self.failed += 1
-            if diag is not None:
-                for d in str(diag).splitlines()[-40:]:
-                    print("#   " + d, flush=True)
-        return cond
-
-    def note(self, text):
-        for d in str(text).splitlines():
-            print("# " + d, flush=True)
-
-
 class Abort(Exception):
     """A step the rest depends on failed (already reported)."""
 
@@ -288,14 +268,7 @@ class InstallTest:
         return proc
 
     def teardown(self):
-        for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        e2elib.stop_processes(self.procs, 5)
         self.procs = []
         if self.emu is not None:
             self.emu.stop()
@@ -382,7 +355,7 @@ class InstallTest:
                           "(dpkg-checkbuilddeps; nothing is installed on the host)" % cmd,
                           diag=out)
                 continue
-            self.t.note("README, build: %s" % cmd)
+            self.t.diag("README, build: %s" % cmd)
             rc, out = run(["/bin/sh", "-ec", cmd], 600, log=log, cwd=src,
                           env=clean_env({"DEB_BUILD_OPTIONS": "parallel=%d" % (
                               os.cpu_count() or 1)}))
@@ -456,13 +429,13 @@ class InstallTest:
         cache_dir = os.path.join(TOP_BUILDDIR, "tests/deb/cache")
         cache = os.path.join(cache_dir, "%s-%s.tar" % (SUITE, key))
         if os.path.exists(cache):
-            self.t.note("Debian root: cached %s" % cache)
+            self.t.diag("Debian root: cached %s" % cache)
         else:
             os.makedirs(cache_dir, exist_ok=True)
             # one root at a time: an older one (other mirror or packages) goes
             for old in glob.glob(os.path.join(cache_dir, "*.tar")):
                 os.unlink(old)
-            self.t.note("Debian root: mmdebstrap --variant=apt %s, with %s (cached in %s)" % (
+            self.t.diag("Debian root: mmdebstrap --variant=apt %s, with %s (cached in %s)" % (
                 SUITE, ",".join(include), cache))
             tmp = cache[:-len(".tar")] + ".new.tar"
             t0 = time.monotonic()
@@ -514,7 +487,7 @@ class InstallTest:
                 with open(self.rpath("/etc/cloudbase/cloudbase.conf"), "a") as f:
                     f.write("base_url = %s\nca_file = %s\n" % (
                         self.emu.base_url, "/usr/local/share/cloudbase-emulator-ca.pem"))
-                t.note("test: appended base_url = %s and ca_file (the emulator's)" %
+                t.diag("test: appended base_url = %s and ca_file (the emulator's)" %
                        self.emu.base_url)
             if first.startswith("cloudbasectl status"):
                 t.ok(re.search(r"^config: +ok", out, re.M) and
@@ -561,9 +534,11 @@ class InstallTest:
                            first.group(1)),
              "common-auth: pam_cloudbase first (success jumps past pam_unix, failure dies)",
              diag=auth)
-        t.ok(acct.index("pam_permit.so") < acct.index("pam_cloudbase.so"),
-             "common-account: pam_cloudbase in the Additional block, after pam_unix",
-             diag=acct)
+        t.ok(acct.index("pam_permit.so") < acct.index("pam_cloudbase.so") and
+             re.search(r"pam_cloudbase\.so ignore_unknown_user acct_without_auth$", acct, re.M),
+             "common-account: pam_cloudbase in the Additional block, after pam_unix, with "
+             "acct_without_auth (sudo's timestamp, NOPASSWD, root's su, SSH keys: the "
+             "account's standing checked live)", diag=acct)
         t.ok(pw.index("pam_unix.so") < pw.index("pam_cloudbase.so") and
              re.search(r"pam_unix\.so obscure yescrypt", pw) and "use_authtok" not in pw,
              "common-password: pam_unix first (its line without use_authtok), "
@@ -655,6 +630,20 @@ class InstallTest:
         seen = self.signins(nreq)
         t.ok(len(seen) == 1 and seen[0]["status"] == 200,
              "sudo: one /signin at the emulator", diag=json.dumps(seen, indent=1))
+        # sudo's timestamp (Debian's sudoers; no terminal: one record per
+        # parent process): the second sudo runs the account phase alone
+        mark, nreq = self.syslog.mark(), len(self.emu.requests())
+        rc, out = self.chroot("exec setpriv --reuid=%d --regid=%d --init-groups -- "
+                              "sh -c 'sudo -S -v && sudo -n id'" % (uid, uid),
+                              stdin=ALICE_PW + "\n", timeout=30)
+        cached = self.syslog.wait_for(mark, r"pam_cloudbase\(sudo:account\): user alice: sudo "
+                                      r"without a password prompt .*checking the account's "
+                                      r"standing", timeout=3)
+        t.ok(rc == 0 and "uid=0(root)" in out and cached is not None and
+             len(self.signins(nreq)) == 1,
+             "sudo -v, then sudo -n id on the timestamp: the profile's account line "
+             "(acct_without_auth) passes alice on her standing, one /signin in all",
+             diag="%s\n%s" % (out, "\n".join(self.syslog.since(mark))))
         # passwd as alice: pam_unix does not know her, the module changes
         # her CloudBase password (the cloudbase-password profile)
         mark, nreq = self.syslog.mark(), len(self.emu.requests())
@@ -753,28 +742,23 @@ class InstallTest:
         self.build(src, blocks[0])
         self.lint()
         self.contents()
-        t.note("packages: %.0f s" % (time.monotonic() - start))
+        t.diag("packages: %.0f s" % (time.monotonic() - start))
         self.make_root()
         before = self.snapshot()
         rc, out = self.chroot("apt-get install -y --no-download " + " ".join(ROOT_EXTRA))
         t.ok(rc == 0, "openssh-server and sudo are in the root", diag=out)
         self.start_emulator()
         self.host_block(blocks[1], before)
-        t.note("install and set-up: %.0f s" % (time.monotonic() - start))
+        t.diag("install and set-up: %.0f s" % (time.monotonic() - start))
         self.logins()
         self.profiles(before)
         self.purge(before)
-        t.note("inner run: %.0f s" % (time.monotonic() - start))
+        t.diag("inner run: %.0f s" % (time.monotonic() - start))
 
 
 def inner(work):
-    tap = Tap()
-
-    def watchdog(signum, frame):
-        raise TimeoutError("install test watchdog: over %d s" % WATCHDOG)
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-    signal.alarm(WATCHDOG)
+    tap = e2elib.Tap()
+    e2elib.arm_watchdog(WATCHDOG, "install test")
     test = InstallTest(work, tap)
     try:
         test.run()
@@ -788,10 +772,11 @@ def inner(work):
     return 1 if tap.failed else 0
 
 
-def host_packages():
+def no_package_on_host():
     r = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n"] + PACKAGES,
                        capture_output=True, text=True)
-    return [l for l in r.stdout.splitlines() if "ok installed" in l]
+    installed = [l for l in r.stdout.splitlines() if "ok installed" in l]
+    return not installed, "none of the packages is installed on the host", installed
 
 
 def outer():
@@ -804,38 +789,10 @@ def outer():
         print("1..1\nnot ok 1 - missing %s (scripts/install-deps installs them)" %
               " ".join(missing))
         return 0
-    before = e2elib.host_checksums()
-    count = [0]
-
-    def on_line(line):
-        m = re.match(r"^(ok|not ok) \d+( .*)?$", line)
-        if m:
-            count[0] += 1
-            line = "%s %d%s" % (m.group(1), count[0], m.group(2) or "")
-        print(line, flush=True)
     t0 = time.monotonic()
-    rc = e2elib.run_in_namespace(os.path.realpath(__file__), [], on_line=on_line,
-                                 timeout=WATCHDOG + 30)
-    diff = e2elib.checksum_diff(before, e2elib.host_checksums())
-    count[0] += 1
-    print("%s %d - the host's /etc/pam.d, nsswitch.conf, sudoers, ssh, passwd, group, shadow "
-          "are unchanged" % ("ok" if not diff else "not ok", count[0]))
-    for d in diff:
-        print("#   changed: %s" % d)
-    installed = host_packages()
-    count[0] += 1
-    print("%s %d - none of the packages is installed on the host" % (
-        "ok" if not installed else "not ok", count[0]))
-    for line in installed:
-        print("#   " + line)
-    if rc not in (0, 1):
-        count[0] += 1
-        print("not ok %d - the namespaced part %s" % (
-            count[0], "was killed after %d s" % (WATCHDOG + 30) if rc is None
-            else "exited with %d" % rc))
+    rc = e2elib.outer(os.path.realpath(__file__), WATCHDOG + 30, [no_package_on_host])
     print("# install test: %.0f s" % (time.monotonic() - t0))
-    print("1..%d" % count[0], flush=True)
-    return 0
+    return rc
 
 
 if __name__ == "__main__":

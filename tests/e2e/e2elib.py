@@ -75,6 +75,32 @@ FALLBACK_STACK = {
 }
 
 
+class Tap:
+    """The TAP lines of an inner part: numbered tests, failures counted (a
+    TODO one is not), the last 40 lines of diag under a failed one."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None, todo=None):
+        self.n += 1
+        line = "%s %d - %s" % ("ok" if cond else "not ok", self.n, desc)
+        if todo:
+            line += " # TODO " + todo
+        elif not cond:
+            self.failed += 1
+        print(line, flush=True)
+        if not cond and diag is not None:
+            for d in str(diag).splitlines()[-40:]:
+                print("#   " + d, flush=True)
+        return cond
+
+    def diag(self, text):
+        for d in str(text).splitlines():
+            print("# " + d, flush=True)
+
+
 # ---------------------------------------------------------------------------
 # Outside the namespace
 # ---------------------------------------------------------------------------
@@ -153,6 +179,42 @@ def run_in_namespace(script, args, on_line=None, timeout=None):
             os.unlink(pidfile)
 
 
+def outer(script, timeout, checks=()):
+    """The host side of a test whose checks run in a private namespace:
+    `script --inner` runs there for at most timeout seconds
+    (run_in_namespace) and its TAP is passed on, renumbered into one
+    sequence; then one test that the guarded host files are unchanged, one
+    for each of checks (a function returning (ok, description, detail
+    lines)), and a failed one when the inner part was killed or died; then
+    the plan. Returns 0: the TAP carries the verdict."""
+    before = host_checksums()
+    count = [0]
+
+    def emit(ok, description, details=()):
+        count[0] += 1
+        print("%s %d - %s" % ("ok" if ok else "not ok", count[0], description))
+        for line in details:
+            print("#   " + line)
+
+    def on_line(line):
+        m = re.match(r"^(ok|not ok) \d+( .*)?$", line)
+        if m:
+            count[0] += 1
+            line = "%s %d%s" % (m.group(1), count[0], m.group(2) or "")
+        print(line, flush=True)
+    rc = run_in_namespace(script, [], on_line=on_line, timeout=timeout)
+    diff = checksum_diff(before, host_checksums())
+    emit(not diff, "the host's /etc/pam.d, nsswitch.conf, sudoers, ssh, passwd, group, shadow "
+         "are unchanged", ["changed: %s" % d for d in diff])
+    for check in checks:
+        emit(*check())
+    if rc not in (0, 1):
+        emit(False, "the namespaced part %s" % (
+            "was killed after %d s" % timeout if rc is None else "exited with %d" % rc))
+    print("1..%d" % count[0], flush=True)
+    return 0
+
+
 def kill_recorded(proc, pidfile):
     """The emergency brake: the inner process, then every daemon it
     recorded, each by PID."""
@@ -178,6 +240,32 @@ def record_pid(pid):
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
+
+def arm_watchdog(seconds, what):
+    """For the inner part: a TimeoutError raised in the main thread after
+    seconds (signal.alarm(0) disarms it), and SIGTERM ending the process
+    with status 1, so that its finally blocks still end what it started."""
+    def expire(signum, frame):
+        raise TimeoutError("%s watchdog: over %d s" % (what, seconds))
+    signal.signal(signal.SIGALRM, expire)
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
+    signal.alarm(seconds)
+
+
+def stop_processes(procs, grace):
+    """End each (name, Popen) of procs, the last started first, by PID:
+    SIGTERM, then SIGKILL when it is still there after grace seconds."""
+    for name, proc in reversed(procs):
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                proc.wait()
+
 
 def sh(*cmd, check=True, timeout=30, **kw):
     """Run a command, return CompletedProcess (text)."""
@@ -489,6 +577,75 @@ def run_piped(argv, stdin_text, timeout=CLIENT_TIMEOUT):
         return Result(proc.returncode, out or "", time.monotonic() - start, True)
 
 
+class PtyShell:
+    """A shell of a user on a pty of its own, as a terminal session: the
+    shell leads the session, so sudo's tty tickets (Debian: timestamp_type
+    tty, 15 minutes) last as long as it runs. run() types one command line
+    and answers the prompts it brings; kill() ends it by PID."""
+
+    RC = "cb-e2e-rc="
+
+    def __init__(self, argv, env=None, timeout=CLIENT_TIMEOUT):
+        import pexpect
+        self.timeout = timeout
+        self.log = io.StringIO()
+        self.child = pexpect.spawn(argv[0], list(argv[1:]), timeout=timeout, encoding="utf-8",
+                                   codec_errors="replace", env=env, dimensions=(24, 200))
+        self.child.logfile_read = self.log
+        self.alive = self.run("true").rc == 0
+
+    @property
+    def pid(self):
+        return self.child.pid
+
+    def run(self, command, answers=(), timeout=None):
+        """Type command; answer its prompts in turn. A prompt after the
+        last answer is abandoned with Ctrl-C (Result.unanswered). Returns a
+        Result: the command's exit status, what the terminal showed, the
+        offsets where answers were typed."""
+        import pexpect
+        child = self.child
+        timeout = timeout or self.timeout
+        start = time.monotonic()
+        begin = len(self.log.getvalue())
+        pending, offsets = list(answers), []
+        rc, timed_out, unanswered = None, False, False
+        # the echoed command line shows "$?", never digits, after the marker
+        child.sendline('%s; echo "%s$?"' % (command, self.RC))
+        try:
+            while True:
+                remaining = timeout - (time.monotonic() - start)
+                if remaining <= 0:
+                    raise pexpect.TIMEOUT("overall")
+                i = child.expect([self.RC + r"(\d+)", PROMPT], timeout=remaining)
+                if i == 0:
+                    rc = int(child.match.group(1))
+                    break
+                asked = child.after if isinstance(child.after, str) else ""
+                if child.expect([r"[^\r\n]*\n", pexpect.TIMEOUT], timeout=QUIET) == 0:
+                    continue
+                if not pending:
+                    unanswered = True
+                    child.sendcontrol("c")
+                    continue
+                ans = pending.pop(0)
+                offsets.append(len(self.log.getvalue()) - begin)
+                child.sendline(ans(asked) if callable(ans) else ans)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            timed_out = True
+        out = self.log.getvalue()[begin:].replace("\r", "")
+        res = Result(rc if rc is not None else -1, out, time.monotonic() - start, timed_out,
+                     offsets)
+        res.unanswered = unanswered
+        return res
+
+    def kill(self):
+        if self.child.isalive():
+            with contextlib.suppress(OSError):
+                os.kill(self.child.pid, signal.SIGKILL)
+        self.child.close(force=True)
+
+
 # ---------------------------------------------------------------------------
 # The world
 # ---------------------------------------------------------------------------
@@ -513,6 +670,7 @@ class World:
         self.emu = None
         self.sshd = None
         self.sshd_port = None
+        self.nscd = None
         self.blackhole = None
         self.conf = {}
         self.modules = {}
@@ -546,10 +704,14 @@ class World:
             os.unlink("/dev/ptmx")
             os.symlink("pts/ptmx", "/dev/ptmx")
         for d in ("etc-up", "etc-work", "mods/security", "emu", "ssh", "bin", "logs",
-                  "state"):
+                  "state", "keys"):
             os.makedirs(os.path.join(w, d), exist_ok=True)
         os.chmod(os.path.join(w, "ssh"), 0o700)
         os.chmod(os.path.join(w, "etc-up"), 0o755)
+        # The host's sudoers as Debian ships it (a scenario uses it; checked
+        # against dpkg's record of the conffile there).
+        with open("/etc/sudoers") as f:
+            self.debian_sudoers = f.read()
         # /etc: writable overlay, upper layer on our tmpfs.
         mount("-t", "overlay", "overlay", "-o",
               "lowerdir=/etc,upperdir=%s/etc-up,workdir=%s/etc-work" % (w, w), "/etc")
@@ -572,6 +734,11 @@ class World:
         write("/var/log/btmp", "", 0o600)
         write("/var/log/lastlog", "", 0o664)
         mount("-t", "tmpfs", "-o", "mode=0755", "cb-home", "/home")
+        # sudo records there whom it lectured (Debian: lecture once): on the
+        # host's disk, were it not for this tmpfs
+        if os.path.isdir("/var/lib/sudo"):
+            mount("-t", "tmpfs", "-o", "mode=0700", "cb-sudo", "/var/lib/sudo")
+            os.mkdir("/var/lib/sudo/lectured", 0o700)
         self.syslog = SyslogCollector("/dev/log", os.path.join(w, "logs/syslog.log"))
         write("/etc/nsswitch.conf", self._nsswitch())
         write("/etc/sudoers", "Defaults passwd_tries=1, lecture=never, timestamp_timeout=0\n"
@@ -583,6 +750,11 @@ class World:
         os.symlink("/usr/sbin/sshd", os.path.join(w, "bin/sshd-cloudbase"))
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(w, "ssh/hostkey"))
         os.chmod(os.path.join(w, "ssh/hostkey"), 0o600)
+        # the client key of public-key logins (root's ssh uses it); sshd
+        # reads authorized keys as the user: keys/USER, world-readable
+        self.client_key = os.path.join(w, "ssh/client")
+        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.client_key)
+        os.chmod(os.path.join(w, "keys"), 0o755)
 
     def _nsswitch(self):
         text = []
@@ -601,16 +773,7 @@ class World:
             with contextlib.suppress(OSError):
                 self.blackhole.close()
             self.blackhole = None
-        for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    proc.terminate()
-                try:
-                    proc.wait(3)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(OSError):
-                        proc.kill()
-                    proc.wait()
+        stop_processes(self.procs, 3)
         self.procs = []
         for h in self.held:
             h.kill()
@@ -671,8 +834,78 @@ class World:
             self.blackhole.close()
             self.blackhole = None
 
+    # -- nscd ---------------------------------------------------------------
+
+    NSCD_SOCKET = "/run/nscd/socket"  # /var/run/nscd/socket: /var/run is /run
+
+    @staticmethod
+    def nscd_package():
+        """Debian's nscd package of this libc6 (scripts/install-deps puts it
+        in apt's archive cache and never installs it), or None."""
+        ver = sh("dpkg-query", "-W", "-f=${Version}", "libc6").stdout.strip()
+        arch = sh("dpkg", "--print-architecture").stdout.strip()
+        path = "/var/cache/apt/archives/nscd_%s_%s.deb" % (ver.replace(":", "%3a"), arch)
+        return path if os.path.exists(path) else None
+
+    def start_nscd(self):
+        """Debian's nscd with Debian's /etc/nscd.conf, inside the namespace
+        only: the package is unpacked into the work tmpfs, its binary added
+        to /usr/sbin (where the module runs `nscd -i`) by a read-only
+        overlay, its config written to the /etc overlay; /run/nscd is on the
+        private /run, /var/cache/nscd on an overlay of /var/cache. Returns
+        the Popen (ended by PID in stop_nscd or teardown)."""
+        deb = self.nscd_package()
+        if deb is None:
+            raise RuntimeError("Debian's nscd package is not in /var/cache/apt/archives: "
+                               "run scripts/install-deps")
+        pkg = os.path.join(self.work, "nscd-pkg")
+        sbin = os.path.join(self.work, "nscd-sbin")
+        if not os.path.isdir(pkg):
+            sh("dpkg-deb", "-x", deb, pkg)
+            os.makedirs(sbin)
+            shutil.copy(os.path.join(pkg, "usr/sbin/nscd"), sbin)
+            mount("-t", "overlay", "overlay", "-o", "ro,lowerdir=%s:/usr/sbin" % sbin,
+                  "/usr/sbin")
+            for d in ("cache-up", "cache-work"):
+                os.makedirs(os.path.join(self.work, d))
+            mount("-t", "overlay", "overlay", "-o",
+                  "lowerdir=/var/cache,upperdir=%s/cache-up,workdir=%s/cache-work"
+                  % (self.work, self.work), "/var/cache")
+            os.makedirs("/var/cache/nscd", 0o755, exist_ok=True)
+            os.makedirs("/run/nscd", 0o755, exist_ok=True)
+            with open(os.path.join(pkg, "etc/nscd.conf")) as f:
+                write("/etc/nscd.conf", f.read())
+        self.nscd = self.start("nscd", ["/usr/sbin/nscd", "-F"],
+                               os.path.join(self.work, "logs/nscd.log"))
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.NSCD_SOCKET):
+            if self.nscd.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("nscd did not start: " +
+                                   open(os.path.join(self.work, "logs/nscd.log")).read())
+            time.sleep(0.02)
+        return self.nscd
+
+    def stop_nscd(self):
+        """End nscd by PID; its socket goes too, so nothing asks it again."""
+        proc = getattr(self, "nscd", None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.nscd = None
+        for f in (self.NSCD_SOCKET, "/run/nscd/nscd.pid"):
+            with contextlib.suppress(OSError):
+                os.unlink(f)
+
     def sms_code(self, phone):
         return self.emu.outbox(phone)["code"]
+
+    def email_code(self, address):
+        """The last code the emulator e-mailed to address."""
+        return self.emu.outbox(address)["code"]
 
     # -- configuration and accounts ----------------------------------------
 
@@ -755,7 +988,9 @@ class World:
             "UsePAM yes",
             "KbdInteractiveAuthentication yes",
             "PasswordAuthentication %s" % ("yes" if password_auth else "no"),
-            "PubkeyAuthentication no",
+            # clients say which method they use (PreferredAuthentications)
+            "PubkeyAuthentication yes",
+            "AuthorizedKeysFile %s/keys/%%u" % self.work,
             "PermitRootLogin no",
             "StrictModes no",
             "PrintMotd no",
@@ -804,8 +1039,28 @@ class World:
 
     HELD_READY = "cb-e2e-session-open"
 
-    def ssh(self, user, answers, command="id", kbd=False, timeout=CLIENT_TIMEOUT):
-        return drive(self._ssh_argv(user, command, kbd), answers, timeout=timeout)
+    def ssh(self, user, answers, command="id", kbd=False, timeout=CLIENT_TIMEOUT, tries=1):
+        """ssh with PasswordAuthentication, or keyboard-interactive (kbd);
+        tries: how often the client may answer again (NumberOfPasswordPrompts)."""
+        return drive(self._ssh_argv(user, command, kbd, tries), answers, timeout=timeout)
+
+    def authorize_key(self, user):
+        """The client key may log in as user (AuthorizedKeysFile)."""
+        with open(self.client_key + ".pub") as f:
+            write(os.path.join(self.work, "keys", user), f.read(), 0o644)
+
+    def ssh_key(self, user, command="id", timeout=CLIENT_TIMEOUT):
+        """ssh with the client key only (no password or keyboard-interactive
+        fallback): the account phase is PAM's only say. LogLevel INFO: the
+        PAM account phase's message reaches the user as a banner."""
+        argv = self._ssh_argv(user, command, False)
+        argv[argv.index("PreferredAuthentications=password")] = \
+            "PreferredAuthentications=publickey"
+        argv[argv.index("PubkeyAuthentication=no")] = "PubkeyAuthentication=yes"
+        argv[argv.index("LogLevel=ERROR")] = "LogLevel=INFO"
+        argv[argv.index("BatchMode=no")] = "BatchMode=yes"
+        argv[1:1] = ["-i", self.client_key, "-o", "IdentitiesOnly=yes"]
+        return drive(argv, [], timeout=timeout)
 
     def ssh_hold(self, user, answers, kbd=False, timeout=CLIENT_TIMEOUT):
         """An SSH session left open: the remote command prints a marker and
@@ -817,13 +1072,13 @@ class World:
             self.held.append(held)
         return held
 
-    def _ssh_argv(self, user, command, kbd):
+    def _ssh_argv(self, user, command, kbd, tries=1):
         return ["/usr/bin/ssh", "-F", "/dev/null", "-p", str(self.sshd_port),
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", "BatchMode=no",
                 "-o", "PreferredAuthentications=%s" % (
                     "keyboard-interactive" if kbd else "password"),
-                "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+                "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=%d" % tries,
                 "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=0",
                 "%s@127.0.0.1" % user, command]
 
@@ -859,6 +1114,17 @@ class World:
         argv = ["/usr/bin/setpriv", "--reuid=%d" % as_uid, "--regid=%d" % as_uid,
                 "--clear-groups", "--", "/bin/su", user, "-c", command]
         return run_piped(["timeout", "-k", "2", str(timeout)] + argv, stdin_text, timeout + 5)
+
+    def shell(self, user):
+        """user's shell on a pty of its own (a terminal session), with the
+        supplementary groups of a login (initgroups); killed at teardown."""
+        p = self.pw(user)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": p.pw_dir, "USER": user,
+               "LOGNAME": user, "SHELL": "/bin/sh", "TERM": "dumb", "LANG": "C", "PS1": "$ "}
+        sh_ = PtyShell(["/usr/bin/setpriv", "--reuid=%d" % p.pw_uid, "--regid=%d" % p.pw_gid,
+                        "--init-groups", "--", "/bin/sh"], env=env)
+        self.held.append(sh_)
+        return sh_
 
     def make_home(self, user):
         """A home directory on the private /home."""

@@ -2,7 +2,8 @@
 /* The module through glibc (and its entry points called directly):
  * positive lookups, a round trip of every record starting from a 1-byte
  * buffer and doubling on ERANGE, the NSS status and errno conventions,
- * many threads at once, initgroups, and a replaced database noticed.
+ * many threads at once, initgroups, a replaced database noticed, and
+ * inside nscd every write seen at once.
  * Run by nss_glibc.sh inside a namespace that overlays the test config on
  * /etc/cloudbase; CB_TEST_DB, CB_TEST_N and CB_TEST_ADM_GID describe the
  * database it built (see there for the record pattern). */
@@ -409,6 +410,64 @@ static void test_replaced_database_noticed(void **state)
 	cb_config_free(&cfg);
 }
 
+/* Run in a process named nscd (main re-executes the test so): nscd
+ * caches what the module answers, negative answers too, and the writers
+ * of the database run "nscd -i" right after each write; a lookup nscd
+ * makes then must see the write. A view kept for up to a second would be
+ * cached again: a user just added "unknown" for 20 s, a removed one known
+ * for 10 minutes (Debian's nscd.conf). */
+static int as_nscd(void)
+{
+	struct cb_config cfg;
+	struct cb_account a = {0};
+	char buf[1024];
+	struct passwd pw, *res = NULL;
+	int bad = 0;
+
+	__nss_configure_lookup("passwd", "cloudbase");
+	cb_config_init(&cfg);
+	cfg.accounts_db = strdup(getenv("CB_TEST_DB"));
+	a.name = strdup("nscdnew");
+	a.login = strdup("nscdnew@example.com");
+	/* the failed lookup just before the write: the module looked now */
+	if (getpwnam_r("nscdnew", &pw, buf, sizeof(buf), &res) != 0 || res != NULL)
+		bad |= 1;
+	if (cb_accountdb_add(&cfg, &a, NULL, NULL) != CB_OK)
+		bad |= 2;
+	if (getpwnam_r("nscdnew", &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		bad |= 4;
+	if (cb_accountdb_remove(&cfg, "nscdnew", NULL) != CB_OK)
+		bad |= 8;
+	if (getpwnam_r("nscdnew", &pw, buf, sizeof(buf), &res) != 0 || res != NULL)
+		bad |= 16;
+	if (bad)
+		fprintf(stderr,
+			"as nscd: failed steps %#x (4: add not seen, 16: remove not seen)\n",
+			(unsigned)bad);
+	cb_account_free(&a);
+	cb_config_free(&cfg);
+	return bad;
+}
+
+static void test_nscd_sees_every_write(void **state)
+{
+	char *const argv[] = {(char *)"nscd", NULL};
+	pid_t pid;
+	int ws;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("CB_TEST_AS_NSCD", "1", 1);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
 static bool in_groups(const char *name, gid_t primary, gid_t want)
 {
 	gid_t groups[64];
@@ -462,7 +521,11 @@ int main(void)
 		cmocka_unit_test(test_initgroups),
 		cmocka_unit_test(test_replaced_database_noticed),
 		cmocka_unit_test(test_recorded_groups_served),
+		cmocka_unit_test(test_nscd_sees_every_write),
 	};
+
+	if (getenv("CB_TEST_AS_NSCD") != NULL)
+		return as_nscd();
 
 	return cmocka_run_group_tests_name("nss_glibc", tests, setup, NULL);
 }

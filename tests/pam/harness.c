@@ -65,6 +65,32 @@ static void note(char *buf, size_t cap, const char *prefix, const char *text)
 	snprintf(buf + l, cap - l, "%s%s|", prefix, text);
 }
 
+/* The reply to an '@' answer (see struct conv); malloc'd. */
+static char *code_answer(const char *contact, const char *a)
+{
+	char code[8], buf[32], *sent;
+
+	if (strcmp(a, "@expire") == 0)
+		ctl("POST", "/clock", "{\"advance\": 601}");
+	if (strcmp(a, "@slow") == 0)
+		usleep(1500 * 1000);
+	sent = outbox_code(contact);
+	snprintf(code, sizeof(code), "%s", sent != NULL ? sent : "");
+	free(sent);
+	if (code[0] != '\0' && g.n_codes < (int)(sizeof(g.codes) / sizeof(g.codes[0])))
+		memcpy(g.codes[g.n_codes++], code, sizeof(code));
+	if (code[0] == '\0')
+		snprintf(code, sizeof(code), "123456"); /* nothing was sent */
+	if (strcmp(a, "@wrong") == 0)
+		for (int i = 0; code[i] != '\0'; i++)
+			code[i] = (char)('0' + (code[i] - '0' + 1) % 10);
+	if (strcmp(a, "@spaced") == 0) {
+		snprintf(buf, sizeof(buf), " %.2s %.2s %.2s ", code, code + 2, code + 4);
+		return strdup(buf);
+	}
+	return strdup(code);
+}
+
 /* The reply to answers[i]; NULL when it cannot be made (an allocation
  * failed: failure injection makes that happen). */
 static char *reply_to(struct conv *c, int i)
@@ -73,8 +99,8 @@ static char *reply_to(struct conv *c, int i)
 	size_t len;
 	char *s;
 
-	if (c->answer_fn != NULL)
-		return c->answer_fn(c, a);
+	if (c->contact != NULL && a[0] == '@')
+		return code_answer(c->contact, a);
 	/* answer_len: the matrix sends bytes past a NUL and 1 MiB answers */
 	len = i == 0 && c->answer_len != 0 ? c->answer_len : strlen(a);
 	s = malloc(len + 1);
@@ -144,10 +170,53 @@ int harness_conv(int n, const struct pam_message **msg, struct pam_response **re
 			free_replies(r, i);
 			return PAM_CONV_ERR;
 		}
+		if (c->delay_ms > 0)
+			usleep(c->delay_ms * 1000);
 		r[i].resp = reply_to(c, a);
 	}
 	*resp = r;
 	return PAM_SUCCESS;
+}
+
+void conv_answers(struct conv *c, const char *const *list)
+{
+	for (int i = 0; list != NULL && list[i] != NULL && i < CONV_MAX_ANSWERS; i++)
+		c->answers[i] = list[i];
+}
+
+/* ---- a transaction ------------------------------------------------------- */
+
+pam_handle_t *harness_start(const char *service, const char *user, struct conv *c,
+			    const char *rhost)
+{
+	/* libpam keeps a copy of the struct, not this pointer */
+	const struct pam_conv conv = {harness_conv, c};
+	pam_handle_t *pamh = NULL;
+	char confdir[600];
+
+	/* from g.dir, not g.confdir: a --login-once child is only handed that */
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
+	assert_int_equal(pam_start_confdir(service, user, &conv, confdir, &pamh), PAM_SUCCESS);
+	if (rhost != NULL)
+		pam_set_item(pamh, PAM_RHOST, rhost);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	return pamh;
+}
+
+int harness_login(const char *service, const char *user, const char *rhost, unsigned flags,
+		  struct login_result *l)
+{
+	pam_handle_t *pamh = harness_start(service, user, &l->conv, rhost);
+	double t0 = now_s();
+
+	l->auth = pam_authenticate(pamh, 0);
+	l->seconds = now_s() - t0;
+	l->acct = -1;
+	if ((flags & LOGIN_ACCT) && l->auth == PAM_SUCCESS)
+		l->acct = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, l->auth);
+	drain_log();
+	return l->auth;
 }
 
 /* ---- syslog capture ------------------------------------------------------ */
@@ -175,6 +244,29 @@ static void append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
 }
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int code_run(const char *service, const char *user, const char *contact, struct login_result *r,
+	     const char *const *answers)
+{
+	memset(r, 0, sizeof(*r));
+	r->conv.contact = contact;
+	conv_answers(&r->conv, answers);
+	return harness_login(service, user, "203.0.113.9", LOGIN_ACCT, r);
+}
+
+int code_login(const char *user, const char *contact, struct login_result *r,
+	       const char *const *answers)
+{
+	return code_run("cb", user, contact, r, answers);
+}
+
+void write_method(const char *m, const char *extra)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "method = %s\n%s", m, extra != NULL ? extra : "");
+	write_config(text);
+}
 
 void drain_log(void)
 {
@@ -205,6 +297,26 @@ static void *log_reader(void *arg)
 			drain_log();
 	}
 	return NULL;
+}
+
+/* A test that forks (concurrent logins) may do so while the reader holds
+ * log_lock: the child would wait for it forever. The child gets the lock
+ * free and leaves /dev/log to the parent's reader (what it logs still
+ * arrives there), so no line a test looks for is read by a child. */
+static void log_before_fork(void)
+{
+	pthread_mutex_lock(&log_lock);
+}
+
+static void log_after_fork_parent(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void log_after_fork_child(void)
+{
+	pthread_mutex_unlock(&log_lock);
+	g.logfd = -1;
 }
 
 void log_reset(void)
@@ -321,6 +433,95 @@ char *ctl_get_string(const char *path, const char *key)
 	return s;
 }
 
+void raw_answer(const char *path, const char *body)
+{
+	struct json_object *rule = json_object_new_object(), *h = json_object_new_object();
+
+	json_object_object_add(rule, "fault", json_object_new_string("raw"));
+	json_object_object_add(rule, "status", json_object_new_int(200));
+	json_object_object_add(rule, "count", json_object_new_int(1));
+	json_object_object_add(rule, "path", json_object_new_string(path));
+	json_object_object_add(h, "Content-Type", json_object_new_string("application/json"));
+	json_object_object_add(rule, "headers", h);
+	json_object_object_add(rule, "body", json_object_new_string(body));
+	fault(json_object_to_json_string_ext(rule, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rule);
+}
+
+char *outbox_code(const char *contact)
+{
+	char path[400];
+	size_t n =
+		(size_t)snprintf(path, sizeof(path),
+				 "/outbox?%s=", strchr(contact, '@') != NULL ? "email" : "phone");
+
+	for (const char *p = contact; *p != '\0' && n + 4 < sizeof(path); p++)
+		n += (size_t)snprintf(path + n, sizeof(path) - n,
+				      *p == '+'	  ? "%%2B"
+				      : *p == ' ' ? "%%20"
+						  : "%c",
+				      *p);
+	return ctl_get_string(path, "code");
+}
+
+long outbox_count(const char *contact)
+{
+	struct json_object *o, *e, *c;
+	long n = 0;
+
+	ctl("GET", strchr(contact, '@') != NULL ? "/email-outbox" : "/outbox", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, contact, &e) &&
+	    json_object_object_get_ex(e, "count", &c))
+		n = (long)json_object_get_int64(c);
+	json_object_put(o);
+	return n;
+}
+
+/* One entry of the request log: path, and @letter of its connection. */
+static void log_request(struct json_object *e, char *out, size_t outsz, bool connections,
+			long *conns, int *n_conns)
+{
+	struct json_object *v;
+	const char *path = "";
+	long conn = -1;
+	int c = 0;
+	size_t l = strlen(out);
+
+	if (json_object_object_get_ex(e, "path", &v))
+		path = json_object_get_string(v);
+	if (strncmp(path, "/auth/v1/", 9) == 0)
+		path += 9;
+	if (json_object_object_get_ex(e, "connection", &v))
+		conn = (long)json_object_get_int64(v);
+	while (c < *n_conns && conns[c] != conn)
+		c++;
+	if (c == *n_conns && *n_conns < 26)
+		conns[(*n_conns)++] = conn;
+	snprintf(out + l, outsz - l, "%s%s", l > 0 ? "," : "", path);
+	if (connections) {
+		l = strlen(out);
+		snprintf(out + l, outsz - l, "@%c", 'a' + c);
+	}
+}
+
+int request_log(char *out, size_t outsz, bool connections)
+{
+	struct json_object *o, *list;
+	long conns[26];
+	int n_conns = 0;
+
+	out[0] = '\0';
+	ctl("GET", "/requests", NULL);
+	o = json_tokener_parse(g.ctl_body);
+	if (o != NULL && json_object_object_get_ex(o, "requests", &list))
+		for (size_t i = 0; i < json_object_array_length(list); i++)
+			log_request(json_object_array_get_idx(list, i), out, outsz, connections,
+				    conns, &n_conns);
+	json_object_put(o);
+	return n_conns;
+}
+
 /* ---- a login in a child process ------------------------------------------ */
 
 int login_once_in_valgrind(const char *self, ...)
@@ -354,7 +555,23 @@ int login_once_in_valgrind(const char *self, ...)
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-/* Trusting the CA of the emulator in emu, unless extra sets ca_path. */
+/* Whether a line of the config text extra sets key. */
+static bool sets(const char *extra, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *line = extra; line != NULL && *line != '\0';) {
+		const char *nl = strchr(line, '\n');
+
+		if (strncmp(line, key, kl) == 0 && line[kl + strspn(line + kl, " \t")] == '=')
+			return true;
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/* Trusting the CA of the emulator in emu, with a 2 s connect_timeout and a
+ * 5 s timeout, unless extra sets them. */
 static void write_config_text(const char *url, const char *emu, const char *extra)
 {
 	char text[4096], ca[600];
@@ -369,12 +586,9 @@ static void write_config_text(const char *url, const char *emu, const char *extr
 		 "%s"
 		 "accounts_db = %s/accounts.db\n"
 		 "%s%s%s",
-		 url, g.dir, strstr(extra, "ca_path") ? "" : ca, g.dir,
-		 strstr(extra, "connect_timeout =") ? "" : "connect_timeout = 2\n",
-		 strstr(extra, "\ntimeout =") || strncmp(extra, "timeout =", 9) == 0
-			 ? ""
-			 : "timeout = 5\n",
-		 extra);
+		 url, g.dir, sets(extra, "ca_path") ? "" : ca, g.dir,
+		 sets(extra, "connect_timeout") ? "" : "connect_timeout = 2\n",
+		 sets(extra, "timeout") ? "" : "timeout = 5\n", extra);
 	p = test_write(g.dir, "cloudbase.conf", text, 0644);
 	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
 	free(p);
@@ -550,7 +764,9 @@ bool harness_init(bool no_log)
 	{
 		pthread_t t;
 
-		if (pthread_create(&t, NULL, log_reader, NULL) != 0)
+		if (pthread_atfork(log_before_fork, log_after_fork_parent, log_after_fork_child) !=
+			    0 ||
+		    pthread_create(&t, NULL, log_reader, NULL) != 0)
 			abort();
 		pthread_detach(t);
 	}
@@ -563,4 +779,18 @@ void harness_done(void)
 		test_rmtree(g.dir);
 	free(g.dir);
 	g.dir = NULL;
+}
+
+int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t n,
+		      CMFixtureFunction group_setup)
+{
+	int rc;
+
+	if (!harness_init(false)) {
+		fprintf(stderr, "# run through %s_tests.sh\n", group);
+		return 99;
+	}
+	rc = _cmocka_run_group_tests(group, tests, n, group_setup, NULL);
+	harness_done();
+	return rc;
 }

@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 #include <security/pam_appl.h>
 
-#include "codes.h"
+#include "harness.h"
 #include "testutil.h"
 
 #define ALICE_SUB "9c5b1f3e-0a6d-4a57-9a43-2b8f0c7e1a01"
@@ -33,6 +33,9 @@
 #define TOO_MANY "E:Too many wrong codes. Sign in again to get a new one.|"
 #define MENU3 "Sign in with 1) password, 2) SMS code or 3) e-mail code: |"
 
+/* the harness's name as the code tests use it */
+#define last_delay g.last_delay
+
 static int setup(void **state)
 {
 	(void)state;
@@ -45,7 +48,7 @@ static int setup(void **state)
 	add_record_email("cbbadmail", "alice@example", NULL, NULL, NULL); /* not an address */
 	add_record_email("cbalice_bobmail", "alice", NULL, BOB_EMAIL, NULL);
 	add_record_email("cbalice_nomail", "alice", NULL, NULL, NULL);
-	method("email", NULL);
+	write_method("email", NULL);
 	write_service("cb", "");
 	log_reset();
 	last_delay = 0;
@@ -75,23 +78,23 @@ static void request_id_of(const char *path, char *out, size_t outsz)
 
 static void test_email_success(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char paths[256], rid[64], line[160];
 	bool one;
 	char *sub;
 
 	(void)state;
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@code")), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("@code")), PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_SUCCESS);
 	/* the masked address is in the prompt; echo off by default */
-	assert_transcript(&r, ALICE_PROMPT);
+	assert_transcript(&r.conv, ALICE_PROMPT);
 	/* send, verify, sign in: one connection, one TLS handshake */
-	request_paths(paths, sizeof(paths), &one);
+	one = request_log(paths, sizeof(paths), false) == 1;
 	assert_string_equal(paths, "verification,verification/verify,signin");
 	assert_true(one);
 	assert_int_equal(stat_of("tls_handshakes"), 1);
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
-	assert_int_equal(sent_count(ALICE_PHONE), 0); /* the e-mail outbox, not the SMS one */
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0); /* the e-mail outbox, not the SMS one */
 	ctl("GET", "/requests", NULL);
 	assert_non_null(strstr(g.ctl_body, "\"email\":\"" ALICE_EMAIL "\""));
 	assert_non_null(strstr(g.ctl_body, "\"target\":\"USER\""));
@@ -113,23 +116,24 @@ static void test_email_success(void **state)
 
 static void test_email_login_is_address(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	assert_int_equal(login("cbbymail", BOB_EMAIL, &r, ANS("@code")), PAM_SUCCESS);
-	assert_transcript(&r, "*E-mail code sent to b***@example.com: |");
-	assert_int_equal(sent_count(BOB_EMAIL), 1);
+	assert_int_equal(code_login("cbbymail", BOB_EMAIL, &r, ANS("@code")), PAM_SUCCESS);
+	assert_transcript(&r.conv, "*E-mail code sent to b***@example.com: |");
+	assert_int_equal(outbox_count(BOB_EMAIL), 1);
 }
 
 static void test_email_wrong_then_right(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@wrong", "@code")), PAM_SUCCESS);
-	assert_transcript(&r, ALICE_PROMPT WRONG ALICE_PROMPT);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("@wrong", "@code")),
+			 PAM_SUCCESS);
+	assert_transcript(&r.conv, ALICE_PROMPT WRONG ALICE_PROMPT);
 	/* the same verification id: one e-mail, two verifies */
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
 	assert_int_equal(path_count("/auth/v1/verification"), 1);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 2);
 	assert_int_equal(stat_of("tls_handshakes"), 1);
@@ -138,13 +142,14 @@ static void test_email_wrong_then_right(void **state)
 
 static void test_email_all_wrong(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@wrong", "x1", "@wrong", "@code")),
-			 PAM_MAXTRIES);
+	assert_int_equal(
+		code_login("cbalice", ALICE_EMAIL, &r, ANS("@wrong", "x1", "@wrong", "@code")),
+		PAM_MAXTRIES);
 	assert_transcript(
-		&r, ALICE_PROMPT WRONG ALICE_PROMPT
+		&r.conv, ALICE_PROMPT WRONG ALICE_PROMPT
 		"E:The code is the 6 digits from the e-mail. Try again.|" ALICE_PROMPT TOO_MANY);
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 2);
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
@@ -155,11 +160,12 @@ static void test_email_all_wrong(void **state)
 
 static void test_email_expired(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@expire", "@code")), PAM_AUTH_ERR);
-	assert_transcript(&r,
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("@expire", "@code")),
+			 PAM_AUTH_ERR);
+	assert_transcript(&r.conv,
 			  ALICE_PROMPT "E:The code has expired. Sign in again to get a new one.|");
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 1);
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
@@ -169,37 +175,40 @@ static void test_email_expired(void **state)
 
 static void test_email_rate_limited(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* an SMS code to the same user does not hold the e-mail back: each
 	 * channel has its own limit */
-	method("sms", NULL);
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS("")), PAM_AUTH_ERR);
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
-	method("email", NULL);
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("")), PAM_AUTH_ERR);
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
+	write_method("sms", NULL);
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS("")), PAM_AUTH_ERR);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
+	write_method("email", NULL);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("")), PAM_AUTH_ERR);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
 	/* a second e-mail within 60 s: the wait, no code prompt, no resend */
 	ctl("POST", "/clock", "{\"advance\": 20}");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:A code was sent to this address moments ago. Wait 40 seconds and "
-			      "try again.|");
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("@code")), PAM_MAXTRIES);
+	assert_transcript(&r.conv,
+			  "E:A code was sent to this address moments ago. Wait 40 seconds and "
+			  "try again.|");
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
 	assert_log("email: sending to a***@example.com for cbalice rate limited: retry after 40 s");
 	assert_log("outcome=rate_limited");
 }
 
 static void test_email_unknown_address(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	assert_int_equal(login("cbghost", "nobody@example.com", &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:No CloudBase account has the e-mail address on record. Contact "
-			      "your administrator.|");
-	assert_int_equal(sent_count("nobody@example.com"), 0);
+	assert_int_equal(code_login("cbghost", "nobody@example.com", &r, ANS("@code")),
+			 PAM_MAXTRIES);
+	assert_transcript(&r.conv,
+			  "E:No CloudBase account has the e-mail address on record. Contact "
+			  "your administrator.|");
+	assert_int_equal(outbox_count("nobody@example.com"), 0);
 	assert_log("error=user_not_found");
 	assert_log("email: the service knows no user with the e-mail address n***@example.com of "
 		   "cbghost");
@@ -208,46 +217,51 @@ static void test_email_unknown_address(void **state)
 
 static void test_email_malformed_in_record(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	/* nothing is sent for an address the module would not send to */
-	assert_int_equal(login("cbbadmail", "alice@example", &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:The e-mail address on record cannot receive codes. Contact your "
-			      "administrator.|");
+	assert_int_equal(code_login("cbbadmail", "alice@example", &r, ANS("@code")), PAM_MAXTRIES);
+	assert_transcript(&r.conv,
+			  "E:The e-mail address on record cannot receive codes. Contact your "
+			  "administrator.|");
 	assert_int_equal(path_count("/auth/v1/verification"), 0);
 	assert_log("account record of cbbadmail: the e-mail address is not valid");
 	assert_log("outcome=email_invalid");
 	/* the same refusal under password+email, before the password prompt */
-	method("password+email", NULL);
-	assert_int_equal(login("cbbadmail", "alice@example", &r, ANS(ALICE_PW, "@code")),
+	write_method("password+email", NULL);
+	assert_int_equal(code_login("cbbadmail", "alice@example", &r, ANS(ALICE_PW, "@code")),
 			 PAM_MAXTRIES);
-	assert_transcript(&r, "E:The e-mail address on record cannot receive codes. Contact your "
-			      "administrator.|");
+	assert_transcript(&r.conv,
+			  "E:The e-mail address on record cannot receive codes. Contact your "
+			  "administrator.|");
 	assert_int_equal(path_count("/auth/v1/signin"), 0);
 	/* and one the service refuses as malformed, though it passed here */
-	method("email", NULL);
+	write_method("email", NULL);
 	fault("{\"path\": \"/verification\", \"fault\": \"status\", \"status\": 400, "
 	      "\"error\": \"invalid_argument\", \"error_description\": \"invalid email address\"}");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:The e-mail address on record cannot receive codes. Contact your "
-			      "administrator.|");
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("@code")), PAM_MAXTRIES);
+	assert_transcript(&r.conv,
+			  "E:The e-mail address on record cannot receive codes. Contact your "
+			  "administrator.|");
 	assert_log("email: the service refuses the e-mail address a***@example.com of cbalice");
 }
 
 static void test_email_no_address(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	assert_int_equal(login("cbfrank", "frank@example.com", &r, ANS("@code")), PAM_MAXTRIES);
-	assert_transcript(&r, "E:No e-mail address is on record for this account, so no code can "
-			      "be sent. Contact your administrator.|");
+	assert_int_equal(code_login("cbfrank", "frank@example.com", &r, ANS("@code")),
+			 PAM_MAXTRIES);
+	assert_transcript(&r.conv,
+			  "E:No e-mail address is on record for this account, so no code can "
+			  "be sent. Contact your administrator.|");
 	assert_int_equal(path_count("/auth/v1/verification"), 0);
 	assert_log("email: no e-mail address on record for cbfrank");
 	/* sms_prompt_phone is the SMS method's: no address is ever asked for */
-	method("email", "sms_prompt_phone = yes\n");
-	assert_int_equal(login("cbfrank", "frank@example.com", &r, ANS("frank@example.com")),
+	write_method("email", "sms_prompt_phone = yes\n");
+	assert_int_equal(code_login("cbfrank", "frank@example.com", &r, ANS("frank@example.com")),
 			 PAM_MAXTRIES);
 	assert_int_equal(r.conv.n_asked, 0);
 }
@@ -256,43 +270,44 @@ static void test_email_no_address(void **state)
 
 static void test_pwemail_success(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char paths[256];
 	bool one;
 
 	(void)state;
-	method("password+email", NULL);
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
+	write_method("password+email", NULL);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")),
+			 PAM_SUCCESS);
 	assert_int_equal(r.acct, PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
-	request_paths(paths, sizeof(paths), &one);
+	assert_transcript(&r.conv, PW_PROMPT ALICE_PROMPT);
+	one = request_log(paths, sizeof(paths), false) == 1;
 	assert_string_equal(paths, "signin,user/me,revoke,verification,verification/verify,signin");
 	assert_true(one);
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
-	assert_int_equal(sent_count(ALICE_PHONE), 0);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 0);
 	assert_log("outcome=ok");
 }
 
 static void test_pwemail_wrong_password(void **state)
 {
-	struct result right, wrong;
+	struct login_result right, wrong;
 
 	(void)state;
-	method("password+email", NULL);
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &right,
-			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong", "@code")),
+	write_method("password+email", NULL);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &right,
+				    ANS(ALICE_PW, "@wrong", "@wrong", "@wrong", "@code")),
 			 PAM_MAXTRIES);
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
 	ctl("POST", "/reset", NULL);
 	log_reset();
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &wrong,
-			       ANS("not-her-password", "@wrong", "@wrong", "@wrong", "@code")),
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &wrong,
+				    ANS("not-her-password", "@wrong", "@wrong", "@wrong", "@code")),
 			 PAM_MAXTRIES);
 	/* no oracle: the same conversation, nothing sent */
-	assert_transcript(&right,
+	assert_transcript(&right.conv,
 			  PW_PROMPT ALICE_PROMPT WRONG ALICE_PROMPT WRONG ALICE_PROMPT TOO_MANY);
 	assert_string_equal(wrong.conv.transcript, right.conv.transcript);
-	assert_int_equal(sent_count(ALICE_EMAIL), 0);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 0);
 	assert_int_equal(path_count("/auth/v1/verification"), 0);
 	assert_log("password+email: wrong password for cbalice: the code prompt follows, no code "
 		   "is sent");
@@ -301,64 +316,65 @@ static void test_pwemail_wrong_password(void **state)
 
 static void test_pwemail_address_differs(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	method("password+email", NULL);
+	write_method("password+email", NULL);
 	/* the record says bob's address, the service alice's: refused, the
 	 * prompt as for a wrong password, nothing sent */
-	assert_int_equal(login("cbalice_bobmail", BOB_EMAIL, &r,
-			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong")),
+	assert_int_equal(code_login("cbalice_bobmail", BOB_EMAIL, &r,
+				    ANS(ALICE_PW, "@wrong", "@wrong", "@wrong")),
 			 PAM_MAXTRIES);
-	assert_transcript(&r, PW_PROMPT "*E-mail code sent to b***@example.com: |" WRONG
-					"*E-mail code sent to b***@example.com: |" WRONG
-					"*E-mail code sent to b***@example.com: |" TOO_MANY);
-	assert_int_equal(sent_count(BOB_EMAIL), 0);
-	assert_int_equal(sent_count(ALICE_EMAIL), 0);
+	assert_transcript(&r.conv, PW_PROMPT "*E-mail code sent to b***@example.com: |" WRONG
+					     "*E-mail code sent to b***@example.com: |" WRONG
+					     "*E-mail code sent to b***@example.com: |" TOO_MANY);
+	assert_int_equal(outbox_count(BOB_EMAIL), 0);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 0);
 	assert_log("password+email: the e-mail address on record for cbalice_bobmail "
 		   "(b***@example.com) differs from the service's (a***@example.com): refused");
 	/* case does not make two addresses differ */
 	add_record_email("cbalice_case", "alice", NULL, "Alice@Example.COM", NULL);
 	ctl("POST", "/clock", "{\"advance\": 61}");
-	assert_int_equal(login("cbalice_case", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")),
+	assert_int_equal(code_login("cbalice_case", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")),
 			 PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT "*E-mail code sent to A***@Example.COM: |");
+	assert_transcript(&r.conv, PW_PROMPT "*E-mail code sent to A***@Example.COM: |");
 	/* no address on record: the service's, and the prompt names none */
 	ctl("POST", "/clock", "{\"advance\": 61}");
-	assert_int_equal(login("cbalice_nomail", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")),
+	assert_int_equal(code_login("cbalice_nomail", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")),
 			 PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT "*E-mail code sent to your e-mail address: |");
+	assert_transcript(&r.conv, PW_PROMPT "*E-mail code sent to your e-mail address: |");
 }
 
 static void test_pwemail_service_has_no_address(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	method("password+email", NULL);
+	write_method("password+email", NULL);
 	/* the service has no address for alice: the record's is used, here
 	 * bob's, whose code signs bob in: both sign-ins must be one person */
 	ctl("POST", "/users", "{\"username\": \"alice\", \"email\": \"\"}");
-	assert_int_equal(login("cbalice_bobmail", BOB_EMAIL, &r, ANS(ALICE_PW, "@code")),
+	assert_int_equal(code_login("cbalice_bobmail", BOB_EMAIL, &r, ANS(ALICE_PW, "@code")),
 			 PAM_MAXTRIES);
 	assert_log("password+email: the service has no e-mail address for cbalice_bobmail: using "
 		   "the record's");
 	assert_log("gave another sub than the password: refused");
 	assert_log("outcome=sub_mismatch");
-	assert_int_equal(sent_count(BOB_EMAIL), 1);
+	assert_int_equal(outbox_count(BOB_EMAIL), 1);
 	/* a /user/me without the address (an older gateway): the record's,
 	 * and the same person at both sign-ins: in */
 	ctl("POST", "/reset", NULL);
 	fault("{\"path\": \"/user/me\", \"fault\": \"raw\", \"status\": 200, \"headers\": "
 	      "{\"Content-Type\": \"application/json\"}, \"body\": \"{\\\"sub\\\": \\\"" ALICE_SUB
 	      "\\\", \\\"username\\\": \\\"alice\\\"}\"}");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")), PAM_SUCCESS);
-	assert_transcript(&r, PW_PROMPT ALICE_PROMPT);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS(ALICE_PW, "@code")),
+			 PAM_SUCCESS);
+	assert_transcript(&r.conv, PW_PROMPT ALICE_PROMPT);
 	ctl("DELETE", "/faults", NULL);
 	ctl("POST", "/users", "{\"username\": \"alice\", \"email\": \"\"}");
 	/* neither has one: refused as for a wrong password */
-	assert_int_equal(login("cbalice_nomail", ALICE_EMAIL, &r,
-			       ANS(ALICE_PW, "@wrong", "@wrong", "@wrong")),
+	assert_int_equal(code_login("cbalice_nomail", ALICE_EMAIL, &r,
+				    ANS(ALICE_PW, "@wrong", "@wrong", "@wrong")),
 			 PAM_MAXTRIES);
 	assert_log("password+email: no e-mail address for cbalice_nomail, neither on record nor "
 		   "at the service");
@@ -368,51 +384,56 @@ static void test_pwemail_service_has_no_address(void **state)
 
 static void test_menu(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	method("password|sms|email", NULL);
+	write_method("password|sms|email", NULL);
 	/* each choice, by number and by word */
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("3", "@code")), PAM_SUCCESS);
-	assert_transcript(&r, MENU3 ALICE_PROMPT);
-	assert_int_equal(sent_count(ALICE_EMAIL), 1);
-	assert_int_equal(login("cbalice", ALICE_PHONE, &r, ANS(" sms ", "@code")), PAM_SUCCESS);
-	assert_transcript(&r, MENU3 "*SMS code sent to +86 138****0001: |");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("1", ALICE_PW)), PAM_SUCCESS);
-	assert_transcript(&r, MENU3 PW_PROMPT);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("3", "@code")), PAM_SUCCESS);
+	assert_transcript(&r.conv, MENU3 ALICE_PROMPT);
+	assert_int_equal(outbox_count(ALICE_EMAIL), 1);
+	assert_int_equal(code_login("cbalice", ALICE_PHONE, &r, ANS(" sms ", "@code")),
+			 PAM_SUCCESS);
+	assert_transcript(&r.conv, MENU3 "*SMS code sent to +86 138****0001: |");
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("1", ALICE_PW)), PAM_SUCCESS);
+	assert_transcript(&r.conv, MENU3 PW_PROMPT);
 	ctl("POST", "/clock", "{\"advance\": 61}");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("EMAIL", "@code")), PAM_SUCCESS);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("EMAIL", "@code")),
+			 PAM_SUCCESS);
 	/* anything else: what to answer, and the end */
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("4")), PAM_AUTH_ERR);
-	assert_transcript(&r, MENU3 "E:Answer 1 (password), 2 (SMS code) or 3 (e-mail code).|");
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("4")), PAM_AUTH_ERR);
+	assert_transcript(&r.conv,
+			  MENU3 "E:Answer 1 (password), 2 (SMS code) or 3 (e-mail code).|");
 	/* two of them: numbered from 1 in the order password, SMS, e-mail */
-	method("email|sms", NULL);
+	write_method("email|sms", NULL);
 	ctl("POST", "/clock", "{\"advance\": 61}");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("2", "@code")), PAM_SUCCESS);
-	assert_transcript(&r, "Sign in with 1) SMS code or 2) e-mail code: |" ALICE_PROMPT);
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("password")), PAM_AUTH_ERR);
-	assert_transcript(&r, "Sign in with 1) SMS code or 2) e-mail code: |"
-			      "E:Answer 1 (SMS code) or 2 (e-mail code).|");
-	method("password|email", NULL);
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("1", ALICE_PW)), PAM_SUCCESS);
-	assert_transcript(&r, "Sign in with 1) password or 2) e-mail code: |" PW_PROMPT);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("2", "@code")), PAM_SUCCESS);
+	assert_transcript(&r.conv, "Sign in with 1) SMS code or 2) e-mail code: |" ALICE_PROMPT);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("password")), PAM_AUTH_ERR);
+	assert_transcript(&r.conv, "Sign in with 1) SMS code or 2) e-mail code: |"
+				   "E:Answer 1 (SMS code) or 2 (e-mail code).|");
+	write_method("password|email", NULL);
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("1", ALICE_PW)), PAM_SUCCESS);
+	assert_transcript(&r.conv, "Sign in with 1) password or 2) e-mail code: |" PW_PROMPT);
 }
 
 /* ---- names the module refuses ------------------------------------------------------- */
 
 static void test_email_decoy(void **state)
 {
-	struct result r1, r2;
+	struct login_result r1, r2;
 	const char *p;
 
 	(void)state;
 	/* a name with no record gets a code prompt with an address at a domain
 	 * the real prompts show, the same each time, then the end of a run of
 	 * wrong codes; nothing is sent */
-	assert_int_equal(login("nosuchname", "x@example.com", &r1, ANS("123456", "123456", "1")),
-			 PAM_MAXTRIES);
-	assert_int_equal(login("nosuchname", "x@example.com", &r2, ANS("123456", "123456", "1")),
-			 PAM_MAXTRIES);
+	assert_int_equal(
+		code_login("nosuchname", "x@example.com", &r1, ANS("123456", "123456", "1")),
+		PAM_MAXTRIES);
+	assert_int_equal(
+		code_login("nosuchname", "x@example.com", &r2, ANS("123456", "123456", "1")),
+		PAM_MAXTRIES);
 	assert_string_equal(r1.conv.transcript, r2.conv.transcript);
 	p = r1.conv.transcript;
 	assert_true(strncmp(p, "*E-mail code sent to ", 21) == 0);
@@ -423,14 +444,14 @@ static void test_email_decoy(void **state)
 	assert_int_equal(path_count("/auth/v1/verification/verify"), 0);
 	assert_log("email: wrong code for (unknown)");
 	/* under password+email: the password prompt first, as for a user */
-	method("password+email", NULL);
-	assert_int_equal(login("nosuchname", "x@example.com", &r2, ANS("pw", "1", "1", "1")),
+	write_method("password+email", NULL);
+	assert_int_equal(code_login("nosuchname", "x@example.com", &r2, ANS("pw", "1", "1", "1")),
 			 PAM_MAXTRIES);
 	assert_true(strncmp(r2.conv.transcript, PW_PROMPT "*E-mail code sent to ",
 			    strlen(PW_PROMPT) + 21) == 0);
 	/* the menu too */
-	method("password|email", NULL);
-	assert_int_equal(login("nosuchname", "x@example.com", &r2, ANS("2", "1", "1", "1")),
+	write_method("password|email", NULL);
+	assert_int_equal(code_login("nosuchname", "x@example.com", &r2, ANS("2", "1", "1", "1")),
 			 PAM_MAXTRIES);
 	assert_true(strncmp(r2.conv.transcript,
 			    "Sign in with 1) password or 2) e-mail code: |*E-mail code sent to ",
@@ -441,17 +462,18 @@ static void test_email_decoy(void **state)
  * whole run's log. */
 static void test_no_secret_in_log(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
-	method("email", "debug = yes\n");
-	assert_int_equal(login("cbalice", ALICE_EMAIL, &r, ANS("@wrong", "@code")), PAM_SUCCESS);
+	write_method("email", "debug = yes\n");
+	assert_int_equal(code_login("cbalice", ALICE_EMAIL, &r, ANS("@wrong", "@code")),
+			 PAM_SUCCESS);
 	assert_log("email: code sent to a***@example.com for cbalice");
 	drain_log();
-	assert_true(n_seen_codes > 10);
-	for (int i = 0; i < n_seen_codes; i++)
-		if (strstr(g.log, seen_codes[i]) != NULL) {
-			fprintf(stderr, "# code %s in the log\n", seen_codes[i]);
+	assert_true(g.n_codes > 10);
+	for (int i = 0; i < g.n_codes; i++)
+		if (strstr(g.log, g.codes[i]) != NULL) {
+			fprintf(stderr, "# code %s in the log\n", g.codes[i]);
 			fail();
 		}
 	assert_null(strstr(g.log, "vid-"));

@@ -13,9 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include <time.h>
 
-#include <json-c/json.h>
 #include <security/pam_appl.h>
 
 #include "harness.h"
@@ -25,155 +23,24 @@
 #define ALICE_PW "Alice-Passw0rd"
 #define ALICE_PHONE "+86 13800000001"
 
-/* ---- the conversation -------------------------------------------------- */
+#define RHOST "203.0.113.9"
 
-#define MAX_ANSWERS 12
-
-/* Answers in order; "@code" is the last code the emulator sent to phone.
- * The transcript: "*prompt|" (echo off), "prompt|" (echo on), "E:msg|",
- * "I:msg|". */
-struct conv_data {
-	const char *answers[MAX_ANSWERS];
-	int next;
-	const char *phone;
-	unsigned sleep_ms; /* before each answer */
-	char transcript[2048];
-};
-
-static char *outbox_code(const char *phone)
-{
-	char path[128];
-	size_t n = (size_t)snprintf(path, sizeof(path), "/outbox?phone=");
-
-	for (const char *p = phone; *p != '\0' && n + 4 < sizeof(path); p++)
-		n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
-				      *p == '+'	  ? "%2B"
-				      : *p == ' ' ? "%20"
-						  : (char[]){*p, '\0'});
-	return ctl_get_string(path, "code");
-}
-
-static void note(struct conv_data *cd, const char *prefix, const char *text)
-{
-	size_t l = strlen(cd->transcript);
-
-	snprintf(cd->transcript + l, sizeof(cd->transcript) - l, "%s%s|", prefix, text);
-}
-
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
-{
-	struct conv_data *cd = arg;
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		int style = msg[i]->msg_style;
-		const char *a;
-
-		if (style == PAM_ERROR_MSG || style == PAM_TEXT_INFO) {
-			note(cd, style == PAM_ERROR_MSG ? "E:" : "I:", msg[i]->msg);
-			continue;
-		}
-		note(cd, style == PAM_PROMPT_ECHO_OFF ? "*" : "", msg[i]->msg);
-		if (cd->next >= MAX_ANSWERS || cd->answers[cd->next] == NULL) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_CONV_ERR;
-		}
-		if (cd->sleep_ms > 0)
-			usleep(cd->sleep_ms * 1000);
-		a = cd->answers[cd->next++];
-		r[i].resp = strcmp(a, "@code") == 0 ? outbox_code(cd->phone) : strdup(a);
-		if (r[i].resp == NULL)
-			r[i].resp = strdup("000000");
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static void hd_no_delay(int retval, unsigned usec_delay, void *arg)
-{
-	(void)retval;
-	(void)usec_delay;
-	(void)arg;
-}
-
-struct result {
-	int auth;
-	double seconds;
-	struct conv_data conv;
-};
-
-static double hd_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* pam_authenticate for user on service "cb", answering with the
- * NULL-terminated list; the transcript and time in r. */
-static int login_ex(const char *user, const char *phone, unsigned sleep_ms, struct result *r,
+/* pam_authenticate for user on service "cb", answering in order from the
+ * NULL-terminated list ("@code": the code the emulator last sent to Alice's
+ * phone), delay_ms before each answer; the transcript and time in r. */
+static int login_ex(const char *user, unsigned delay_ms, struct login_result *r,
 		    const char *const *answers)
 {
-	static struct pam_conv conv;
-	pam_handle_t *pamh = NULL;
-	char confdir[512];
-	double t0;
-
 	memset(r, 0, sizeof(*r));
-	r->conv.phone = phone;
-	r->conv.sleep_ms = sleep_ms;
-	for (int i = 0; answers != NULL && answers[i] != NULL && i < MAX_ANSWERS; i++)
-		r->conv.answers[i] = answers[i];
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	conv.conv = conv_fn;
-	conv.appdata_ptr = &r->conv;
-	assert_int_equal(pam_start_confdir("cb", user, &conv, confdir, &pamh), PAM_SUCCESS);
-	pam_set_item(pamh, PAM_RHOST, "203.0.113.9");
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)hd_no_delay);
-	t0 = hd_now_s();
-	r->auth = pam_authenticate(pamh, 0);
-	r->seconds = hd_now_s() - t0;
-	pam_end(pamh, r->auth);
-	drain_log();
-	return r->auth;
+	r->conv.contact = ALICE_PHONE;
+	r->conv.delay_ms = delay_ms;
+	conv_answers(&r->conv, answers);
+	return harness_login("cb", user, RHOST, 0, r);
 }
 
-#define ANS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static int login(const char *user, struct result *r, const char *const *answers)
+static int login(const char *user, struct login_result *r, const char *const *answers)
 {
-	return login_ex(user, ALICE_PHONE, 0, r, answers);
-}
-
-#define assert_transcript(r, expected)                                                             \
-	do {                                                                                       \
-		if (strcmp((r)->conv.transcript, expected) != 0) {                                 \
-			fprintf(stderr, "# transcript:\n#   got  %s\n#   want %s\n",               \
-				(r)->conv.transcript, expected);                                   \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
-
-/* A raw 200 application/json answer with this body to the next request of
- * path. */
-static void raw_answer(const char *path, const char *body)
-{
-	struct json_object *rule = json_object_new_object(), *h = json_object_new_object();
-
-	json_object_object_add(rule, "fault", json_object_new_string("raw"));
-	json_object_object_add(rule, "status", json_object_new_int(200));
-	json_object_object_add(rule, "count", json_object_new_int(1));
-	json_object_object_add(rule, "path", json_object_new_string(path));
-	json_object_object_add(h, "Content-Type", json_object_new_string("application/json"));
-	json_object_object_add(rule, "headers", h);
-	json_object_object_add(rule, "body", json_object_new_string(body));
-	fault(json_object_to_json_string_ext(rule, JSON_C_TO_STRING_PLAIN));
-	json_object_put(rule);
+	return login_ex(user, 0, r, answers);
 }
 
 static int setup(void **state)
@@ -194,7 +61,7 @@ static int setup(void **state)
  * bound one. */
 static void test_single_quoted_keys(void **state)
 {
-	struct result r;
+	struct login_result r;
 	char *sub;
 
 	(void)state;
@@ -224,7 +91,7 @@ static void test_not_rfc8259_answers(void **state)
 	(void)state;
 	add_record("cbalice", "alice", NULL, NULL);
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		struct result r;
+		struct login_result r;
 
 		log_reset();
 		raw_answer("/signin", bodies[i]);
@@ -241,7 +108,7 @@ static void test_not_rfc8259_answers(void **state)
  * as "no error". */
 static void test_error_null(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	add_record("cbalice", "alice", NULL, NULL);
@@ -249,20 +116,6 @@ static void test_error_null(void **state)
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_AUTHINFO_UNAVAIL);
 	assert_log("outcome=protocol_error");
 	assert_null(account_sub("cbalice"));
-}
-
-/* The harness's config with another base_url (and extra lines). */
-static void hd_write_config_url(const char *base_url, const char *extra)
-{
-	char text[2048], *p;
-
-	snprintf(text, sizeof(text),
-		 "base_url = %s\nclient_id = test-env\nclient_secret_file = %s/secret\n"
-		 "ca_path = %s/capath\naccounts_db = %s/accounts.db\n%s",
-		 base_url, g.dir, g.emu, g.dir, extra);
-	p = test_write(g.dir, "cloudbase.conf", text, 0644);
-	snprintf(g.conf_path, sizeof(g.conf_path), "%s", p);
-	free(p);
 }
 
 /* ---- base_url with userinfo ---------------------------------------------- */
@@ -273,23 +126,23 @@ static void hd_write_config_url(const char *base_url, const char *extra)
 static void test_base_url_userinfo(void **state)
 {
 	char url[256];
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	add_record("cbalice", "alice", NULL, NULL);
-	hd_write_config_url("http://127.0.0.1:1@192.0.2.2:18080/auth/v1", "");
+	write_config_url("http://127.0.0.1:1@192.0.2.2:18080/auth/v1", "");
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
-	assert_transcript(&r, "");
+	assert_transcript(&r.conv, "");
 	assert_true(r.seconds < 1.0);
 	assert_log("base_url: must not hold a user name or password");
 	assert_log("outcome=config_error");
 
 	log_reset();
 	snprintf(url, sizeof(url), "https://test-env:test-secret@127.0.0.1:%d/auth/v1", g.port);
-	hd_write_config_url(url, "");
+	write_config_url(url, "");
 	ctl("DELETE", "/requests", NULL);
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW)), PAM_SERVICE_ERR);
-	assert_transcript(&r, "");
+	assert_transcript(&r.conv, "");
 	ctl("GET", "/requests", NULL);
 	assert_string_equal(g.ctl_body, "{\"requests\":[]}");
 }
@@ -306,7 +159,7 @@ static void test_password_aborted_message(void **state)
 	add_record("cbalice", "alice", ALICE_PHONE, NULL);
 	for (size_t i = 0; i < 2; i++) {
 		char extra[64];
-		struct result r;
+		struct login_result r;
 
 		snprintf(extra, sizeof(extra), "method = %s\n", methods[i]);
 		write_config(extra);
@@ -315,7 +168,7 @@ static void test_password_aborted_message(void **state)
 		      "\"error\":\"aborted\",\"count\":1}");
 		assert_int_equal(login("cbalice", &r, i == 0 ? ANS(ALICE_PW) : ANS("1", ALICE_PW)),
 				 PAM_MAXTRIES);
-		assert_transcript(&r,
+		assert_transcript(&r.conv,
 				  i == 0 ? "*Password: |E:Too many failed sign-ins. Try again "
 					   "later, or sign in once through the CloudBase "
 					   "console.|"
@@ -329,69 +182,18 @@ static void test_password_aborted_message(void **state)
 
 /* ---- each request sent once ------------------------------------------------ */
 
-/* The API requests the emulator saw, in order, as "path@conn,...": the path
- * without /auth/v1/, the connection as a letter in order of first use
- * (a, b, ...), so "verification@a,verification/verify@b" is a new
- * connection for the verify. */
-static void request_log(char *out, size_t outsz)
-{
-	struct json_object *o, *list;
-	long conns[26];
-	int n_conns = 0;
-
-	out[0] = '\0';
-	ctl("GET", "/requests", NULL);
-	o = json_tokener_parse(g.ctl_body);
-	if (o == NULL || !json_object_object_get_ex(o, "requests", &list)) {
-		json_object_put(o);
-		return;
-	}
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		struct json_object *e = json_object_array_get_idx(list, i), *v;
-		const char *path = "";
-		long conn = -1;
-		int c = 0;
-		size_t l = strlen(out);
-
-		if (json_object_object_get_ex(e, "path", &v))
-			path = json_object_get_string(v);
-		if (strncmp(path, "/auth/v1/", 9) == 0)
-			path += 9;
-		if (json_object_object_get_ex(e, "connection", &v))
-			conn = (long)json_object_get_int64(v);
-		while (c < n_conns && conns[c] != conn)
-			c++;
-		if (c == n_conns && n_conns < 26)
-			conns[n_conns++] = conn;
-		snprintf(out + l, outsz - l, "%s%s@%c", l > 0 ? "," : "", path, 'a' + c);
-	}
-	json_object_put(o);
-}
-
+/* The API requests the emulator saw, each with its connection (see
+ * request_log). */
 #define assert_requests(expected)                                                                  \
 	do {                                                                                       \
 		char got_[512];                                                                    \
-		request_log(got_, sizeof(got_));                                                   \
+		request_log(got_, sizeof(got_), true);                                             \
 		if (strcmp(got_, expected) != 0) {                                                 \
 			fprintf(stderr, "# requests:\n#   got  %s\n#   want %s\n", got_,           \
 				expected);                                                         \
 			fail();                                                                    \
 		}                                                                                  \
 	} while (0)
-
-static long sent_count(const char *phone)
-{
-	struct json_object *o, *e, *c;
-	long n = 0;
-
-	ctl("GET", "/outbox", NULL);
-	o = json_tokener_parse(g.ctl_body);
-	if (o != NULL && json_object_object_get_ex(o, phone, &e) &&
-	    json_object_object_get_ex(e, "count", &c))
-		n = (long)json_object_get_int64(c);
-	json_object_put(o);
-	return n;
-}
 
 static void sms_setup(const char *method)
 {
@@ -410,14 +212,14 @@ static void sms_setup(const char *method)
  * fails cleanly. */
 static void test_verification_sent_once(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sms_setup("password+sms");
 	fault("{\"path\":\"/verification\",\"fault\":\"close-before-answer\",\"count\":1}");
 	assert_int_equal(login("cbalice", &r, ANS(ALICE_PW, "@code")), PAM_AUTHINFO_UNAVAIL);
 	assert_requests("signin@a,user/me@a,revoke@a,verification@a");
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 	assert_log("POST /verification request_id=");
 	assert_log("the connection closed before an answer; not sent again");
 	assert_log("outcome=transport_error");
@@ -428,7 +230,7 @@ static void test_verification_sent_once(void **state)
  * on the connection of the send and the verify. */
 static void test_token_signin_sent_once(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sms_setup("sms");
@@ -443,7 +245,7 @@ static void test_token_signin_sent_once(void **state)
  * still once. */
 static void test_first_request_sent_once(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	add_record("cbalice", "alice", NULL, NULL);
@@ -456,7 +258,7 @@ static void test_first_request_sent_once(void **state)
 /* The connection dies in the middle of the answer: once, a clean failure. */
 static void test_mid_answer_close(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sms_setup("sms");
@@ -471,7 +273,7 @@ static void test_mid_answer_close(void **state)
  * succeeds. */
 static void test_idle_close_while_typing(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sms_setup("sms");
@@ -479,14 +281,14 @@ static void test_idle_close_while_typing(void **state)
 	      "\"count\":1}");
 	assert_int_equal(login("cbalice", &r, ANS("@code")), PAM_SUCCESS);
 	assert_requests("verification@a,verification/verify@b,signin@b");
-	assert_int_equal(sent_count(ALICE_PHONE), 1);
+	assert_int_equal(outbox_count(ALICE_PHONE), 1);
 }
 
 /* A GET changes nothing at the service: the module lets libcurl send it
  * again on a new connection, and says so in the log. */
 static void test_get_may_go_again(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sms_setup("password+sms");
@@ -502,11 +304,11 @@ static void test_get_may_go_again(void **state)
  * the user took 2.5 s to type the code. */
 static void test_idle_connection_not_reused(void **state)
 {
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	sms_setup("sms");
-	assert_int_equal(login_ex("cbalice", ALICE_PHONE, 2500, &r, ANS("@code")), PAM_SUCCESS);
+	assert_int_equal(login_ex("cbalice", 2500, &r, ANS("@code")), PAM_SUCCESS);
 	assert_requests("verification@a,verification/verify@b,signin@b");
 }
 
@@ -564,7 +366,7 @@ static void test_refused_name_prompts_like_managed(void **state)
 	add_record("cbalice", "alice", ALICE_PHONE, NULL);
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		char extra[128], want[2048], got[2048];
-		struct result m, r, again;
+		struct login_result m, r, again;
 
 		snprintf(extra, sizeof(extra), "method = %s\n%s", cases[c].method, cases[c].extra);
 		write_config(extra);
@@ -596,7 +398,7 @@ static void test_refused_name_prompts_like_managed(void **state)
  * constant a client could recognise), and neither is the managed one. */
 static void test_refused_names_get_their_own_numbers(void **state)
 {
-	struct result a, b;
+	struct login_result a, b;
 
 	(void)state;
 	write_config("method = sms\n");
@@ -625,13 +427,6 @@ int main(void)
 		cmocka_unit_test_setup(test_refused_name_prompts_like_managed, setup),
 		cmocka_unit_test_setup(test_refused_names_get_their_own_numbers, setup),
 	};
-	int rc;
 
-	if (!harness_init(false)) {
-		printf("1..0 # SKIP run through hardening_tests.sh\n");
-		return 0;
-	}
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	harness_done();
-	return rc;
+	return harness_main("hardening", tests, NULL);
 }

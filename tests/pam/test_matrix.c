@@ -50,26 +50,12 @@ static void fault1(const char *rule_without_braces)
 	free(json);
 }
 
-/* A raw 200 application/json answer with this body, for the next request. */
+/* A raw 200 application/json answer with this body, for the next
+ * sign-in, and no other fault. */
 static void raw_json(const char *body)
 {
-	struct json_object *rule = json_object_new_object();
-
-	json_object_object_add(rule, "fault", json_object_new_string("raw"));
-	json_object_object_add(rule, "status", json_object_new_int(200));
-	json_object_object_add(rule, "count", json_object_new_int(1));
-	json_object_object_add(rule, "path", json_object_new_string("/signin"));
-	{
-		struct json_object *h = json_object_new_object();
-
-		json_object_object_add(h, "Content-Type",
-				       json_object_new_string("application/json"));
-		json_object_object_add(rule, "headers", h);
-	}
-	json_object_object_add(rule, "body", json_object_new_string(body));
 	ctl("DELETE", "/faults", NULL);
-	ctl("POST", "/faults", json_object_to_json_string_ext(rule, JSON_C_TO_STRING_PLAIN));
-	json_object_put(rule);
+	raw_answer("/signin", body);
 }
 
 /* Requests the emulator saw since the last reset_requests(). */
@@ -221,39 +207,19 @@ static int setup(void **state)
 
 /* ---- one transaction ------------------------------------------------------ */
 
-struct result {
-	int auth, acct;
-	struct conv conv;
-	double seconds;
-};
-
 /* pam_authenticate, then pam_acct_mgmt if that succeeded (the sub binding
  * happens there). */
 static int run_login(const char *service, const char *user, enum conv_mode mode, const char *answer,
-		     size_t answer_len, struct result *r)
+		     size_t answer_len, struct login_result *r)
 {
-	struct pam_conv conv = {harness_conv, &r->conv};
-	pam_handle_t *pamh = NULL;
-	double t0;
-
 	memset(r, 0, sizeof(*r));
-	r->acct = -1;
 	r->conv.mode = mode;
 	r->conv.answers[0] = answer;
 	r->conv.answer_len = answer_len;
-	assert_int_equal(pam_start_confdir(service, user, &conv, g.confdir, &pamh), PAM_SUCCESS);
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-	t0 = now_s();
-	r->auth = pam_authenticate(pamh, 0);
-	r->seconds = now_s() - t0;
-	if (r->auth == PAM_SUCCESS)
-		r->acct = pam_acct_mgmt(pamh, 0);
-	pam_end(pamh, r->auth);
-	drain_log();
-	return r->auth;
+	return harness_login(service, user, NULL, LOGIN_ACCT, r);
 }
 
-static int login(const char *user, const char *password, struct result *r)
+static int login(const char *user, const char *password, struct login_result *r)
 {
 	return run_login("cb", user, CONV_SAME, password, password != NULL ? strlen(password) : 0,
 			 r);
@@ -329,7 +295,7 @@ static void test_passwords(void **state)
 	static char big[(1 << 20) + 1];
 	char wire[1024], query[1024];
 	size_t wirelen;
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	memset(big, 'x', sizeof(big));
@@ -428,7 +394,7 @@ static void test_usernames(void **state)
 		{"a local account not in the database", "nobody"},
 		{"not in the database", "cbstranger"},
 	};
-	struct result r;
+	struct login_result r;
 	struct db_mark before;
 
 	(void)state;
@@ -489,7 +455,7 @@ struct answer_row {
 
 static void check_answer_row(const struct answer_row *w, const char *body)
 {
-	struct result r;
+	struct login_result r;
 	struct db_mark before = db_mark();
 	char *sub;
 
@@ -794,7 +760,7 @@ static void test_transport(void **state)
 		 "\"https://127.0.0.1:1/auth/v1/signin\"},\"body\":\"\"",
 		 PAM_AUTHINFO_UNAVAIL, "outcome=protocol_error", 1.0},
 	};
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	snprintf(refused, sizeof(refused), "https://127.0.0.1:%d/auth/v1", closed_port());
@@ -1060,7 +1026,7 @@ static void test_files(void **state)
 		{"database name index loops", F_DB, "name index loops", PAM_USER_UNKNOWN,
 		 "outcome=not_found"},
 	};
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1157,7 +1123,7 @@ static void test_stacks(void **state)
 		 {PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR,
 		  PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR}},
 	};
-	struct result r;
+	struct login_result r;
 	char text[2048], args[1200];
 
 	(void)state;
@@ -1252,13 +1218,12 @@ static void test_account_stacks(void **state)
 		 {PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR,
 		  PAM_AUTH_ERR}},
 	};
-	struct result r;
+	struct login_result r;
 
 	(void)state;
 	for (size_t s = 0; s < sizeof(stacks) / sizeof(stacks[0]); s++) {
 		for (int f = 0; f < N_ACCT_FAILURES; f++) {
-			struct pam_conv conv = {harness_conv, &r.conv};
-			pam_handle_t *pamh = NULL;
+			pam_handle_t *pamh;
 			char text[2048], row[256], extra[64] = "";
 			const char *user = f == ACCT_UNKNOWN ? "cbstranger" : "cbalice";
 			int rc;
@@ -1276,10 +1241,7 @@ static void test_account_stacks(void **state)
 			memset(&r, 0, sizeof(r));
 			r.conv.mode = CONV_SAME;
 			r.conv.answers[0] = ALICE_PW;
-			assert_int_equal(
-				pam_start_confdir("acctstack", user, &conv, g.confdir, &pamh),
-				PAM_SUCCESS);
-			pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+			pamh = harness_start("acctstack", user, &r.conv, NULL);
 			if (f != ACCT_NO_AUTH && f != ACCT_UNKNOWN)
 				assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
 			if (f == ACCT_REBOUND) {
@@ -1428,14 +1390,12 @@ static void test_chauthtok_input(void **state)
 		const char *new_pw = rows[i].new_pw != NULL ? rows[i].new_pw : big;
 		struct conv pa = {.answers = {rows[i].old_pw, new_pw,
 					      rows[i].again != NULL ? rows[i].again : new_pw}};
-		struct pam_conv conv = {harness_conv, &pa};
-		pam_handle_t *pamh = NULL;
+		pam_handle_t *pamh;
 		int rc;
 
 		ctl("POST", "/reset", NULL);
 		log_reset();
-		assert_int_equal(pam_start_confdir("pw", "cbalice", &conv, g.confdir, &pamh),
-				 PAM_SUCCESS);
+		pamh = harness_start("pw", "cbalice", &pa, NULL);
 		rc = pam_chauthtok(pamh, 0);
 		pam_end(pamh, rc);
 		if (rc != rows[i].expect)
@@ -1454,7 +1414,7 @@ static void test_chauthtok_input(void **state)
 
 static void test_same_message(void **state)
 {
-	struct result wrong, unknown_cloud, unknown_local, invalid_local;
+	struct login_result wrong, unknown_cloud, unknown_local, invalid_local;
 
 	(void)state;
 	/* the same prompt for everyone, and no message that tells the cases
@@ -1481,6 +1441,18 @@ static void test_same_message(void **state)
 	assert_true(log_has("outcome=not_found"));
 }
 
+/* The config and the password-only service every row starts from. */
+static int write_fixtures(void **state)
+{
+	char text[1024];
+
+	(void)state;
+	write_config(CONF_EXTRA);
+	snprintf(text, sizeof(text), "password required %s conf=%s\n", g.so, g.conf_path);
+	write_service_text("pw", text);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1496,20 +1468,6 @@ int main(void)
 		cmocka_unit_test_setup(test_spoiled_process, setup),
 		cmocka_unit_test_setup(test_chauthtok_input, setup),
 	};
-	int rc;
 
-	if (!harness_init(false)) {
-		fprintf(stderr, "# run through matrix_tests.sh\n");
-		return 99;
-	}
-	write_config(CONF_EXTRA);
-	{
-		char text[1024];
-
-		snprintf(text, sizeof(text), "password required %s conf=%s\n", g.so, g.conf_path);
-		write_service_text("pw", text);
-	}
-	rc = cmocka_run_group_tests_name("matrix", tests, NULL, NULL);
-	harness_done();
-	return rc;
+	return harness_main("matrix", tests, write_fixtures);
 }

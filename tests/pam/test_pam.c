@@ -67,7 +67,7 @@ static int setup(void **state)
 /* ---- one transaction ----------------------------------------------------- */
 
 struct result {
-	int start, auth, acct, setcred, end;
+	int auth, acct, setcred, end;
 	struct conv conv;
 	double seconds;
 };
@@ -76,18 +76,7 @@ enum { DO_AUTH = 1, DO_ACCT = 2, DO_SETCRED = 4 };
 
 static pam_handle_t *begin(const char *service, const char *user, struct result *r)
 {
-	static struct pam_conv conv;
-	pam_handle_t *pamh = NULL;
-	char confdir[512];
-
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", g.dir);
-	conv.conv = harness_conv;
-	conv.appdata_ptr = &r->conv;
-	r->start = pam_start_confdir(service, user, &conv, confdir, &pamh);
-	assert_int_equal(r->start, PAM_SUCCESS);
-	pam_set_item(pamh, PAM_RHOST, RHOST);
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
-	return pamh;
+	return harness_start(service, user, &r->conv, RHOST);
 }
 
 static void login_svc(const char *service, const char *user, struct result *r, unsigned what,
@@ -692,6 +681,14 @@ static void test_live_check_policy(void **state)
 		     "account_offline_grace = 3600\n");
 	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
 	assert_log("allowed on the standing recorded");
+	/* an answer of the service that cannot be read is no outage: the
+	 * grace does not stand in for it (cb_api_unreachable) */
+	ctl("DELETE", "/faults", NULL);
+	raw_answer("/token", "{}");
+	log_reset();
+	assert_int_equal(account_only("cbalice"), PAM_AUTHINFO_UNAVAIL);
+	assert_log("live check of the account's standing: protocol_error");
+	assert_no_log("allowed on the standing recorded");
 	ctl("DELETE", "/faults", NULL);
 	/* two checks at once: the second waits for the first and uses the
 	 * token it stored; no refresh token is presented twice */
@@ -707,6 +704,63 @@ static void test_live_check_policy(void **state)
 	assert_int_equal(WEXITSTATUS(wa), PAM_SUCCESS);
 	assert_int_equal(WEXITSTATUS(wb), PAM_SUCCESS);
 	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+}
+
+/* A live check's refusal is the recorded standing within
+ * account_check_interval, even when it came in the same second as the
+ * sign-in before it (the state store keeps seconds): the next account
+ * phase does not let a user blocked at CloudBase in. A sign-in after the
+ * refusal supersedes it, in the same second too. */
+static void test_live_check_refusal_recorded(void **state)
+{
+	struct timespec ts;
+	struct result r;
+
+	(void)state;
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n");
+	/* begin just after a second starts: sign-in and check in one second */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec = 0;
+	ts.tv_nsec = 1000000000L - ts.tv_nsec + 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec = 1;
+		ts.tv_nsec -= 1000000000L;
+	}
+	nanosleep(&ts, NULL);
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"BLOCKED\"}");
+	assert_int_equal(account_only("cbalice"), PAM_ACCT_EXPIRED);
+	ctl("POST", "/users", "{\"username\": \"alice\", \"status\": \"ACTIVE\"}");
+	/* within the interval: the refusal, nothing sent */
+	write_config("acct_without_auth = yes\naccount_check_interval = 300\n");
+	ctl("POST", "/stats/reset", NULL);
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED);
+	assert_log("refused by the live check");
+	assert_int_equal(stat_of("requests"), 0);
+	/* a new sign-in supersedes the refusal */
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(account_only("cbalice"), PAM_SUCCESS);
+	assert_log("the standing recorded");
+}
+
+/* A sign-in answer without a refresh token (the field is optional) leaves a
+ * session the account phase cannot check the account with: it says so and
+ * denies. The account phase used to look that session up by a NULL id
+ * there, which crashed the process (sudo's, su's); fuzz_module found it. */
+static void test_live_check_no_refresh_token(void **state)
+{
+	struct result r;
+
+	(void)state;
+	write_config("acct_without_auth = yes\naccount_check_interval = 0\n");
+	fault("{\"fault\":\"raw\",\"status\":200,\"count\":1,\"path\":\"/signin\","
+	      "\"headers\":{\"Content-Type\":\"application/json\"},"
+	      "\"body\":\"{\\\"access_token\\\":\\\"at-1\\\",\\\"expires_in\\\":7200,"
+	      "\\\"sub\\\":\\\"" ALICE_SUB "\\\"}\"}");
+	assert_int_equal(login("cbalice", ALICE_PW, &r), PAM_SUCCESS);
+	assert_int_equal(account_only("cbalice"), PAM_PERM_DENIED);
+	assert_log("no CloudBase session of this host to check the account with");
+	assert_log("outcome=token_invalid");
 }
 
 static void test_wrong_client_secret(void **state)
@@ -1171,6 +1225,17 @@ static void test_no_secret_in_log(void **state)
 	assert_null(strstr(g.log, "Basic "));
 }
 
+/* pam_cbtest_authtok.so, which the use_first_pass tests stack before the
+ * module: pam_tests.sh names it. */
+static int need_helper(void **state)
+{
+	(void)state;
+	if (g.helper_so != NULL)
+		return 0;
+	fprintf(stderr, "# PAM_CBTEST_SO is not set: run through pam_tests.sh\n");
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1190,6 +1255,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_acct_without_auth, setup),
 		cmocka_unit_test_setup(test_live_check, setup),
 		cmocka_unit_test_setup(test_live_check_policy, setup),
+		cmocka_unit_test_setup(test_live_check_refusal_recorded, setup),
+		cmocka_unit_test_setup(test_live_check_no_refresh_token, setup),
 		cmocka_unit_test_setup(test_wrong_client_secret, setup),
 		cmocka_unit_test_setup(test_faults, setup),
 		cmocka_unit_test_setup(test_timeouts, setup),
@@ -1212,14 +1279,5 @@ int main(int argc, char **argv)
 		g.logfd = -1;
 		return login_once(argv);
 	}
-	if (!harness_init(false) || g.helper_so == NULL) {
-		fprintf(stderr, "# run through pam_tests.sh\n");
-		return 99;
-	}
-	{
-		int rc = cmocka_run_group_tests_name("pam", tests, NULL, NULL);
-
-		harness_done();
-		return rc;
-	}
+	return harness_main("pam", tests, need_helper);
 }

@@ -45,6 +45,24 @@ static inline void dbfix_done(struct dbfix *f)
 	free(f->dir);
 }
 
+/* The database of the test that runs. */
+static struct dbfix fx;
+
+/* cmocka setup and teardown: a fresh fx for each test. */
+static inline int dbfix_setup(void **state)
+{
+	(void)state;
+	dbfix_init(&fx);
+	return 0;
+}
+
+static inline int dbfix_teardown(void **state)
+{
+	(void)state;
+	dbfix_done(&fx);
+	return 0;
+}
+
 /* An account for cb_accountdb_add / write_file; strings are strdup'ed. */
 static inline struct cb_account mkacct(const char *name, const char *login, uint32_t uid)
 {

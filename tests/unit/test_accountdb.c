@@ -24,22 +24,6 @@
 #include "localfiles.h"
 #include "accountdb_testutil.h"
 
-static struct dbfix fx;
-
-static int setup(void **state)
-{
-	(void)state;
-	dbfix_init(&fx);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dbfix_done(&fx);
-	return 0;
-}
-
 static void add_ok(const char *name, const char *login, const char *sub, uint32_t *uid)
 {
 	struct cb_account a = mkacct(name, login, 0);
@@ -188,6 +172,49 @@ static void test_delta_and_fold(void **state)
 	assert_int_equal(cb_accountdb_get(&fx.cfg, "d0", &r, &fx.log), CB_ERR_NOT_FOUND);
 	assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
 	assert_int_equal(n, CB_DB_DELTA_MIN + 1);
+}
+
+/* Logins' changes of mapped groups never wait for a fold within the
+ * login factor: the delta grows past its bound; the next admin write
+ * folds it. */
+static void test_login_defers_fold(void **state)
+{
+	const unsigned n_accts = 2 * CB_DB_DELTA_MIN + 8;
+	const char *admin[] = {"admin"};
+	char name[32];
+	struct stat base0, base1;
+	struct cb_account r;
+	size_t n;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	set_map("admin:sudo");
+	for (unsigned i = 0; i < n_accts; i++) {
+		snprintf(name, sizeof(name), "l%u", i);
+		add_ok(name, name, NULL, NULL);
+	}
+	assert_int_equal(stat(fx.cfg.accounts_db, &base0), 0);
+	/* a login's change for every account: twice the bound of records in
+	 * the delta, below the login factor */
+	for (unsigned i = 0; i < n_accts; i++) {
+		snprintf(name, sizeof(name), "l%u", i);
+		assert_int_equal(cb_accountdb_set_groups(&fx.cfg, name, admin, 1, &fx.log), CB_OK);
+	}
+	assert_int_equal(stat(fx.cfg.accounts_db, &base1), 0);
+	assert_int_equal(base0.st_ino, base1.st_ino); /* no fold */
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "l0", &r, &fx.log), CB_OK);
+	assert_int_equal(r.n_groups, 1);
+	assert_string_equal(r.groups[0], "admin");
+	cb_account_free(&r);
+	/* an admin's write folds */
+	add_ok("lx", "lx", NULL, NULL);
+	assert_int_equal(stat(fx.cfg.accounts_db, &base1), 0);
+	assert_int_not_equal(base0.st_ino, base1.st_ino);
+	assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
+	assert_int_equal(n, n_accts + 1);
+	assert_int_equal(cb_accountdb_get(&fx.cfg, "l1", &r, &fx.log), CB_OK);
+	assert_int_equal(r.n_groups, 1);
+	cb_account_free(&r);
 }
 
 /* A fold keeps the delta's version of a record the base also has (once),
@@ -558,23 +585,28 @@ static void test_large_database(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_groups, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delta_and_fold, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_refuses_local_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_removed_uid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_and_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_database, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uid_deterministic_across_hosts, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_uid_collision_with_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uid_collision_with_etc_passwd, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_write_file_refuses_duplicates, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_large_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_set_groups, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_delta_and_fold, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_fold_replaces_base_records, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_login_defers_fold, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_local_names, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_removed_uid, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_and_list, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_database, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_uid_deterministic_across_hosts, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_uid_collision_with_record, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_uid_collision_with_etc_passwd, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_write_file_refuses_duplicates, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_large_database, dbfix_setup, dbfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("accountdb", tests, NULL, NULL);

@@ -22,7 +22,6 @@
 
 #define N 12
 
-static struct dbfix fx;
 static unsigned char *image; /* a valid database */
 static size_t image_len;
 static char names[N][16];

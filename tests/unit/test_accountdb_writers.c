@@ -24,22 +24,6 @@
 #include "state.h"
 #include "accountdb_testutil.h"
 
-static struct dbfix fx;
-
-static int setup(void **state)
-{
-	(void)state;
-	dbfix_init(&fx);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dbfix_done(&fx);
-	return 0;
-}
-
 static int add_user(const char *name, const char *login)
 {
 	struct cb_account a = mkacct(name, login, 0);
@@ -317,9 +301,10 @@ static void test_lock_busy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_100_concurrent_writers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_100_concurrent_writers, dbfix_setup,
+						dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_killed_writer, dbfix_setup, dbfix_teardown),
+		cmocka_unit_test_setup_teardown(test_lock_busy, dbfix_setup, dbfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("accountdb_writers", tests, NULL, NULL);
