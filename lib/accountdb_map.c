@@ -120,7 +120,7 @@ static cb_status map_fd(struct cb_dbmap *m, int fd, const struct stat *st, const
 	}
 	p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
-		cb_log(log, LOG_ERR, "%s: mmap: %s", path, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: mmap: %s", path, cb_strerror(errno));
 		return errno == ENOMEM ? CB_ERR_NOMEM : CB_ERR_SYSTEM;
 	}
 	m->base = p;
@@ -142,7 +142,7 @@ cb_status cb_dbmap_open_fd(struct cb_dbmap *m, int fd, const char *path, uint32_
 
 	memset(m, 0, sizeof(*m));
 	if (fstat(fd, &st) != 0) {
-		cb_log(log, LOG_ERR, "%s: fstat: %s", path, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: fstat: %s", path, cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	return map_fd(m, fd, &st, path, kind, log);

@@ -54,14 +54,14 @@ cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int
 
 		if (e == ENOENT && (flags & CB_TRUST_MAY_BE_ABSENT))
 			return CB_ERR_NOT_FOUND;
-		cb_log(log, LOG_ERR, "%s: cannot open: %s%s", path, strerror(e),
+		cb_log(log, LOG_ERR, "%s: cannot open: %s%s", path, cb_strerror(e),
 		       e == ELOOP ? " (symlinks are refused)" : "");
 		return e == ENOENT   ? CB_ERR_NOT_FOUND
 		       : e == ENOMEM ? CB_ERR_NOMEM
 				     : CB_ERR_UNSAFE_FILE;
 	}
 	if (fstat(fd, &sb) != 0) {
-		cb_log(log, LOG_ERR, "%s: fstat: %s", path, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: fstat: %s", path, cb_strerror(errno));
 		close(fd);
 		return CB_ERR_SYSTEM;
 	}
@@ -105,7 +105,7 @@ cb_status cb_read_trusted(const char *path, unsigned flags, size_t max_size, cha
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			cb_log(log, LOG_ERR, "%s: read: %s", path, strerror(errno));
+			cb_log(log, LOG_ERR, "%s: read: %s", path, cb_strerror(errno));
 			rc = CB_ERR_SYSTEM;
 			break;
 		}
@@ -143,12 +143,12 @@ cb_status cb_ensure_dir(const char *dir, mode_t mode, bool mode_exact, const str
 	if (mkdir(dir, mode) == 0)
 		created = true;
 	else if (errno != EEXIST) {
-		cb_log(log, LOG_ERR, "%s: cannot create: %s", dir, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: cannot create: %s", dir, cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	/* the umask may have taken bits off: set the mode we mean */
 	if (created && chmod(dir, mode) != 0) {
-		cb_log(log, LOG_ERR, "%s: chmod: %s", dir, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: chmod: %s", dir, cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -171,7 +171,7 @@ cb_status cb_fsync_dir(const char *dir, const struct cb_log *log)
 	cb_status rc = CB_OK;
 
 	if (fd < 0 || fsync(fd) != 0) {
-		cb_log(log, LOG_ERR, "%s: fsync: %s", dir, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: fsync: %s", dir, cb_strerror(errno));
 		rc = CB_ERR_SYSTEM;
 	}
 	if (fd >= 0)
@@ -221,18 +221,18 @@ cb_status cb_replace_file(const char *path, const char *tmp_prefix, const unsign
 		return CB_ERR_NOMEM;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		cb_log(log, LOG_ERR, "%s: cannot create: %s", tmp, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: cannot create: %s", tmp, cb_strerror(errno));
 		free(tmp);
 		return CB_ERR_SYSTEM;
 	}
 	if (fchmod(fd, mode) != 0 || write_all(fd, buf, len) != CB_OK || fsync(fd) != 0) {
-		cb_log(log, LOG_ERR, "%s: write: %s", tmp, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: write: %s", tmp, cb_strerror(errno));
 		rc = CB_ERR_SYSTEM;
 	}
 	if (close(fd) != 0 && rc == CB_OK)
 		rc = CB_ERR_SYSTEM;
 	if (rc == CB_OK && rename(tmp, path) != 0) {
-		cb_log(log, LOG_ERR, "%s: rename: %s", path, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: rename: %s", path, cb_strerror(errno));
 		rc = CB_ERR_SYSTEM;
 	}
 	if (rc != CB_OK)
@@ -254,7 +254,7 @@ cb_status cb_lock_file(const char *path, unsigned wait_ms, int *fdp, const struc
 	*fdp = -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0) {
-		cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: %s", path, cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 2) {
@@ -262,7 +262,7 @@ cb_status cb_lock_file(const char *path, unsigned wait_ms, int *fdp, const struc
 
 		if ((e != EWOULDBLOCK && e != EINTR) || waited >= wait_ms) {
 			cb_log(log, LOG_ERR, "%s: cannot lock: %s", path,
-			       e == EWOULDBLOCK ? "held by another writer" : strerror(e));
+			       e == EWOULDBLOCK ? "held by another writer" : cb_strerror(e));
 			close(fd);
 			return e == EWOULDBLOCK ? CB_ERR_BUSY : CB_ERR_SYSTEM;
 		}

@@ -43,7 +43,7 @@ static cb_status each_line(const char *path, line_fn fn, void *arg, const struct
 	if (f == NULL) {
 		if (errno == ENOENT)
 			return CB_OK;
-		cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: %s", path, cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	while (rc == CB_OK && getline(&line, &cap, f) > 0)

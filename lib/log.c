@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,4 +70,17 @@ void cb_log_stderr_sink(void *arg, int priority, const char *msg)
 
 	(void)priority;
 	fprintf(stderr, "%s: %s\n", prog, msg);
+}
+
+const char *cb_strerror(int e)
+{
+	/* glibc hands out its static C locale for "C": no allocation */
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	const char *s;
+
+	if (c == (locale_t)0)
+		return strerror(e);
+	s = strerror_l(e, c);
+	freelocale(c);
+	return s;
 }

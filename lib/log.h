@@ -32,6 +32,11 @@ void cb_vlog(const struct cb_log *log, int priority, const char *fmt, va_list ap
  * cb_log would escape. Returns out. */
 char *cb_sanitize(char *out, size_t outsz, const char *in);
 
+/* strerror(e) in English whatever the locale: for log lines, which admins
+ * grep. The module runs in the application's locale (su and sudo set it
+ * from LANG), where strerror speaks the user's language. */
+const char *cb_strerror(int e);
+
 /* A sink writing "pam_cloudbase: <msg>\n" to stderr (tools). */
 void cb_log_stderr_sink(void *arg, int priority, const char *msg);
 

@@ -90,7 +90,8 @@ static _Noreturn void child(int fd, cb_shield_fn fn, void *arg, const struct cb_
 		reset_limits();
 		st = fn(arg, &plog);
 	} else {
-		cb_log(&plog, LOG_ERR, "cannot drop the invoking user's uid: %s", strerror(errno));
+		cb_log(&plog, LOG_ERR, "cannot drop the invoking user's uid: %s",
+		       cb_strerror(errno));
 	}
 	frame[0] = FRAME_STATUS;
 	frame[1] = (unsigned char)st;
@@ -150,12 +151,12 @@ cb_status cb_shield_run(cb_shield_fn fn, void *arg, const struct cb_log *log)
 	if (getresuid(&r, &e, &s) != 0 || e != 0 || (r == 0 && s == 0))
 		return fn(arg, log);
 	if (pipe2(fds, O_CLOEXEC) != 0) {
-		cb_log(log, LOG_ERR, "pipe: %s", strerror(errno));
+		cb_log(log, LOG_ERR, "pipe: %s", cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	pid = fork();
 	if (pid < 0) {
-		cb_log(log, LOG_ERR, "fork: %s", strerror(errno));
+		cb_log(log, LOG_ERR, "fork: %s", cb_strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		return CB_ERR_SYSTEM;

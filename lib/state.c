@@ -54,7 +54,7 @@ static cb_status check_private_dir(const char *dir, const struct cb_log *log)
 	if (lstat(dir, &st) != 0) {
 		if (errno == ENOENT)
 			return CB_ERR_NOT_FOUND;
-		cb_log(log, LOG_ERR, "%s: %s", dir, strerror(errno));
+		cb_log(log, LOG_ERR, "%s: %s", dir, cb_strerror(errno));
 		return errno == EACCES ? CB_ERR_SYSTEM : CB_ERR_UNSAFE_FILE;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) != 0) {
@@ -781,7 +781,7 @@ static cb_status cas_locked(const struct cas *c, const struct cb_log *log)
 	}
 	if (rc == CB_OK && c->text == NULL) {
 		if (unlink(path) != 0) {
-			cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
+			cb_log(log, LOG_ERR, "%s: %s", path, cb_strerror(errno));
 			rc = CB_ERR_SYSTEM;
 		}
 		if (rc == CB_OK)
@@ -916,7 +916,7 @@ static cb_status pending_write(void *arg, const struct cb_log *log)
 	if (rc == CB_OK) {
 		fd = mkostemp(path, O_CLOEXEC);
 		if (fd < 0 || fsync(fd) != 0) {
-			cb_log(log, LOG_ERR, "%s: %s", path, strerror(errno));
+			cb_log(log, LOG_ERR, "%s: %s", path, cb_strerror(errno));
 			rc = CB_ERR_SYSTEM;
 		}
 		if (fd >= 0)
@@ -985,7 +985,7 @@ cb_status cb_state_pending_list(const struct cb_config *cfg, struct cb_state_pen
 	if (d == NULL) {
 		rc = errno == ENOENT ? CB_OK : CB_ERR_SYSTEM;
 		if (rc != CB_OK)
-			cb_log(log, LOG_ERR, "%s: %s", dir, strerror(errno));
+			cb_log(log, LOG_ERR, "%s: %s", dir, cb_strerror(errno));
 		free(dir);
 		return rc;
 	}

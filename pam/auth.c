@@ -10,6 +10,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "module.h"
 #include "secure.h"
 
@@ -38,7 +39,7 @@ static cb_status get_password(struct cb_pam *ctx, char **password, bool *prompte
 		}
 	}
 	*prompted = true;
-	return cb_pam_prompt(ctx, "Password: ", false, password);
+	return cb_pam_prompt(ctx, _("Password: "), false, password);
 }
 
 /* A different person with the same login must never get in: the sub the
@@ -133,7 +134,7 @@ cb_status cb_pam_password_factor(struct cb_pam *ctx, struct cb_api *api, struct 
 	if (!prompted && ctx->cfg.try_first_pass && (st == CB_ERR_AUTH || st == CB_ERR_INPUT)) {
 		cb_clear_secret(&password);
 		prompted = true;
-		st = cb_pam_prompt(ctx, "Password: ", false, &password);
+		st = cb_pam_prompt(ctx, _("Password: "), false, &password);
 		if (st == CB_OK) {
 			cb_api_restart_budget(api);
 			st = try_password(ctx, api, password, tok, offline_ok);
@@ -225,7 +226,7 @@ cb_status cb_pam_decoy_password(struct cb_pam *ctx)
 	if (ctx->cfg.try_first_pass && pam_get_item(ctx->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS &&
 	    item != NULL)
 		return CB_OK;
-	st = cb_pam_prompt(ctx, "Password: ", false, &answer);
+	st = cb_pam_prompt(ctx, _("Password: "), false, &answer);
 	cb_free_secret(answer);
 	return st;
 }

@@ -2,15 +2,31 @@
 /* Setting up one entry point call: config, log sink, PAM items, the user. */
 #include "config.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "localfiles.h"
 #include "module.h"
 #include "secure.h"
+
+#ifdef ENABLE_NLS
+/* The module's catalogues are where it was installed (LOCALEDIR), which
+ * need not be where the application looks for its own: bound once per
+ * process, as libpam binds its own domain in pam_start. Never
+ * textdomain(): the application's default domain stays its own. */
+static pthread_once_t textdomain_once = PTHREAD_ONCE_INIT;
+
+static void bind_textdomain(void)
+{
+	bindtextdomain(PACKAGE, LOCALEDIR);
+}
+#endif
 
 static void pam_sink(void *arg, int priority, const char *msg)
 {
@@ -31,6 +47,9 @@ cb_status cb_pam_begin(struct cb_pam *ctx, pam_handle_t *pamh, int flags, int ar
 {
 	cb_status st;
 
+#ifdef ENABLE_NLS
+	pthread_once(&textdomain_once, bind_textdomain);
+#endif
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->pamh = pamh;
 	ctx->flags = flags;
@@ -130,6 +149,24 @@ cb_status cb_pam_lookup(struct cb_pam *ctx)
 	return st == CB_OK ? load_state(ctx) : st;
 }
 
+/* pam_strerror in English: it speaks the application's language (libpam's
+ * own catalogue, once su or sudo has set the locale from LANG), and admins
+ * grep the decision line for "pam=Success". This thread alone is switched
+ * to the C locale for the call. */
+static const char *pam_text(pam_handle_t *pamh, int rc)
+{
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0), old;
+	const char *s;
+
+	if (c == (locale_t)0)
+		return pam_strerror(pamh, rc);
+	old = uselocale(c);
+	s = pam_strerror(pamh, rc);
+	uselocale(old);
+	freelocale(c);
+	return s;
+}
+
 void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *detail)
 {
 	/* people type passwords into the user name field: the name of a
@@ -141,6 +178,6 @@ void cb_pam_decision(struct cb_pam *ctx, cb_status st, int pam_rc, const char *d
 	cb_log(&ctx->log, st == CB_OK ? LOG_INFO : LOG_NOTICE,
 	       "%s: user=%s service=%s rhost=%s request_id=%s outcome=%s pam=%s%s%s", ctx->phase,
 	       user, ctx->service, ctx->rhost, ctx->request_id,
-	       st == CB_OK ? "ok" : cb_status_name(st), pam_strerror(ctx->pamh, pam_rc),
+	       st == CB_OK ? "ok" : cb_status_name(st), pam_text(ctx->pamh, pam_rc),
 	       detail != NULL ? " " : "", detail != NULL ? detail : "");
 }

@@ -45,13 +45,14 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "module.h"
 #include "secure.h"
 
 /* What the user is told before the result (PAM_TEXT_INFO). */
 #define MSG_OFFLINE                                                                                \
-	"The CloudBase service cannot be reached: signed in with the password cached on this "     \
-	"host."
+	N_("The CloudBase service cannot be reached: signed in with the password cached on this "  \
+	   "host.")
 
 /* A setting of the same cost to hash against when there is no verifier, so
  * that "no verifier" takes as long as a wrong password. */
@@ -242,6 +243,6 @@ cb_status cb_pam_offline_signin(struct cb_pam *ctx, const char *password, cb_sta
 	       "service is unreachable (%s); cached %lld s ago",
 	       ctx->user, ctx->service, ctx->rhost, cb_status_name(online),
 	       (long long)(now - ctx->st.verifier_set));
-	cb_pam_tell(ctx, false, MSG_OFFLINE);
+	cb_pam_tell(ctx, false, _(MSG_OFFLINE));
 	return CB_OK;
 }

@@ -86,6 +86,7 @@
 #include <security/pam_modules.h>
 
 #include "accountdb_map.h"
+#include "i18n.h"
 #include "module.h"
 #include "names.h"
 #include "secure.h"
@@ -96,24 +97,32 @@
 #define CONTACT_SIZE (CB_EMAIL_MAX + 1)
 /* its masked form */
 #define MASKED_SIZE (CB_EMAIL_MAX + 8)
+/* a prompt or message with a contact or a number in it: the masked contact
+ * and room for a translation of the text around it */
+#define TEXT_SIZE (MASKED_SIZE + 384)
 
-/* What the user sees; the tests and the e2e harness match these. */
-#define PROMPT_PHONE "Phone number for the SMS code: "
-#define MSG_WRONG_CODE "Wrong code. Try again."
-#define MSG_BAD_PHONE "That is not a phone number."
+/* What the user sees (in their language: _() where shown); the tests and
+ * the e2e harness match the English texts. */
+#define PROMPT_PHONE N_("Phone number for the SMS code: ")
+#define MSG_WRONG_CODE N_("Wrong code. Try again.")
+#define MSG_BAD_PHONE N_("That is not a phone number.")
 #define MSG_OFFLINE_CODE                                                                           \
-	"The CloudBase service cannot be reached, and a one-time code needs it. Try again later."
+	N_("The CloudBase service cannot be reached, and a one-time code needs it. Try again "     \
+	   "later.")
 #define HINT_SSHD                                                                                  \
 	"one-time codes need sshd's keyboard-interactive authentication "                          \
 	"(KbdInteractiveAuthentication yes); PasswordAuthentication answers one prompt only"
 
-/* What differs between an SMS code and an e-mail code. */
+/* What differs between an SMS code and an e-mail code. The texts a user
+ * sees are marked N_() here and looked up with _() where shown; the texts
+ * with a contact or a number in them are whole formats per channel below
+ * (code_prompt_text, tell_format, tell_wait). */
 struct channel {
 	enum cb_contact_kind kind;
-	const char *name; /* log lines and the menu's word */
+	const char *name; /* log lines */
 	const char *both; /* the two-factor method's name, for log lines */
 	const char *what; /* the contact, for log lines */
-	const char *prompt_none; /* the same when the record has no contact */
+	const char *prompt_none; /* the code prompt when the record has no contact */
 	const char *msg_none;
 	const char *msg_malformed;
 	const char *msg_unknown;
@@ -124,13 +133,13 @@ static const struct channel sms = {
 	.name = "sms",
 	.both = "password+sms",
 	.what = "phone number",
-	.prompt_none = "SMS code sent to your phone: ",
-	.msg_none = "No phone number is on record for this account, so no SMS code can be sent. "
-		    "Contact your administrator.",
-	.msg_malformed = "The phone number on record cannot receive SMS codes. Contact your "
-			 "administrator.",
-	.msg_unknown = "No CloudBase account has the phone number on record. Contact your "
-		       "administrator.",
+	.prompt_none = N_("SMS code sent to your phone: "),
+	.msg_none = N_("No phone number is on record for this account, so no SMS code can be "
+		       "sent. Contact your administrator."),
+	.msg_malformed = N_("The phone number on record cannot receive SMS codes. Contact your "
+			    "administrator."),
+	.msg_unknown = N_("No CloudBase account has the phone number on record. Contact your "
+			  "administrator."),
 };
 
 static const struct channel email = {
@@ -138,51 +147,61 @@ static const struct channel email = {
 	.name = "email",
 	.both = "password+email",
 	.what = "e-mail address",
-	.prompt_none = "E-mail code sent to your e-mail address: ",
-	.msg_none = "No e-mail address is on record for this account, so no code can be sent. "
-		    "Contact your administrator.",
-	.msg_malformed = "The e-mail address on record cannot receive codes. Contact your "
-			 "administrator.",
-	.msg_unknown = "No CloudBase account has the e-mail address on record. Contact your "
-		       "administrator.",
+	.prompt_none = N_("E-mail code sent to your e-mail address: "),
+	.msg_none = N_("No e-mail address is on record for this account, so no code can be "
+		       "sent. Contact your administrator."),
+	.msg_malformed = N_("The e-mail address on record cannot receive codes. Contact your "
+			    "administrator."),
+	.msg_unknown = N_("No CloudBase account has the e-mail address on record. Contact your "
+			  "administrator."),
 };
 
-/* The channel's texts with a number or a contact in them (literal formats,
- * checked by the compiler). */
+/* The channel's texts with a number or a contact in them: one whole format
+ * per channel (a translator sees the sentence, and the compiler checks
+ * each format and its translation through _()). */
 static void code_prompt_text(const struct channel *ch, const char *masked, char *out, size_t outsz)
 {
 	if (ch->kind == CB_CONTACT_EMAIL)
-		snprintf(out, outsz, "E-mail code sent to %s: ", masked);
+		/* TRANSLATORS: a code prompt; %s is the masked address, a***@example.com */
+		snprintf(out, outsz, _("E-mail code sent to %s: "), masked);
 	else
-		snprintf(out, outsz, "SMS code sent to %s: ", masked);
+		/* TRANSLATORS: a code prompt; %s is the masked number, +86 138****0001 */
+		snprintf(out, outsz, _("SMS code sent to %s: "), masked);
 }
 
 static void tell_format(struct cb_pam *ctx, const struct channel *ch)
 {
-	char msg[128];
+	char msg[TEXT_SIZE];
 
 	if (ch->kind == CB_CONTACT_EMAIL)
-		snprintf(msg, sizeof(msg), "The code is the %d digits from the e-mail. Try again.",
+		snprintf(msg, sizeof(msg),
+			 _("The code is the %d digits from the e-mail. Try again."),
 			 CB_API_CODE_LEN);
 	else
-		snprintf(msg, sizeof(msg), "The code is the %d digits from the SMS. Try again.",
+		snprintf(msg, sizeof(msg), _("The code is the %d digits from the SMS. Try again."),
 			 CB_API_CODE_LEN);
 	cb_pam_tell(ctx, true, msg);
 }
 
 static void tell_wait(struct cb_pam *ctx, const struct channel *ch, long seconds)
 {
-	char msg[160];
+	char msg[TEXT_SIZE];
 
 	if (ch->kind == CB_CONTACT_EMAIL)
 		snprintf(msg, sizeof(msg),
-			 "A code was sent to this address moments ago. Wait %ld seconds and try "
-			 "again.",
+			 P_("A code was sent to this address moments ago. Wait %ld second and try "
+			    "again.",
+			    "A code was sent to this address moments ago. Wait %ld seconds and try "
+			    "again.",
+			    seconds),
 			 seconds);
 	else
 		snprintf(msg, sizeof(msg),
-			 "A code was sent to this number moments ago. Wait %ld seconds and try "
-			 "again.",
+			 P_("A code was sent to this number moments ago. Wait %ld second and try "
+			    "again.",
+			    "A code was sent to this number moments ago. Wait %ld seconds and try "
+			    "again.",
+			    seconds),
 			 seconds);
 	cb_pam_tell(ctx, true, msg);
 }
@@ -282,7 +301,7 @@ static void code_prompt(const struct channel *ch, const char *contact, char *out
 	char masked[MASKED_SIZE];
 
 	if (contact == NULL) {
-		snprintf(out, outsz, "%s", ch->prompt_none);
+		snprintf(out, outsz, "%s", _(ch->prompt_none));
 		return;
 	}
 	mask(ch, contact, masked, sizeof(masked));
@@ -432,7 +451,7 @@ static cb_status code_loop(struct otp *o, struct code_step *cs, char **vtoken)
 				if (st == CB_ERR_INPUT)
 					tell_format(ctx, o->ch);
 				else
-					cb_pam_tell(ctx, true, MSG_WRONG_CODE);
+					cb_pam_tell(ctx, true, _(MSG_WRONG_CODE));
 			}
 			break;
 		default:
@@ -497,7 +516,7 @@ static cb_status code_steps(struct otp *o, const char *contact, const char *prom
 		cb_log(&ctx->log, LOG_ERR, "%s: the service %s the %s %s of %s: request_id=%s",
 		       ch->name, st == CB_ERR_USER_UNKNOWN ? "knows no user with" : "refuses",
 		       ch->what, masked, who(ctx), cb_api_request_id(o->api));
-		tell_final(o, st == CB_ERR_USER_UNKNOWN ? ch->msg_unknown : ch->msg_malformed);
+		tell_final(o, _(st == CB_ERR_USER_UNKNOWN ? ch->msg_unknown : ch->msg_malformed));
 		/* no retry can change it: the attempt ends (sshd asks no more) */
 		o->out->shown = CB_ERR_DENIED;
 		return st;
@@ -506,7 +525,7 @@ static cb_status code_steps(struct otp *o, const char *contact, const char *prom
 		       ch->name, masked, who(ctx), cb_status_name(st), cb_api_request_id(o->api));
 		/* offline login takes a password; say why a code cannot work now */
 		if (cb_api_unreachable(o->api, st) && ctx->cfg.offline_login)
-			tell_final(o, MSG_OFFLINE_CODE);
+			tell_final(o, _(MSG_OFFLINE_CODE));
 		return st;
 	}
 	cb_log(&ctx->log, LOG_INFO, "%s: code sent to %s for %s request_id=%s", ch->name, masked,
@@ -545,13 +564,13 @@ static cb_status prompt_phone(struct otp *o, char phone[CONTACT_SIZE])
 	char *answer = NULL;
 	cb_status st;
 
-	st = cb_pam_prompt(o->ctx, PROMPT_PHONE, true, &answer);
+	st = cb_pam_prompt(o->ctx, _(PROMPT_PHONE), true, &answer);
 	if (st != CB_OK)
 		return st;
 	st = cb_normalize_phone(answer, phone, CB_PHONE_MAX + 1);
 	cb_free_secret(answer);
 	if (st != CB_OK)
-		tell_final(o, MSG_BAD_PHONE);
+		tell_final(o, _(MSG_BAD_PHONE));
 	return st;
 }
 
@@ -564,7 +583,7 @@ static cb_status otp_contact(struct otp *o, char contact[CONTACT_SIZE])
 	cb_status st = record_contact(ctx, o->ch, contact);
 
 	if (st == CB_ERR_PHONE_INVALID || st == CB_ERR_EMAIL_INVALID) {
-		tell_final(o, o->ch->msg_malformed);
+		tell_final(o, _(o->ch->msg_malformed));
 		o->out->shown = CB_ERR_DENIED; /* the admin's to fix: the attempt ends */
 	}
 	if (st != CB_ERR_NOT_FOUND)
@@ -573,7 +592,7 @@ static cb_status otp_contact(struct otp *o, char contact[CONTACT_SIZE])
 		return prompt_phone(o, contact);
 	cb_log(&ctx->log, LOG_NOTICE, "%s: no %s on record for %s%s", o->ch->name, o->ch->what,
 	       who(ctx), may_prompt ? " (sms_prompt_phone needs a bound sub)" : "");
-	tell_final(o, o->ch->msg_none);
+	tell_final(o, _(o->ch->msg_none));
 	return CB_ERR_DENIED;
 }
 
@@ -581,7 +600,7 @@ static cb_status otp_flow(struct cb_pam *ctx, struct cb_outcome *out, const stru
 {
 	struct otp o = {.ctx = ctx, .out = out, .ch = ch};
 	struct cb_tokens tok;
-	char contact[CONTACT_SIZE], prompt[CONTACT_SIZE + 64];
+	char contact[CONTACT_SIZE], prompt[TEXT_SIZE];
 	cb_status st;
 
 	st = otp_contact(&o, contact);
@@ -692,7 +711,7 @@ static cb_status both_factors(struct otp *o, const char *rcontact, const char *p
 		       "%s: the service is unreachable (%s): no offline sign-in, the second "
 		       "factor needs the service (offline_second_factor=require)",
 		       o->ch->both, cb_status_name(st));
-		tell_final(o, MSG_OFFLINE_CODE);
+		tell_final(o, _(MSG_OFFLINE_CODE));
 		return st;
 	}
 	/* offline with offline_second_factor=skip a right password asks no
@@ -731,14 +750,14 @@ cb_status cb_pam_password_otp_flow(struct cb_pam *ctx, struct cb_outcome *out)
 {
 	struct otp o = {.ctx = ctx, .out = out, .ch = channel_of(ctx->cfg.method)};
 	struct cb_tokens tok;
-	char rcontact[CONTACT_SIZE], prompt[CONTACT_SIZE + 64];
+	char rcontact[CONTACT_SIZE], prompt[TEXT_SIZE];
 	bool have_r;
 	cb_status st;
 
 	/* decided before the password: the prompt must not depend on it */
 	st = record_contact(ctx, o.ch, rcontact);
 	if (st == CB_ERR_PHONE_INVALID || st == CB_ERR_EMAIL_INVALID) {
-		tell_final(&o, o.ch->msg_malformed);
+		tell_final(&o, _(o.ch->msg_malformed));
 		out->shown = CB_ERR_DENIED;
 	}
 	if (st != CB_OK && st != CB_ERR_NOT_FOUND)
@@ -759,41 +778,57 @@ cb_status cb_pam_password_otp_flow(struct cb_pam *ctx, struct cb_outcome *out)
 
 /* ---- the menu ---------------------------------------------------------------------- */
 
+/* The menus: one whole prompt and one whole answer to a wrong choice per
+ * set of methods, so that a translator sees each sentence as it is shown
+ * (the word order and the "or" differ between languages). The methods are
+ * numbered from 1 in the order password, SMS code, e-mail code. */
+static const struct menu {
+	unsigned choices;
+	const char *prompt, *help;
+} menus[] = {
+	{CB_CHOICE_PASSWORD | CB_CHOICE_SMS, N_("Sign in with 1) password or 2) SMS code: "),
+	 N_("Answer 1 (password) or 2 (SMS code).")},
+	{CB_CHOICE_PASSWORD | CB_CHOICE_EMAIL, N_("Sign in with 1) password or 2) e-mail code: "),
+	 N_("Answer 1 (password) or 2 (e-mail code).")},
+	{CB_CHOICE_SMS | CB_CHOICE_EMAIL, N_("Sign in with 1) SMS code or 2) e-mail code: "),
+	 N_("Answer 1 (SMS code) or 2 (e-mail code).")},
+	{CB_CHOICE_PASSWORD | CB_CHOICE_SMS | CB_CHOICE_EMAIL,
+	 N_("Sign in with 1) password, 2) SMS code or 3) e-mail code: "),
+	 N_("Answer 1 (password), 2 (SMS code) or 3 (e-mail code).")},
+};
+
 /* The menu of cfg.choices: *choice one CB_CHOICE_* bit. */
 static cb_status ask_choice(struct cb_pam *ctx, struct cb_outcome *out, unsigned *choice)
 {
 	static const struct {
 		unsigned bit;
-		const char *word, *menu;
-	} items[] = {{CB_CHOICE_PASSWORD, "password", "password"},
-		     {CB_CHOICE_SMS, "sms", "SMS code"},
-		     {CB_CHOICE_EMAIL, "email", "e-mail code"}};
+		const char *word;
+	} items[] = {{CB_CHOICE_PASSWORD, "password"},
+		     {CB_CHOICE_SMS, "sms"},
+		     {CB_CHOICE_EMAIL, "email"}};
+	const struct menu *menu = NULL;
 	unsigned offered[3], n = 0;
-	char prompt[128], help[128], *answer = NULL, *a, *end;
-	size_t pl, hl;
+	char *answer = NULL, *a, *end;
 	bool hinted = false;
 	cb_status st;
 
 	*choice = 0;
-	pl = (size_t)snprintf(prompt, sizeof(prompt), "Sign in with");
-	hl = (size_t)snprintf(help, sizeof(help), "Answer");
+	for (size_t i = 0; i < sizeof(menus) / sizeof(menus[0]); i++)
+		if (menus[i].choices == ctx->cfg.choices)
+			menu = &menus[i];
+	/* the configuration allows only these sets (lib/conf.c) */
+	if (menu == NULL) {
+		cb_log(&ctx->log, LOG_ERR, "method: no menu for the set of methods %#x: refused",
+		       ctx->cfg.choices);
+		return CB_ERR_CONFIG;
+	}
 	for (unsigned i = 0; i < 3; i++) {
 		if (!(ctx->cfg.choices & items[i].bit))
 			continue;
 		offered[n++] = i;
 	}
-	for (unsigned k = 0; k < n; k++) {
-		const char *sep = k == 0 ? " " : k + 1 == n ? " or " : ", ";
 
-		pl += (size_t)snprintf(prompt + pl, sizeof(prompt) - pl, "%s%u) %s", sep, k + 1,
-				       items[offered[k]].menu);
-		hl += (size_t)snprintf(help + hl, sizeof(help) - hl, "%s%u (%s)", sep, k + 1,
-				       items[offered[k]].menu);
-	}
-	snprintf(prompt + pl, sizeof(prompt) - pl, ": ");
-	snprintf(help + hl, sizeof(help) - hl, ".");
-
-	st = cb_pam_prompt(ctx, prompt, true, &answer);
+	st = cb_pam_prompt(ctx, _(menu->prompt), true, &answer);
 	if (st != CB_OK) {
 		sshd_hint(ctx, &hinted, "the method menu got no answer");
 		return st;
@@ -812,7 +847,7 @@ static cb_status ask_choice(struct cb_pam *ctx, struct cb_outcome *out, unsigned
 	}
 	cb_free_secret(answer);
 	if (*choice == 0) {
-		cb_pam_tell(ctx, true, help);
+		cb_pam_tell(ctx, true, _(menu->help));
 		out->told = true;
 		return CB_ERR_INPUT;
 	}
@@ -917,7 +952,7 @@ static void decoy_contact(struct cb_pam *ctx, const struct channel *ch, char out
 
 static void decoy_otp(struct otp *o)
 {
-	char contact[CONTACT_SIZE], prompt[CONTACT_SIZE + 64];
+	char contact[CONTACT_SIZE], prompt[TEXT_SIZE];
 
 	decoy_contact(o->ctx, o->ch, contact);
 	code_prompt(o->ch, contact, prompt, sizeof(prompt));

@@ -4,6 +4,7 @@
 
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "module.h"
 
 static const int auth_codes[CB_STATUS_MAX_] = {
@@ -86,35 +87,35 @@ const char *cb_pam_user_message(cb_status st)
 {
 	switch (st) {
 	case CB_ERR_USER_PENDING:
-		return "Your CloudBase account is not activated yet.";
+		return _("Your CloudBase account is not activated yet.");
 	case CB_ERR_USER_BLOCKED:
-		return "Your CloudBase account is blocked. Contact your administrator.";
+		return _("Your CloudBase account is blocked. Contact your administrator.");
 	case CB_ERR_LOCKED:
-		return "Too many failed sign-ins. Try again later, or sign in once through the "
-		       "CloudBase console.";
+		return _("Too many failed sign-ins. Try again later, or sign in once through the "
+			 "CloudBase console.");
 	case CB_ERR_RATE_LIMITED:
-		return "Too many attempts in a short time. Wait a minute and try again.";
+		return _("Too many attempts in a short time. Wait a minute and try again.");
 	case CB_ERR_NEED_SMS:
-		return "This account must sign in with an SMS verification code.";
+		return _("This account must sign in with an SMS verification code.");
 	case CB_ERR_TWO_FACTOR:
-		return "This account needs a second factor that this host does not offer.";
+		return _("This account needs a second factor that this host does not offer.");
 	case CB_ERR_CODE_ABORTED:
-		return "Too many wrong codes. Sign in again to get a new one.";
+		return _("Too many wrong codes. Sign in again to get a new one.");
 	case CB_ERR_CODE_INVALID:
-		return "The code was not accepted.";
+		return _("The code was not accepted.");
 	case CB_ERR_CODE_EXPIRED:
-		return "The code has expired. Sign in again to get a new one.";
+		return _("The code has expired. Sign in again to get a new one.");
 	case CB_ERR_PHONE_INVALID:
-		return "The phone number on record cannot receive SMS codes. Contact your "
-		       "administrator.";
+		return _("The phone number on record cannot receive SMS codes. Contact your "
+			 "administrator.");
 	case CB_ERR_SUB_MISMATCH:
-		return "This account belongs to another CloudBase user. Contact your "
-		       "administrator.";
+		return _("This account belongs to another CloudBase user. Contact your "
+			 "administrator.");
 	case CB_ERR_TOKEN:
-		return "Your CloudBase sign-in on this host has ended. Sign in again with your "
-		       "password or a code.";
+		return _("Your CloudBase sign-in on this host has ended. Sign in again with your "
+			 "password or a code.");
 	case CB_ERR_WEAK_PASSWORD:
-		return "The new password was refused: use 8 to 64 characters of mixed classes.";
+		return _("The new password was refused: use 8 to 64 characters of mixed classes.");
 	default:
 		return NULL;
 	}

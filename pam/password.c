@@ -14,6 +14,7 @@
 
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "module.h"
 #include "secure.h"
 
@@ -33,7 +34,7 @@ static cb_status get_old(struct cb_pam *ctx, char **old)
 	cb_status st = get_item_secret(ctx, PAM_OLDAUTHTOK, old);
 
 	if (st == CB_ERR_NOT_FOUND)
-		st = cb_pam_prompt(ctx, "Current CloudBase password: ", false, old);
+		st = cb_pam_prompt(ctx, _("Current CloudBase password: "), false, old);
 	return st == CB_OK ? cb_pam_check_input(*old) : st;
 }
 
@@ -46,13 +47,13 @@ static cb_status get_new(struct cb_pam *ctx, char **new_pw)
 		st = get_item_secret(ctx, PAM_AUTHTOK, new_pw);
 	if (st != CB_ERR_NOT_FOUND || ctx->cfg.use_first_pass)
 		return st == CB_OK ? cb_pam_check_input(*new_pw) : CB_ERR_INPUT;
-	st = cb_pam_prompt(ctx, "New CloudBase password: ", false, new_pw);
+	st = cb_pam_prompt(ctx, _("New CloudBase password: "), false, new_pw);
 	if (st == CB_OK)
 		st = cb_pam_check_input(*new_pw);
 	if (st == CB_OK)
-		st = cb_pam_prompt(ctx, "Retype new CloudBase password: ", false, &again);
+		st = cb_pam_prompt(ctx, _("Retype new CloudBase password: "), false, &again);
 	if (st == CB_OK && strcmp(*new_pw, again) != 0) {
-		cb_pam_tell(ctx, true, "Sorry, passwords do not match.");
+		cb_pam_tell(ctx, true, _("Sorry, passwords do not match."));
 		st = CB_ERR_INPUT;
 	}
 	cb_free_secret(again);

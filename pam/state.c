@@ -68,6 +68,7 @@ static cb_status keep(struct cb_pam *ctx, const struct cb_tokens *tok, const cha
 		return CB_ERR_NOMEM;
 	st->user = strdup(ctx->user);
 	st->sub = strdup(tok->sub);
+	/* "" for an offline sign-in: copy the string, not the buffer's size */
 	snprintf(st->session_id, sizeof(st->session_id), "%s", session_id);
 	rc = copy_groups(st, tok);
 	if (rc == CB_OK && (st->user == NULL || st->sub == NULL))

@@ -47,7 +47,10 @@ needs() {
 	debian/rules | debian/control | debian/not-installed | debian/*.postinst | \
 		debian/*.preinst | debian/*.prerm | debian/*.postrm | debian/*.install | \
 		debian/*.dirs | debian/*.docs | debian/*.examples | debian/*.nss | \
-		debian/*.lintian-overrides | debian/tests/*) return 0 ;;
+		debian/*.lintian-overrides | debian/clean | debian/tests/*) return 0 ;;
+	# po/: the project's own files (a translation's header comment); not
+	# what autopoint copies nor the template the build writes
+	po/*.po | po/Makevars | po/POTFILES.in | po/LINGUAS) return 0 ;;
 	debian/*) return 1 ;;
 	esac
 	# any other script

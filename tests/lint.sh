@@ -8,7 +8,7 @@ set -u
 : "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
 cd "$top_srcdir" || exit 1
 echo "1..3"
-defs="-DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"/var\""
+defs="-DCB_SYSCONFDIR=\"/etc\" -DCB_LOCALSTATEDIR=\"/var\" -DLOCALEDIR=\"/usr/share/locale\""
 files=$(ls lib/*.c pam/*.c nss/*.c tools/*.c)
 out=$(mktemp /tmp/cblint.XXXXXX)
 trap 'rm -f "$out"' EXIT

@@ -9,16 +9,19 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "accountdb.h"
 #include "api.h"
 #include "conf.h"
+#include "i18n.h"
 #include "log.h"
 #include "secure.h"
 #include "state.h"
@@ -37,37 +40,41 @@ static const struct cb_log tool_log = {cb_log_stderr_sink, (void *)"cloudbasectl
 
 static void usage(FILE *f)
 {
-	fputs("Usage: cloudbasectl [-c CONFIG] COMMAND [ARGS]\n"
-	      "\n"
-	      "Commands:\n"
-	      "  user add NAME --login LOGIN [--phone PHONE] [--email ADDRESS] [--sub SUB] [--uid "
-	      "UID]\n"
-	      "                [--shell SHELL] [--home DIR] [--gecos TEXT]\n"
-	      "                                  add a local account for a CloudBase user\n"
-	      "  user remove NAME                remove the account and its state\n"
-	      "  user list                       list the accounts\n"
-	      "  user show NAME                  show one account and its state\n"
-	      "  user unbind NAME                forget the CloudBase sub bound to NAME\n"
-	      "  user forget NAME                remove NAME's cached password (offline login)\n"
-	      "  user import [--replace] [--format csv|jsonl] FILE\n"
-	      "                                  add or update accounts from FILE (- for stdin)\n"
-	      "  user export [--format csv|jsonl] write every account to stdout\n"
-	      "  status                          check the config, secret and database\n"
-	      "\n"
-	      "Options:\n"
-	      "  -c, --config PATH   configuration file (default: ",
+	/* TRANSLATORS: only the descriptions; commands, options, CAPITALS stay */
+	fputs(_("Usage: cloudbasectl [-c CONFIG] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  user add NAME --login LOGIN [--phone PHONE] [--email ADDRESS] [--sub SUB] "
+		"[--uid UID]\n"
+		"                [--shell SHELL] [--home DIR] [--gecos TEXT]\n"
+		"                                  add a local account for a CloudBase user\n"
+		"  user remove NAME                remove the account and its state\n"
+		"  user list                       list the accounts\n"
+		"  user show NAME                  show one account and its state\n"
+		"  user unbind NAME                forget the CloudBase sub bound to NAME\n"
+		"  user forget NAME                remove NAME's cached password (offline login)\n"
+		"  user import [--replace] [--format csv|jsonl] FILE\n"
+		"                                  add or update accounts from FILE (- for stdin)\n"
+		"  user export [--format csv|jsonl] write every account to stdout\n"
+		"  status                          check the config, secret and database\n"
+		"\n"),
 	      f);
-	fputs(cb_config_default_path(), f);
-	fputs(")\n"
-	      "  -h, --help          this help\n"
-	      "\n"
-	      "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such account, 4 exists, 5 not root.\n",
+	/* TRANSLATORS: %s is the default configuration file */
+	fprintf(f,
+		_("Options:\n"
+		  "  -c, --config PATH   configuration file (default: %s)\n"
+		  "  -h, --help          this help\n"
+		  "\n"),
+		cb_config_default_path());
+	fputs(_("Exit codes: 0 ok, 1 failure, 2 usage, 3 no such account, 4 exists, 5 not "
+		"root.\n"),
 	      f);
 }
 
+/* msg: translated already */
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "cloudbasectl: %s (try --help)\n", msg);
+	fprintf(stderr, _("cloudbasectl: %s (try --help)\n"), msg);
 	return EX_USAGE_;
 }
 
@@ -89,7 +96,8 @@ static int need_root(const char *what)
 {
 	if (geteuid() == 0)
 		return 0;
-	fprintf(stderr, "cloudbasectl: %s: must be run as root\n", what);
+	/* TRANSLATORS: %s is a command, "user add" */
+	fprintf(stderr, _("cloudbasectl: %s: must be run as root\n"), what);
 	return EX_NOTROOT;
 }
 
@@ -105,8 +113,49 @@ static const char *clean(const char *s, char *buf, size_t len)
 	return cb_sanitize(buf, len, s != NULL ? s : "");
 }
 
+/* Columns on a terminal that s takes (a CJK character two); its length
+ * in bytes when it is not text of the locale. */
+static size_t text_cols(const char *s)
+{
+	wchar_t w[128];
+	size_t n = mbstowcs(w, s, sizeof(w) / sizeof(w[0]));
+	int cols;
+
+	/* (size_t)-1 too: not text of the locale */
+	if (n >= sizeof(w) / sizeof(w[0]))
+		return strlen(s);
+	cols = wcswidth(w, n);
+	return cols < 0 ? strlen(s) : (size_t)cols;
+}
+
+/* s, then blanks up to width columns (at least one blank): the values
+ * after a translated label line up in any language. */
+static void print_padded(const char *s, size_t width)
+{
+	size_t cols = text_cols(s);
+
+	fputs(s, stdout);
+	do
+		putchar(' ');
+	while (++cols < width);
+}
+
+/* Blanks, then s ending at column width, then one blank. */
+static void print_right(const char *s, size_t width)
+{
+	for (size_t cols = text_cols(s); cols < width; cols++)
+		putchar(' ');
+	printf("%s ", s);
+}
+
+/* A label of user show, translated: its value starts at column 13. */
+static void label(const char *text)
+{
+	print_padded(text, 12);
+}
+
 /* t in epoch seconds as UTC; none when t is 0. */
-static void print_time(const char *label, int64_t t, const char *none)
+static void print_time(const char *text, int64_t t, const char *none)
 {
 	char buf[64];
 	time_t tt = (time_t)t;
@@ -115,17 +164,25 @@ static void print_time(const char *label, int64_t t, const char *none)
 	snprintf(buf, sizeof(buf), "%s", none);
 	if (t != 0 && gmtime_r(&tt, &tm) != NULL)
 		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-11s %s\n", label, buf);
+	label(text);
+	printf("%s\n", buf);
 }
 
-static void print_list(const char *label, char *const *list, size_t n)
+static void print_list(const char *text, char *const *list, size_t n)
 {
 	char b[1024];
 
-	printf("%-11s", label);
+	label(text);
 	for (size_t i = 0; i < n; i++)
-		printf(" %s", clean(list[i], b, sizeof(b)));
-	printf("%s\n", n ? "" : " -");
+		printf("%s%s", i ? " " : "", clean(list[i], b, sizeof(b)));
+	printf("%s\n", n ? "" : "-");
+}
+
+/* A line "label: text" of user show. */
+static void print_field(const char *text, const char *value)
+{
+	label(text);
+	printf("%s\n", value);
 }
 
 /* What logins on this host recorded (never a token). */
@@ -134,26 +191,34 @@ static void show_state(const struct cb_state *st)
 	char b[1024];
 	size_t closed = 0;
 
-	printf("%-11s %s\n", "sub:", st->sub ? clean(st->sub, b, sizeof(b)) : "- (not bound)");
-	print_list("signed in:", st->groups, st->n_groups);
-	print_time("last login:", st->last_login, "never");
-	printf("%-11s %s", "from:", st->last_service ? clean(st->last_service, b, sizeof(b)) : "-");
+	print_field(_("sub:"), st->sub ? clean(st->sub, b, sizeof(b)) : _("- (not bound)"));
+	/* TRANSLATORS: the CloudBase groups of the last sign-in */
+	print_list(_("signed in:"), st->groups, st->n_groups);
+	print_time(_("last login:"), st->last_login, _("never"));
+	/* TRANSLATORS: the service (sshd, sudo) and remote host of the last login */
+	label(_("from:"));
+	printf("%s", st->last_service ? clean(st->last_service, b, sizeof(b)) : "-");
 	printf(" %s\n", st->last_rhost ? clean(st->last_rhost, b, sizeof(b)) : "");
 	for (size_t i = 0; i < st->n_sessions; i++)
 		closed += st->sessions[i].closed;
-	printf("%-11s %zu open, %zu kept after logout\n", "sessions:", st->n_sessions - closed,
-	       closed);
+	label(_("sessions:"));
+	printf(_("%zu open, %zu kept after logout\n"), st->n_sessions - closed, closed);
 	if (st->n_sessions > 0)
-		print_time("standing:", st->sessions[st->n_sessions - 1].refresh_expires,
-			   "- (the service gave no refresh expiry)");
+		/* TRANSLATORS: until when the refresh token of the last session is valid */
+		print_time(_("standing:"), st->sessions[st->n_sessions - 1].refresh_expires,
+			   _("- (the service gave no refresh expiry)"));
 	/* offline login: when the password was cached, never the hash */
 	if (st->verifier != NULL) {
-		print_time("cached:", st->verifier_set, "-");
-		printf("%-11s %u wrong password(s) offline since\n", "",
+		/* TRANSLATORS: when the password for offline login was cached */
+		print_time(_("cached:"), st->verifier_set, "-");
+		label("");
+		printf(P_("%u wrong password offline since\n", "%u wrong passwords offline since\n",
+			  st->offline_failures),
 		       (unsigned)st->offline_failures);
-		print_time("offline:", st->offline_used, "never");
+		/* TRANSLATORS: when the user last signed in offline */
+		print_time(_("offline:"), st->offline_used, _("never"));
 	} else {
-		printf("%-11s %s\n", "cached:", "- (no password cached for offline login)");
+		print_field(_("cached:"), _("- (no password cached for offline login)"));
 	}
 }
 
@@ -161,19 +226,30 @@ static void show_account(const struct cb_account *a, const struct cb_state *st)
 {
 	char b[1024];
 
-	printf("%-11s %s\n", "name:", clean(a->name, b, sizeof(b)));
-	printf("%-11s %u\n", "uid:", a->uid);
-	printf("%-11s %u\n", "gid:", a->gid);
-	printf("%-11s %s\n", "gecos:", clean(a->gecos, b, sizeof(b)));
-	printf("%-11s %s\n", "home:", clean(a->home, b, sizeof(b)));
-	printf("%-11s %s\n", "shell:", clean(a->shell, b, sizeof(b)));
-	printf("%-11s %s\n", "login:", clean(a->login, b, sizeof(b)));
-	printf("%-11s %s\n", "phone:", a->phone ? clean(a->phone, b, sizeof(b)) : "-");
-	printf("%-11s %s\n", "email:", a->email ? clean(a->email, b, sizeof(b)) : "-");
-	print_list("groups:", a->groups, a->n_groups);
-	printf("%-11s %s%s\n", "uid from:", a->flags & CB_ACCT_UID_FROM_SUB ? "sub" : "login",
-	       a->flags & CB_ACCT_UID_PROBED ? " (hashed uid was taken: probed)" : "");
-	print_time("created:", a->created, "-");
+	/* TRANSLATORS: the labels of user show: 11 columns at most (a CJK character is 2) */
+	print_field(_("name:"), clean(a->name, b, sizeof(b)));
+	label(_("uid:"));
+	printf("%u\n", a->uid);
+	label(_("gid:"));
+	printf("%u\n", a->gid);
+	print_field(_("gecos:"), clean(a->gecos, b, sizeof(b)));
+	print_field(_("home:"), clean(a->home, b, sizeof(b)));
+	print_field(_("shell:"), clean(a->shell, b, sizeof(b)));
+	/* TRANSLATORS: the CloudBase login name */
+	print_field(_("login:"), clean(a->login, b, sizeof(b)));
+	print_field(_("phone:"), a->phone ? clean(a->phone, b, sizeof(b)) : "-");
+	print_field(_("email:"), a->email ? clean(a->email, b, sizeof(b)) : "-");
+	/* TRANSLATORS: the CloudBase groups on record */
+	print_list(_("groups:"), a->groups, a->n_groups);
+	/* TRANSLATORS: what the uid was derived from */
+	label(_("uid from:"));
+	if (a->flags & CB_ACCT_UID_PROBED)
+		/* TRANSLATORS: %s is "sub" or "login" (not translated) */
+		printf(_("%s (hashed uid was taken: probed)\n"),
+		       a->flags & CB_ACCT_UID_FROM_SUB ? "sub" : "login");
+	else
+		printf("%s\n", a->flags & CB_ACCT_UID_FROM_SUB ? "sub" : "login");
+	print_time(_("created:"), a->created, "-");
 	show_state(st);
 }
 
@@ -262,14 +338,14 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 			    v >= UINT32_MAX) {
 				cb_account_free(&a);
 				free(sub);
-				return usage_error("user add: --uid needs a positive number");
+				return usage_error(_("user add: --uid needs a positive number"));
 			}
 			a.uid = (uint32_t)v;
 			continue;
 		default:
 			cb_account_free(&a);
 			free(sub);
-			return usage_error("user add: unknown option");
+			return usage_error(_("user add: unknown option"));
 		}
 		free(*field);
 		if ((*field = strdup(optarg)) == NULL) {
@@ -278,8 +354,8 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 			return EX_FAIL;
 		}
 	}
-	r = optind + 1 != argc ? usage_error("user add: exactly one NAME expected")
-	    : a.login == NULL  ? usage_error("user add: --login LOGIN is required")
+	r = optind + 1 != argc ? usage_error(_("user add: exactly one NAME expected"))
+	    : a.login == NULL  ? usage_error(_("user add: --login LOGIN is required"))
 			       : need_root("user add");
 	if (r != 0) {
 		cb_account_free(&a);
@@ -303,7 +379,7 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 	if (rc == CB_OK && sub != NULL)
 		rc = cb_state_update(cfg, a.name, edit_bind, sub, &tool_log);
 	if (rc == CB_OK)
-		printf("added %s (uid %u)\n", a.name, a.uid);
+		printf(_("added %s (uid %u)\n"), a.name, a.uid);
 	cb_account_free(&a);
 	free(sub);
 	return exit_for(rc);
@@ -316,7 +392,7 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 	int r;
 
 	if (argc != 2)
-		return usage_error("exactly one NAME expected");
+		return usage_error(_("exactly one NAME expected"));
 	name = argv[1];
 	if (strcmp(cmd, "show") == 0) {
 		struct cb_account a;
@@ -328,8 +404,8 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 
 			if (srs != CB_OK && srs != CB_ERR_NOT_FOUND)
 				fprintf(stderr,
-					"cloudbasectl: %s: state record not readable (%s)\n", name,
-					cb_status_name(srs));
+					_("cloudbasectl: %s: state record not readable (%s)\n"),
+					name, cb_status_name(srs));
 			show_account(&a, &st);
 		}
 		cb_state_free(&st);
@@ -356,8 +432,8 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 					     &tool_log);
 	}
 	if (rc == CB_ERR_NOT_FOUND)
-		fprintf(stderr, "cloudbasectl: %s: no such account\n",
-			cb_valid_local_name(name) ? name : "(invalid name)");
+		fprintf(stderr, _("cloudbasectl: %s: no such account\n"),
+			cb_valid_local_name(name) ? name : _("(invalid name)"));
 	return exit_for(rc);
 }
 
@@ -368,22 +444,29 @@ static int user_list(struct cb_config *cfg, int argc)
 	cb_status rc;
 
 	if (argc != 1)
-		return usage_error("user list takes no arguments");
+		return usage_error(_("user list takes no arguments"));
 	rc = cb_accountdb_list(cfg, &list, &n, &tool_log);
 	if (rc != CB_OK)
 		return EX_FAIL;
-	printf("%-32s %10s %-6s %s\n", "NAME", "UID", "BOUND", "LOGIN");
+	/* the columns: name 32, uid 10 (right-aligned), bound 6, login */
+	print_padded(_("NAME"), 33);
+	print_right(_("UID"), 10);
+	/* TRANSLATORS: a column: whether a CloudBase sub is bound (yes, no, ?) */
+	print_padded(_("BOUND"), 7);
+	printf("%s\n", _("LOGIN"));
 	for (size_t i = 0; i < n; i++) {
 		struct cb_state st;
 		char b[1024];
 		/* the state store is root's: others see "?" */
 		cb_status srs = cb_state_load(cfg, list[i].name, &st, NULL);
-		const char *bound = srs == CB_OK	      ? (st.sub != NULL ? "yes" : "no")
-				    : srs == CB_ERR_NOT_FOUND ? (list[i].legacy_sub ? "yes" : "no")
-							      : "?";
+		const char *bound = srs == CB_OK ? (st.sub != NULL ? _("yes") : _("no"))
+				    : srs == CB_ERR_NOT_FOUND
+					    ? (list[i].legacy_sub ? _("yes") : _("no"))
+					    : "?";
 
-		printf("%-32s %10u %-6s %s\n", list[i].name, list[i].uid, bound,
-		       clean(list[i].login, b, sizeof(b)));
+		printf("%-32s %10u ", list[i].name, list[i].uid);
+		print_padded(bound, 7);
+		printf("%s\n", clean(list[i].login, b, sizeof(b)));
 		cb_state_free(&st);
 	}
 	cb_account_list_free(list, n);
@@ -407,7 +490,8 @@ static void forget_removed(struct cb_config *cfg, char **removed, size_t n)
 		cb_status rc = cb_state_remove(cfg, removed[i], &tool_log);
 
 		if (rc != CB_OK && rc != CB_ERR_NOT_FOUND)
-			fprintf(stderr, "cloudbasectl: %s: state record not removed\n", removed[i]);
+			fprintf(stderr, _("cloudbasectl: %s: state record not removed\n"),
+				removed[i]);
 		free(removed[i]);
 	}
 	free(removed);
@@ -435,16 +519,16 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 		if (c == 'r')
 			replace = true;
 		else if (c != 'f' || !parse_format(optarg, &fmt))
-			return usage_error("user import: --replace, --format csv|jsonl, FILE");
+			return usage_error(_("user import: --replace, --format csv|jsonl, FILE"));
 	}
 	if (optind + 1 != argc)
-		return usage_error("user import: exactly one FILE expected");
+		return usage_error(_("user import: exactly one FILE expected"));
 	if ((r = need_root("user import")) != 0)
 		return r;
 	path = argv[optind];
 	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	if (f == NULL) {
-		fprintf(stderr, "cloudbasectl: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("cloudbasectl: %s: %s\n"), path, strerror(errno));
 		return EX_FAIL;
 	}
 	rc = cb_userio_read(f, strcmp(path, "-") == 0 ? "stdin" : path, fmt, &list, &n, &lines);
@@ -454,13 +538,16 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 		rc = cb_accountdb_import(cfg, list, n, replace, &removed, &n_removed, &bad,
 					 &tool_log);
 	if (rc != CB_OK && bad > 0 && bad <= n)
-		fprintf(stderr, "cloudbasectl: %s:%zu: account refused; nothing was changed\n",
+		fprintf(stderr, _("cloudbasectl: %s:%zu: account refused; nothing was changed\n"),
 			path, lines[bad - 1]);
 	if (rc == CB_OK) {
 		forget_removed(cfg, removed, n_removed);
-		printf("imported %zu account%s%s", n, n == 1 ? "" : "s", replace ? "" : "\n");
 		if (replace)
-			printf(", removed %zu\n", n_removed);
+			printf(P_("imported %zu account, removed %zu\n",
+				  "imported %zu accounts, removed %zu\n", n),
+			       n, n_removed);
+		else
+			printf(P_("imported %zu account\n", "imported %zu accounts\n", n), n);
 	}
 	cb_account_list_free(list, n);
 	free(lines);
@@ -482,9 +569,9 @@ static int user_export(struct cb_config *cfg, int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		if (c != 'f' || !parse_format(optarg, &fmt))
-			return usage_error("user export: --format csv|jsonl");
+			return usage_error(_("user export: --format csv|jsonl"));
 	if (optind != argc)
-		return usage_error("user export takes no arguments");
+		return usage_error(_("user export takes no arguments"));
 	rc = cb_accountdb_list(cfg, &list, &n, &tool_log);
 	if (rc == CB_OK)
 		rc = cb_userio_write(stdout, fmt, list, n);
@@ -495,7 +582,7 @@ static int user_export(struct cb_config *cfg, int argc, char **argv)
 static int cmd_user(struct cb_config *cfg, int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("user: a subcommand is needed");
+		return usage_error(_("user: a subcommand is needed"));
 	if (strcmp(argv[1], "add") == 0)
 		return user_add(cfg, argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
@@ -507,7 +594,13 @@ static int cmd_user(struct cb_config *cfg, int argc, char **argv)
 	if (strcmp(argv[1], "remove") == 0 || strcmp(argv[1], "show") == 0 ||
 	    strcmp(argv[1], "unbind") == 0 || strcmp(argv[1], "forget") == 0)
 		return user_one(cfg, argv[1], argc - 1, argv + 1);
-	return usage_error("user: unknown subcommand");
+	return usage_error(_("user: unknown subcommand"));
+}
+
+/* A label of status, translated: its value starts at column 11. */
+static void status_label(const char *text)
+{
+	print_padded(text, 10);
 }
 
 /* A refresh with a token that cannot exist: the service answers
@@ -528,19 +621,22 @@ static int check_service(const struct cb_config *cfg)
 	if (st == CB_OK)
 		st = cb_api_token_refresh(api, PROBE_REFRESH_TOKEN, &tok);
 	cb_tokens_free(&tok);
+	status_label(_("service:"));
 	switch (st) {
 	case CB_ERR_TOKEN:
-		printf("service:  ok, client accepted (%s, request id %s)\n",
-		       url != NULL ? url : "?", cb_api_request_id(api));
+		/* TRANSLATORS: %s: the service's URL, then the id of the request */
+		printf(_("ok, client accepted (%s, request id %s)\n"), url != NULL ? url : "?",
+		       cb_api_request_id(api));
 		break;
 	case CB_ERR_CLIENT:
-		printf("service:  ERROR client id or secret refused (%s, request id %s)\n",
+		printf(_("ERROR client id or secret refused (%s, request id %s)\n"),
 		       url != NULL ? url : "?", cb_api_request_id(api));
 		break;
 	default:
 		/* CB_OK too: a service that accepts a made-up token is not one to trust */
-		printf("service:  ERROR %s (%s, request id %s)\n",
-		       st == CB_OK ? "accepted a made-up refresh token" : cb_status_name(st),
+		/* TRANSLATORS: %s: a status name (as in the logs) or the next text */
+		printf(_("ERROR %s (%s, request id %s)\n"),
+		       st == CB_OK ? _("accepted a made-up refresh token") : cb_status_name(st),
 		       url != NULL ? url : "?", cb_api_request_id(api));
 		break;
 	}
@@ -558,11 +654,13 @@ static int cmd_status(const char *path, int argc)
 	cb_status rc;
 
 	if (argc != 1)
-		return usage_error("status takes no arguments");
+		return usage_error(_("status takes no arguments"));
 	rc = load_config(&cfg, path, CB_CONF_STRICT);
 	if (rc == CB_OK)
 		rc = cb_config_validate(&cfg, &tool_log);
-	printf("config:   %s (%s)\n", rc == CB_OK ? "ok" : "ERROR", path);
+	/* TRANSLATORS: the labels of status: 9 columns at most (a CJK character is 2) */
+	status_label(_("config:"));
+	printf(rc == CB_OK ? _("ok (%s)\n") : _("ERROR (%s)\n"), path);
 	if (rc != CB_OK) {
 		cb_config_free(&cfg);
 		return EX_FAIL;
@@ -570,19 +668,23 @@ static int cmd_status(const char *path, int argc)
 	if (cfg.client_secret_file != NULL) {
 		rc = cb_config_load_secret(&cfg, &secret, &tool_log);
 		cb_free_secret(secret);
-		printf("secret:   %s (%s)\n", rc == CB_OK ? "ok" : "ERROR", cfg.client_secret_file);
+		status_label(_("secret:"));
+		printf(rc == CB_OK ? _("ok (%s)\n") : _("ERROR (%s)\n"), cfg.client_secret_file);
 		failed |= rc != CB_OK;
 	} else {
-		printf("secret:   none configured\n");
+		status_label(_("secret:"));
+		printf("%s\n", _("none configured"));
 	}
 	rc = cb_accountdb_check(&cfg, &n, &tool_log);
+	status_label(_("database:"));
 	if (rc == CB_OK)
-		printf("database: ok, %zu account%s (%s)\n", n, n == 1 ? "" : "s",
+		printf(P_("ok, %zu account (%s)\n", "ok, %zu accounts (%s)\n", n), n,
 		       cb_accountdb_path(&cfg));
 	else if (rc == CB_ERR_NOT_FOUND)
-		printf("database: none yet (%s)\n", cb_accountdb_path(&cfg));
+		printf(_("none yet (%s)\n"), cb_accountdb_path(&cfg));
 	else
-		printf("database: ERROR %s (%s)\n", cb_status_name(rc), cb_accountdb_path(&cfg));
+		/* TRANSLATORS: %s: a status name (as in the logs), then the file */
+		printf(_("ERROR %s (%s)\n"), cb_status_name(rc), cb_accountdb_path(&cfg));
 	failed |= rc != CB_OK && rc != CB_ERR_NOT_FOUND;
 	failed |= check_service(&cfg);
 	cb_config_free(&cfg);
@@ -600,6 +702,13 @@ int main(int argc, char **argv)
 	struct cb_config cfg;
 	int c, r;
 
+	/* messages in the admin's language (LANG, LC_MESSAGES); log lines
+	 * from lib/ stay English */
+	setlocale(LC_ALL, "");
+#ifdef ENABLE_NLS
+	bindtextdomain(PACKAGE, LOCALEDIR);
+	textdomain(PACKAGE);
+#endif
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -609,19 +718,19 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EX_OK_;
 		default:
-			return usage_error("unknown option");
+			return usage_error(_("unknown option"));
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		return usage_error("a command is needed");
+		return usage_error(_("a command is needed"));
 	if (strcmp(argv[0], "status") == 0)
 		return cmd_status(path, argc);
 	if (strcmp(argv[0], "user") != 0)
-		return usage_error("unknown command");
+		return usage_error(_("unknown command"));
 	if (load_config(&cfg, path, 0) != CB_OK) {
-		fprintf(stderr, "cloudbasectl: cannot use the configuration %s\n", path);
+		fprintf(stderr, _("cloudbasectl: cannot use the configuration %s\n"), path);
 		cb_config_free(&cfg);
 		return EX_FAIL;
 	}

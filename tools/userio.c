@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "i18n.h"
 #include "text.h"
 #include "userio.h"
 
@@ -40,15 +41,19 @@ struct reader {
 static cb_status bad(const struct reader *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* fmt: translated already (_()); the line says where and that the import
+ * as a whole was refused. */
 static cb_status bad(const struct reader *r, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fprintf(stderr, "cloudbasectl: %s:%zu: ", r->name, r->lineno);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs("; nothing was changed\n", stderr);
+	/* TRANSLATORS: FILE:LINE: what is wrong with that line */
+	fprintf(stderr, _("cloudbasectl: %s:%zu: %s; nothing was changed\n"), r->name, r->lineno,
+		msg);
 	return CB_ERR_INPUT;
 }
 
@@ -60,7 +65,7 @@ static cb_status set_field(const struct reader *r, struct cb_account *a, int f, 
 	unsigned long long uid;
 
 	if (!cb_text_str_ok(v, MAX_LINE, CB_TEXT_ANY))
-		return bad(r, "%s: control characters are not allowed", field_names[f]);
+		return bad(r, _("%s: control characters are not allowed"), field_names[f]);
 	if (v[0] == '\0')
 		return CB_OK;
 	switch (f) {
@@ -87,13 +92,13 @@ static cb_status set_field(const struct reader *r, struct cb_account *a, int f, 
 		break;
 	default:
 		if (v[0] < '0' || v[0] > '9')
-			return bad(r, "uid: not a number");
+			return bad(r, _("uid: not a number"));
 		errno = 0;
 		uid = strtoull(v, &end, 10);
 		if (errno != 0 || *end != '\0' || uid >= UINT32_MAX)
-			return bad(r, "uid: not a number from 1 to 4294967294");
+			return bad(r, _("uid: not a number from 1 to 4294967294"));
 		if (uid == 0)
-			return bad(r, "uid 0 is root's: not allowed");
+			return bad(r, _("uid 0 is root's: not allowed"));
 		a->uid = a->gid = (uint32_t)uid;
 		return CB_OK;
 	}
@@ -105,9 +110,9 @@ static cb_status set_field(const struct reader *r, struct cb_account *a, int f, 
 static cb_status need_fields(const struct reader *r, const struct cb_account *a)
 {
 	if (a->name == NULL)
-		return bad(r, "no name");
+		return bad(r, _("no name"));
 	if (a->login == NULL)
-		return bad(r, "%s: no login", a->name);
+		return bad(r, _("%s: no login"), a->name);
 	return CB_OK;
 }
 
@@ -122,12 +127,12 @@ static cb_status csv_split(const struct reader *r, char *line, char **out, size_
 	*n = 0;
 	for (;;) {
 		if (*n == max)
-			return bad(r, "more fields than the header names");
+			return bad(r, _("more fields than the header names"));
 		out[(*n)++] = w = p;
 		if (*p == '"') {
 			for (p++;; p++) {
 				if (*p == '\0')
-					return bad(r, "a quoted field does not end");
+					return bad(r, _("a quoted field does not end"));
 				if (*p == '"' && p[1] == '"') {
 					*w++ = '"';
 					p++;
@@ -139,11 +144,11 @@ static cb_status csv_split(const struct reader *r, char *line, char **out, size_
 				}
 			}
 			if (*p != ',' && *p != '\0')
-				return bad(r, "text after a closing quote");
+				return bad(r, _("text after a closing quote"));
 		} else {
 			while (*p != ',' && *p != '\0') {
 				if (*p == '"')
-					return bad(r, "a quote inside an unquoted field");
+					return bad(r, _("a quote inside an unquoted field"));
 				w = ++p;
 			}
 		}
@@ -171,17 +176,18 @@ static cb_status csv_header(const struct reader *r, char *line, struct csv *c)
 		int f = field_of(cells[i]);
 
 		if (f < 0)
-			return bad(r,
-				   "unknown column \"%s\" (name, login, phone, email, gecos, home, "
-				   "shell, uid)",
-				   cb_text_str_ok(cells[i], 64, CB_TEXT_WORD) ? cells[i] : "?");
+			return bad(
+				r,
+				_("unknown column \"%s\" (name, login, phone, email, gecos, home, "
+				  "shell, uid)"),
+				cb_text_str_ok(cells[i], 64, CB_TEXT_WORD) ? cells[i] : "?");
 		if (seen[f])
-			return bad(r, "column %s named twice", field_names[f]);
+			return bad(r, _("column %s named twice"), field_names[f]);
 		seen[f] = true;
 		c->cols[i] = f;
 	}
 	if (rc == CB_OK && (!seen[F_NAME] || !seen[F_LOGIN]))
-		return bad(r, "the header must name the columns name and login");
+		return bad(r, _("the header must name the columns name and login"));
 	return rc;
 }
 
@@ -193,7 +199,7 @@ static cb_status csv_row(const struct reader *r, char *line, const struct csv *c
 	cb_status rc = csv_split(r, line, cells, c->n_cols, &n);
 
 	if (rc == CB_OK && n != c->n_cols)
-		return bad(r, "%zu fields, the header names %zu", n, c->n_cols);
+		return bad(r, _("%zu fields, the header names %zu"), n, c->n_cols);
 	for (size_t i = 0; rc == CB_OK && i < n; i++)
 		rc = set_field(r, a, c->cols[i], cells[i]);
 	return rc == CB_OK ? need_fields(r, a) : rc;
@@ -207,27 +213,26 @@ static cb_status json_row(const struct reader *r, const char *line, struct cb_ac
 	cb_status rc = CB_OK;
 
 	if (cb_api_parse_json(line, strlen(line), &o) != CB_OK)
-		return bad(r, "not one JSON object (RFC 8259, no repeated keys)");
+		return bad(r, _("not one JSON object (RFC 8259, no repeated keys)"));
 	json_object_object_foreach(o, key, val)
 	{
 		int f = field_of(key);
 		char num[16];
 
 		if (f < 0) {
-			rc = bad(
-				r,
-				"unknown key (name, login, phone, email, gecos, home, shell, uid)");
+			rc = bad(r, _("unknown key (name, login, phone, email, gecos, home, shell, "
+				      "uid)"));
 		} else if (f == F_UID) {
 			int64_t v = json_object_get_int64(val);
 
 			if (!json_object_is_type(val, json_type_int) || v < 0 || v >= UINT32_MAX)
-				rc = bad(r, "uid: not a number from 1 to 4294967294");
+				rc = bad(r, _("uid: not a number from 1 to 4294967294"));
 			else {
 				snprintf(num, sizeof(num), "%lld", (long long)v);
 				rc = set_field(r, a, f, num);
 			}
 		} else if (!json_object_is_type(val, json_type_string)) {
-			rc = bad(r, "%s: not a string", field_names[f]);
+			rc = bad(r, _("%s: not a string"), field_names[f]);
 		} else {
 			rc = set_field(r, a, f, json_object_get_string(val));
 		}
@@ -287,13 +292,13 @@ cb_status cb_userio_read(FILE *f, const char *name, enum cb_userio_format fmt,
 	while (rc == CB_OK && (len = getline(&line, &cap, f)) >= 0) {
 		r.lineno++;
 		if (len > MAX_LINE) {
-			rc = bad(&r, "line longer than %d bytes", MAX_LINE);
+			rc = bad(&r, _("line longer than %d bytes"), MAX_LINE);
 			break;
 		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if ((size_t)len != strlen(line)) {
-			rc = bad(&r, "a NUL byte");
+			rc = bad(&r, _("a NUL byte"));
 			break;
 		}
 		if (blank(line))
@@ -306,7 +311,7 @@ cb_status cb_userio_read(FILE *f, const char *name, enum cb_userio_format fmt,
 			continue;
 		}
 		if (l.n >= MAX_ENTRIES) {
-			rc = bad(&r, "more than %u accounts", MAX_ENTRIES);
+			rc = bad(&r, _("more than %u accounts"), MAX_ENTRIES);
 			break;
 		}
 		rc = push(&l, r.lineno);
@@ -315,7 +320,7 @@ cb_status cb_userio_read(FILE *f, const char *name, enum cb_userio_format fmt,
 						  : json_row(&r, line, &l.a[l.n - 1]);
 	}
 	if (rc == CB_OK && ferror(f)) {
-		fprintf(stderr, "cloudbasectl: %s: read error\n", name);
+		fprintf(stderr, _("cloudbasectl: %s: read error\n"), name);
 		rc = CB_ERR_SYSTEM;
 	}
 	free(line);

@@ -402,6 +402,12 @@ class InstallTest:
              "./usr/share/man/man5/cloudbase.conf.5.gz" in tools,
              "cloudbase-tools: cloudbasectl, cloudbase.conf(5), /var/lib/cloudbase 0755 and "
              "state/ 0700, root's", diag=tools)
+        # the one text domain of the module and cloudbasectl (debian/README.source)
+        mo = "./usr/share/locale/zh_CN/LC_MESSAGES/pam_cloudbase.mo"
+        t.ok(re.search(r"^-rw-r--r-- root/root .* %s$" % re.escape(mo), tools, re.M) and
+             not re.search(r"\.mo$", pam + nss, re.M),
+             "cloudbase-tools: the zh_CN catalogue %s (the other packages none)" % mo[1:],
+             diag=tools)
         rc, conf = run(["dpkg-deb", "--info", self.deb("cloudbase-tools"), "conffiles"], 30)
         t.ok(conf.strip() == "/etc/cloudbase/cloudbase.conf",
              "cloudbase-tools: /etc/cloudbase/cloudbase.conf is its only conffile", diag=conf)

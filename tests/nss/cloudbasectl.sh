@@ -56,7 +56,7 @@ printf 'cloudbase-state 1\ngeneration 7\nsub s-bob\noffline 1764500000 1 0 $y$j9
 	>"$T/db/state/users/bob"
 chmod 0600 "$T/db/state/users/bob"
 out=$(ctl user show bob)
-for line in "cached:     2025-11-30T10:53:20Z" "1 wrong password(s) offline since" "offline:    never"; do
+for line in "cached:     2025-11-30T10:53:20Z" "1 wrong password offline since" "offline:    never"; do
 	case $out in *"$line"*) ok "show: $line" ;; *) nok "show lacks: $line" ;; esac
 done
 case $out in *'$y$'*) nok "show prints the hash" ;; *) ok "show never prints the hash" ;; esac
