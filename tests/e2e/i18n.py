@@ -93,26 +93,6 @@ TEXTS = {
 }
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, desc), flush=True)
-        if not cond:
-            self.failed += 1
-            if diag is not None:
-                for d in str(diag).splitlines()[-40:]:
-                    print("#   " + d, flush=True)
-        return cond
-
-    def diag(self, text):
-        for d in str(text).splitlines():
-            print("# " + d, flush=True)
-
-
 def lang_env(lang):
     """The environment with exactly one locale setting: LANG."""
     env = {k: v for k, v in os.environ.items()
@@ -317,7 +297,7 @@ class Suite:
 
 
 def inner(work):
-    tap = Tap()
+    tap = e2elib.Tap()
 
     def watchdog(signum, frame):
         raise TimeoutError("i18n watchdog: over %d s" % WATCHDOG)

@@ -60,26 +60,6 @@ root	ALL=(ALL:ALL) ALL
 """
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, desc), flush=True)
-        if not cond:
-            self.failed += 1
-            if diag is not None:
-                for d in str(diag).splitlines()[-40:]:
-                    print("#   " + d, flush=True)
-        return cond
-
-    def diag(self, text):
-        for d in str(text).splitlines():
-            print("# " + d, flush=True)
-
-
 def masked(record):
     """A state record fit for a test log: the sessions' tokens replaced."""
     return re.sub(r"(?m)^(session(?: \S+){9}) \S+ \S+$", r"\1 <access> <refresh>", record)
@@ -615,7 +595,7 @@ SCENARIOS = ["setup", "online_first", "stopped", "unavailable", "failures"]
 
 
 def inner(work):
-    tap = Tap()
+    tap = e2elib.Tap()
 
     def watchdog(signum, frame):
         raise TimeoutError("offline e2e watchdog: over %d s" % WATCHDOG)

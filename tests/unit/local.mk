@@ -29,16 +29,18 @@ unit_test_accountdb_SOURCES = unit/test_accountdb.c unit/accountdb_testutil.h
 unit_test_accountdb_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
 unit_test_accountdb_corrupt_SOURCES = unit/test_accountdb_corrupt.c unit/accountdb_testutil.h
 unit_test_accountdb_corrupt_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
-unit_test_accountdb_writers_SOURCES = unit/test_accountdb_writers.c unit/accountdb_testutil.h
+unit_test_accountdb_writers_SOURCES = unit/test_accountdb_writers.c unit/accountdb_testutil.h \
+	unit/killpoints.c unit/killpoints.h
 unit_test_accountdb_writers_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
-# kill points: the system calls of a write (test_accountdb_writers.c)
+# kill points: the system calls of a write (killpoints.h)
 unit_test_accountdb_writers_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=flock -Wl,--wrap=write \
 	-Wl,--wrap=rename
 
 # The state store; kill points as for the account database's writers.
 check_PROGRAMS += unit/test_state
 TESTS += unit/test_state
-unit_test_state_SOURCES = unit/test_state.c unit/accountdb_testutil.h
+unit_test_state_SOURCES = unit/test_state.c unit/accountdb_testutil.h unit/killpoints.c \
+	unit/killpoints.h
 unit_test_state_LDADD = $(top_builddir)/lib/libcbcore.la $(CMOCKA_LIBS)
 unit_test_state_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=flock -Wl,--wrap=write -Wl,--wrap=rename
 

@@ -23,6 +23,7 @@
 #include "accountdb_map.h"
 #include "state.h"
 #include "accountdb_testutil.h"
+#include "killpoints.h"
 
 static int add_user(const char *name, const char *login)
 {
@@ -118,48 +119,7 @@ static void test_100_concurrent_writers(void **state)
 	}
 }
 
-/* ---- kill points: the system calls of a write, wrapped ---- */
-
-enum stage { NONE, LOCKED, TEMP_PARTIAL, TEMP_WRITTEN, RENAMED };
-static enum stage kill_stage;
-
-int __real_flock(int fd, int op);
-ssize_t __real_write(int fd, const void *buf, size_t n);
-int __real_rename(const char *from, const char *to);
-int __wrap_flock(int fd, int op);
-ssize_t __wrap_write(int fd, const void *buf, size_t n);
-int __wrap_rename(const char *from, const char *to);
-
-int __wrap_flock(int fd, int op)
-{
-	int rc = __real_flock(fd, op);
-
-	if (rc == 0 && (op & LOCK_EX) && kill_stage == LOCKED)
-		raise(SIGKILL);
-	return rc;
-}
-
-ssize_t __wrap_write(int fd, const void *buf, size_t n)
-{
-	/* half the file, then death */
-	if (kill_stage == TEMP_PARTIAL && n > 1) {
-		__real_write(fd, buf, n / 2);
-		raise(SIGKILL);
-	}
-	return __real_write(fd, buf, n);
-}
-
-int __wrap_rename(const char *from, const char *to)
-{
-	int rc;
-
-	if (kill_stage == TEMP_WRITTEN)
-		raise(SIGKILL);
-	rc = __real_rename(from, to);
-	if (kill_stage == RENAMED)
-		raise(SIGKILL);
-	return rc;
-}
+/* ---- kill points (killpoints.h) ---- */
 
 static size_t count_temps(void)
 {
@@ -180,7 +140,8 @@ static size_t count_temps(void)
 
 static void test_killed_writer(void **state)
 {
-	static const enum stage stages[] = {LOCKED, TEMP_PARTIAL, TEMP_WRITTEN, RENAMED};
+	static const enum kill_stage stages[] = {KILL_LOCKED, KILL_PARTIAL, KILL_BEFORE_RENAME,
+						 KILL_RENAMED};
 	/* after "renamed" the new file is in place; before it, the old one */
 	static const int has_new[] = {0, 0, 0, 1};
 	struct cb_dbmap held;

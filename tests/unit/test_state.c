@@ -24,6 +24,7 @@
 #include "accountdb.h"
 #include "state.h"
 #include "accountdb_testutil.h"
+#include "killpoints.h"
 
 /* a string literal as an edit function's argument */
 #define ARG(s) ((void *)(uintptr_t)(s))
@@ -391,47 +392,7 @@ static void test_concurrent_updates(void **state)
 	cb_state_free(&st);
 }
 
-/* ---- kill points ---- */
-
-enum stage { NONE, LOCKED, PARTIAL, BEFORE_RENAME, RENAMED };
-static enum stage kill_stage;
-
-int __real_flock(int fd, int op);
-ssize_t __real_write(int fd, const void *buf, size_t n);
-int __real_rename(const char *from, const char *to);
-int __wrap_flock(int fd, int op);
-ssize_t __wrap_write(int fd, const void *buf, size_t n);
-int __wrap_rename(const char *from, const char *to);
-
-int __wrap_flock(int fd, int op)
-{
-	int rc = __real_flock(fd, op);
-
-	if (rc == 0 && (op & LOCK_EX) && kill_stage == LOCKED)
-		raise(SIGKILL);
-	return rc;
-}
-
-ssize_t __wrap_write(int fd, const void *buf, size_t n)
-{
-	if (kill_stage == PARTIAL && n > 1) {
-		__real_write(fd, buf, n / 2);
-		raise(SIGKILL);
-	}
-	return __real_write(fd, buf, n);
-}
-
-int __wrap_rename(const char *from, const char *to)
-{
-	int rc;
-
-	if (kill_stage == BEFORE_RENAME)
-		raise(SIGKILL);
-	rc = __real_rename(from, to);
-	if (kill_stage == RENAMED)
-		raise(SIGKILL);
-	return rc;
-}
+/* ---- kill points (killpoints.h) ---- */
 
 static size_t temps(void)
 {
@@ -451,7 +412,8 @@ static size_t temps(void)
 
 static void test_killed_writer(void **state)
 {
-	static const enum stage stages[] = {LOCKED, PARTIAL, BEFORE_RENAME, RENAMED};
+	static const enum kill_stage stages[] = {KILL_LOCKED, KILL_PARTIAL, KILL_BEFORE_RENAME,
+						 KILL_RENAMED};
 	static const char *const expect[] = {"old", "old", "old", "new"};
 	struct cb_state st;
 
