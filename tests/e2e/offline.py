@@ -636,37 +636,13 @@ def outer():
     if os.geteuid() != 0:
         print("1..0 # SKIP needs root (a private mount namespace, sshd, sudo, su)")
         return 0
-    before = e2elib.host_checksums()
     lib_before = sudo_lib()
-    count = [0]
 
-    def on_line(line):
-        m = re.match(r"^(ok|not ok) \d+( .*)?$", line)
-        if m:
-            count[0] += 1
-            line = "%s %d%s" % (m.group(1), count[0], m.group(2) or "")
-        print(line, flush=True)
-    rc = e2elib.run_in_namespace(os.path.realpath(__file__), [], on_line=on_line,
-                                 timeout=WATCHDOG + 15)
-    diff = e2elib.checksum_diff(before, e2elib.host_checksums())
-    count[0] += 1
-    print("%s %d - the host's /etc/pam.d, nsswitch.conf, sudoers, ssh, passwd, group, shadow "
-          "are unchanged" % ("ok" if not diff else "not ok", count[0]))
-    for d in diff:
-        print("#   changed: %s" % d)
-    lib_after = sudo_lib()
-    count[0] += 1
-    print("%s %d - the host's /var/lib/sudo is unchanged" % (
-        "ok" if lib_before == lib_after else "not ok", count[0]))
-    for d in sorted(set(lib_before) ^ set(lib_after)):
-        print("#   %s" % d)
-    if rc not in (0, 1):
-        count[0] += 1
-        print("not ok %d - the namespaced part %s" % (
-            count[0], "was killed after %d s" % (WATCHDOG + 15) if rc is None
-            else "exited with %d" % rc))
-    print("1..%d" % count[0], flush=True)
-    return 0
+    def sudo_lib_unchanged():
+        lib_after = sudo_lib()
+        return (lib_before == lib_after, "the host's /var/lib/sudo is unchanged",
+                sorted(set(lib_before) ^ set(lib_after)))
+    return e2elib.outer(os.path.realpath(__file__), WATCHDOG + 15, [sudo_lib_unchanged])
 
 
 if __name__ == "__main__":
