@@ -43,16 +43,9 @@ make -s -C "$build/bench" pam_login >/dev/null
 
 work=$(mktemp -d /tmp/cb-loginbench.XXXXXX)
 chmod 755 "$work"
-/usr/bin/python3 "$src/tests/emulator/cloudbase_emulator.py" --state-dir "$work/emu" \
-	>"$work/emu.log" 2>&1 &
-emu=$!
-trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-for _ in $(seq 200); do [ -s "$work/emu/port" ] && break; sleep 0.05; done
-port=$(cat "$work/emu/port")
-cport=$(cat "$work/emu/control-port")
-control() { curl -sfq --noproxy '*' -X POST -d "$2" "http://127.0.0.1:$cport$1" >/dev/null; }
-# no lockout in the way of repeated logins; the group-changing user
-control /settings '{"lockout_threshold": 1000000}'
+. "$src/bench/emulator.sh"
+start_emulator
+# the group-changing users
 control /users '{"username": "grpuser", "password": "Grp-Passw0rd", "groups": ["user"]}'
 control /users '{"username": "folduser", "password": "Fold-Passw0rd", "groups": ["user"]}'
 

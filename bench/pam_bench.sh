@@ -11,16 +11,8 @@ so=$build/pam/.libs/pam_cloudbase.so
 login=$build/bench/pam_login
 [ -x "$login" ] && [ -f "$so" ] || { echo "run from the build tree after make and make bench" >&2; exit 1; }
 work=$(mktemp -d /tmp/cb-bench.XXXXXX)
-/usr/bin/python3 "$src/tests/emulator/cloudbase_emulator.py" --state-dir "$work/emu" \
-	>"$work/emu.log" 2>&1 &
-emu=$!
-trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-while [ ! -s "$work/emu/port" ]; do sleep 0.05; done
-port=$(cat "$work/emu/port")
-ctl=$(cat "$work/emu/control-port")
-# no lockout and no rate limit in the way of repeated logins
-curl -sq --noproxy '*' -X POST -d '{"lockout_threshold": 1000000}' \
-	"http://127.0.0.1:$ctl/settings" >/dev/null
+. "$src/bench/emulator.sh"
+start_emulator
 
 printf 'test-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
