@@ -629,17 +629,43 @@ static void status_label(const char *text)
  * id or secret. */
 #define PROBE_REFRESH_TOKEN "cloudbasectl-status-probe"
 
+/* The probe's informational lines ("service answered status=400
+ * error=invalid_grant ...") are the expected answer when all is well:
+ * printed only when the check fails, where they say what the service
+ * answered. Errors and warnings pass at once. */
+struct probe_log {
+	char lines[4][CB_LOG_MAX];
+	size_t n;
+};
+
+static void probe_sink(void *arg, int priority, const char *msg)
+{
+	struct probe_log *held = arg;
+
+	if (priority < LOG_NOTICE) {
+		cb_log_stderr_sink((void *)"cloudbasectl", priority, msg);
+		return;
+	}
+	if (held->n < sizeof(held->lines) / sizeof(held->lines[0]))
+		snprintf(held->lines[held->n++], sizeof(held->lines[0]), "%s", msg);
+}
+
 static int check_service(const struct cb_config *cfg)
 {
+	static struct probe_log held;
+	const struct cb_log log = {probe_sink, &held, false};
 	struct cb_tokens tok = {0};
 	struct cb_api *api = NULL;
 	cb_status st;
 	char *url = cb_config_api_url(cfg);
 
-	st = cb_api_open(&api, cfg, &tool_log);
+	held.n = 0;
+	st = cb_api_open(&api, cfg, &log);
 	if (st == CB_OK)
 		st = cb_api_token_refresh(api, PROBE_REFRESH_TOKEN, &tok);
 	cb_tokens_free(&tok);
+	for (size_t i = 0; st != CB_ERR_TOKEN && i < held.n; i++)
+		cb_log_stderr_sink((void *)"cloudbasectl", LOG_INFO, held.lines[i]);
 	status_label(_("service:"));
 	switch (st) {
 	case CB_ERR_TOKEN:
