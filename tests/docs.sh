@@ -26,7 +26,15 @@ for k in $keys; do
 	fi
 done
 
-for cmd in "user add" "user remove" "user list" "user show" "user unbind" "status"; do
+# the commands cloudbasectl dispatches on: strcmp(argv[0], "status"),
+# strcmp(argv[1], "add"), ...
+cmds=$(grep -o 'strcmp(argv\[[01]\], "[a-z]*")' "$top_srcdir/tools/cloudbasectl.c" |
+	sed 's/strcmp(argv\[0\], "\([a-z]*\)")/\1/; s/strcmp(argv\[1\], "\([a-z]*\)")/user \1/' |
+	grep -vx user | sort -u)
+[ -n "$cmds" ] && ok "found the cloudbasectl commands in tools/cloudbasectl.c" ||
+	nok "no commands found in tools/cloudbasectl.c"
+for cmd in $(printf '%s\n' "$cmds" | tr ' ' '+'); do
+	cmd=$(printf '%s' "$cmd" | tr '+' ' ')
 	if grep -q "^\.B $cmd" "$docs/cloudbasectl.8"; then
 		ok "cloudbasectl.8 documents $cmd"
 	else

@@ -71,6 +71,15 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* getopt_long has already said what is wrong with the option (glibc's
+ * message, in the admin's language, under argv[0], which the callers set to
+ * the command's name): only the pointer to the help is left to say. */
+static int option_error(void)
+{
+	fputs(_("Try 'cloudbasectl --help'.\n"), stderr);
+	return EX_USAGE_;
+}
+
 /* msg: translated already */
 static int usage_error(const char *msg)
 {
@@ -300,11 +309,13 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 		{"uid", required_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
+	static char prog[] = "cloudbasectl user add";
 	struct cb_account a = {0};
 	char **field, *sub = NULL;
 	cb_status rc;
 	int c, r;
 
+	argv[0] = prog; /* what getopt's messages start with */
 	optind = 0; /* 0: glibc starts over on the new argv */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
@@ -345,7 +356,7 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 		default:
 			cb_account_free(&a);
 			free(sub);
-			return usage_error(_("user add: unknown option"));
+			return option_error();
 		}
 		free(*field);
 		if ((*field = strdup(optarg)) == NULL) {
@@ -504,6 +515,7 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
+	static char prog[] = "cloudbasectl user import";
 	enum cb_userio_format fmt = CB_USERIO_AUTO;
 	struct cb_account *list = NULL;
 	size_t n = 0, *lines = NULL, bad = 0, n_removed = 0;
@@ -514,10 +526,13 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 	cb_status rc;
 	int c, r;
 
+	argv[0] = prog; /* what getopt's messages start with */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'r')
 			replace = true;
+		else if (c == '?')
+			return option_error();
 		else if (c != 'f' || !parse_format(optarg, &fmt))
 			return usage_error(_("user import: --replace, --format csv|jsonl, FILE"));
 	}
@@ -560,15 +575,19 @@ static int user_export(struct cb_config *cfg, int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
+	static char prog[] = "cloudbasectl user export";
 	enum cb_userio_format fmt = CB_USERIO_CSV;
 	struct cb_account *list = NULL;
 	size_t n = 0;
 	cb_status rc;
 	int c;
 
+	argv[0] = prog; /* what getopt's messages start with */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'f' || !parse_format(optarg, &fmt))
+		if (c == '?')
+			return option_error();
+		else if (c != 'f' || !parse_format(optarg, &fmt))
 			return usage_error(_("user export: --format csv|jsonl"));
 	if (optind != argc)
 		return usage_error(_("user export takes no arguments"));
@@ -610,17 +629,43 @@ static void status_label(const char *text)
  * id or secret. */
 #define PROBE_REFRESH_TOKEN "cloudbasectl-status-probe"
 
+/* The probe's informational lines ("service answered status=400
+ * error=invalid_grant ...") are the expected answer when all is well:
+ * printed only when the check fails, where they say what the service
+ * answered. Errors and warnings pass at once. */
+struct probe_log {
+	char lines[4][CB_LOG_MAX];
+	size_t n;
+};
+
+static void probe_sink(void *arg, int priority, const char *msg)
+{
+	struct probe_log *held = arg;
+
+	if (priority < LOG_NOTICE) {
+		cb_log_stderr_sink((void *)"cloudbasectl", priority, msg);
+		return;
+	}
+	if (held->n < sizeof(held->lines) / sizeof(held->lines[0]))
+		snprintf(held->lines[held->n++], sizeof(held->lines[0]), "%s", msg);
+}
+
 static int check_service(const struct cb_config *cfg)
 {
+	static struct probe_log held;
+	const struct cb_log log = {probe_sink, &held, false};
 	struct cb_tokens tok = {0};
 	struct cb_api *api = NULL;
 	cb_status st;
 	char *url = cb_config_api_url(cfg);
 
-	st = cb_api_open(&api, cfg, &tool_log);
+	held.n = 0;
+	st = cb_api_open(&api, cfg, &log);
 	if (st == CB_OK)
 		st = cb_api_token_refresh(api, PROBE_REFRESH_TOKEN, &tok);
 	cb_tokens_free(&tok);
+	for (size_t i = 0; st != CB_ERR_TOKEN && i < held.n; i++)
+		cb_log_stderr_sink((void *)"cloudbasectl", LOG_INFO, held.lines[i]);
 	status_label(_("service:"));
 	switch (st) {
 	case CB_ERR_TOKEN:
@@ -698,6 +743,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	static char prog[] = "cloudbasectl";
 	const char *path = cb_config_default_path();
 	struct cb_config cfg;
 	int c, r;
@@ -709,6 +755,7 @@ int main(int argc, char **argv)
 	bindtextdomain(PACKAGE, LOCALEDIR);
 	textdomain(PACKAGE);
 #endif
+	argv[0] = prog; /* getopt's messages: the name, not the path it was run by */
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -718,7 +765,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EX_OK_;
 		default:
-			return usage_error(_("unknown option"));
+			return option_error();
 		}
 	}
 	argc -= optind;

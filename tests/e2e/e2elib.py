@@ -688,7 +688,25 @@ class World:
     def __exit__(self, *exc):
         self.teardown()
 
+    def _check_config_path(self):
+        """The world writes /etc/cloudbase/cloudbase.conf; modules built
+        with another sysconfdir (configure's default is /usr/local/etc)
+        read a file that is not there, every account is unknown, and the
+        first lookup fails far from the cause. Say the cause instead."""
+        if not os.path.exists(self.cloudbasectl_bin):
+            return
+        env = dict(os.environ, LC_ALL="C")
+        out = subprocess.run([self.cloudbasectl_bin, "--help"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env, timeout=30).stdout
+        m = re.search(r"\(default: (\S+)\)", out)
+        if m and m.group(1) != "/etc/cloudbase/cloudbase.conf":
+            raise RuntimeError(
+                "%s is configured to read %s, but the test world writes "
+                "/etc/cloudbase/cloudbase.conf: configure it with --sysconfdir=/etc "
+                "--localstatedir=/var (as scripts/build does)" % (self.top_builddir, m.group(1)))
+
     def setup(self):
+        self._check_config_path()
         w = self.work
         # 0755: the account database in state/ must be readable by every
         # process that resolves names (ls, id, a user's shell).

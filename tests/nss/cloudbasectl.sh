@@ -20,6 +20,27 @@ expect_eq "unknown option: usage (2)" "$(code "$CTL" --bogus user list)" "2"
 expect_eq "user add without --login: usage (2)" "$(code ctl user add bob)" "2"
 expect_eq "user add without a name: usage (2)" "$(code ctl user add --login x)" "2"
 expect_eq "user show without a name: usage (2)" "$(code ctl user show)" "2"
+# a bad option: glibc's reason under the command's name (not the path it
+# was run by, not "add"), then the pointer to the help; never a second
+# reason that contradicts it
+bad_option() { # description, expected stderr, arguments
+	desc=$1 want=$2
+	shift 2
+	err=$(LC_ALL=C "$CTL" -c "$CONF" "$@" 2>&1 >/dev/null)
+	expect_eq "$desc: usage (2)" "$?" "2"
+	expect_eq "$desc: the message" "$err" "$want
+Try 'cloudbasectl --help'."
+}
+bad_option "--login without its value" "cloudbasectl user add: option '--login' requires an argument" \
+	user add bob --login
+bad_option "an unknown option of user add" "cloudbasectl user add: unrecognized option '--bogus'" \
+	user add bob --login bob --bogus
+bad_option "an unknown option of user import" \
+	"cloudbasectl user import: unrecognized option '--bogus'" user import --bogus -
+bad_option "--format without its value" \
+	"cloudbasectl user export: option '--format' requires an argument" user export --format
+bad_option "an unknown option" "cloudbasectl: unrecognized option '--bogus'" --bogus user list
+bad_option "-c without its value" "cloudbasectl: option requires an argument -- 'c'" -c
 
 # the uid: FNV-1a 64 of the lower-cased login, into 200000..2000199999
 want_uid=$("$PYTHON3" -c '

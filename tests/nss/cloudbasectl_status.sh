@@ -20,8 +20,11 @@ service_conf() {
 ctl() { "$CTL" -c "$CONF" "$@"; }
 
 service_conf
-out=$(ctl status)
+out=$(ctl status 2>"$T/err")
 expect_eq "status with a reachable service exits 0" "$?" "0"
+# the probe's invalid_grant is the answer expected of a healthy service:
+# nothing on stderr that reads like an error
+expect_eq "a healthy status writes nothing to stderr" "$(cat "$T/err")" ""
 case $out in
 *"service:  ok, client accepted (https://127.0.0.1:$port/auth/v1, request id "*) ok "status reports the service ok" ;;
 *) nok "status: $out" ;;
@@ -34,8 +37,12 @@ expect_eq "the probe is one refresh with Basic client auth, refused as invalid_g
 	"$sent" "1 Basic 400 invalid_grant"
 
 printf 'wrong-secret\n' >"$T/secret"
-out=$(ctl status)
+out=$(ctl status 2>"$T/err")
 expect_eq "status with a wrong client secret exits 1" "$?" "1"
+case $(cat "$T/err") in
+*"service answered status=401 error=unauthorized_client"*) ok "a failed probe shows the service's answer" ;;
+*) nok "stderr: $(cat "$T/err")" ;;
+esac
 case $out in
 *"service:  ERROR client id or secret refused"*) ok "status names the refused client" ;;
 *) nok "status: $out" ;;
