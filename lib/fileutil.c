@@ -135,6 +135,15 @@ cb_status cb_read_trusted(const char *path, unsigned flags, size_t max_size, cha
 	return CB_OK;
 }
 
+/* What the stores create belongs to root:root. A set-uid su or sudo runs
+ * with the invoking user's group as its effective group, so a new file or
+ * directory would be left in that group otherwise. (A caller whose
+ * effective uid is not 0 cannot give files away: it keeps its own.) */
+static int own_by_root(int fd)
+{
+	return geteuid() == 0 ? fchown(fd, 0, 0) : 0;
+}
+
 cb_status cb_ensure_dir(const char *dir, mode_t mode, bool mode_exact, const struct cb_log *log)
 {
 	struct stat st;
@@ -147,8 +156,8 @@ cb_status cb_ensure_dir(const char *dir, mode_t mode, bool mode_exact, const str
 		return CB_ERR_SYSTEM;
 	}
 	/* the umask may have taken bits off: set the mode we mean */
-	if (created && chmod(dir, mode) != 0) {
-		cb_log(log, LOG_ERR, "%s: chmod: %s", dir, cb_strerror(errno));
+	if (created && ((geteuid() == 0 && lchown(dir, 0, 0) != 0) || chmod(dir, mode) != 0)) {
+		cb_log(log, LOG_ERR, "%s: chown or chmod: %s", dir, cb_strerror(errno));
 		return CB_ERR_SYSTEM;
 	}
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -225,7 +234,8 @@ cb_status cb_replace_file(const char *path, const char *tmp_prefix, const unsign
 		free(tmp);
 		return CB_ERR_SYSTEM;
 	}
-	if (fchmod(fd, mode) != 0 || write_all(fd, buf, len) != CB_OK || fsync(fd) != 0) {
+	if (own_by_root(fd) != 0 || fchmod(fd, mode) != 0 || write_all(fd, buf, len) != CB_OK ||
+	    fsync(fd) != 0) {
 		cb_log(log, LOG_ERR, "%s: write: %s", tmp, cb_strerror(errno));
 		rc = CB_ERR_SYSTEM;
 	}
@@ -253,8 +263,10 @@ cb_status cb_lock_file(const char *path, unsigned wait_ms, int *fdp, const struc
 
 	*fdp = -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0) {
+	if (fd < 0 || own_by_root(fd) != 0) {
 		cb_log(log, LOG_ERR, "%s: %s", path, cb_strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return CB_ERR_SYSTEM;
 	}
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 2) {

@@ -36,26 +36,29 @@ cb_status cb_read_trusted(const char *path, unsigned flags, size_t max_size, cha
 			  size_t *lenp, const struct cb_log *log);
 
 /* Make sure dir exists as a directory owned by root with exactly mode
- * (set explicitly: the caller's umask does not count) and not writable by
- * group or others. An existing directory keeps its mode when it is safe
- * (mode_exact false) or is refused unless it has exactly mode (true).
+ * (set explicitly: the caller's umask does not count; a new one root:root
+ * when the caller's effective uid is 0) and not writable by group or
+ * others. An existing directory keeps its mode when it is safe (mode_exact
+ * false) or is refused unless it has exactly mode (true).
  * CB_ERR_UNSAFE_FILE (logged) when it cannot be trusted. */
 cb_status cb_ensure_dir(const char *dir, mode_t mode, bool mode_exact, const struct cb_log *log);
 
 /* Replace path by len bytes: a new file tmp_prefix + six random
- * characters (same file system, created O_EXCL with mode, owner the
- * caller), written, fsync'ed, rename(2)d over path, then the directory of
- * path fsync'ed. A writer killed at any point leaves the old content or
- * the new one (and maybe a temporary file: remove it under the writers'
- * lock). Refuses, before writing, a len above the caller's RLIMIT_FSIZE
- * (write(2) would raise SIGXFSZ). */
+ * characters (same file system, created O_EXCL with mode, root:root when
+ * the caller's effective uid is 0, else the caller's), written, fsync'ed,
+ * rename(2)d over path, then the directory of path fsync'ed. A writer
+ * killed at any point leaves the old content or the new one (and maybe a
+ * temporary file: remove it under the writers' lock). Refuses, before
+ * writing, a len above the caller's RLIMIT_FSIZE (write(2) would raise
+ * SIGXFSZ). */
 cb_status cb_replace_file(const char *path, const char *tmp_prefix, const unsigned char *buf,
 			  size_t len, mode_t mode, const struct cb_log *log);
 
 /* fsync(2) a directory. */
 cb_status cb_fsync_dir(const char *dir, const struct cb_log *log);
 
-/* Take an exclusive flock(2) on path (created root-only if absent),
+/* Take an exclusive flock(2) on path (created 0600, root:root as for
+ * cb_replace_file, if absent),
  * waiting at most wait_ms; *fdp then holds it until closed. CB_ERR_BUSY
  * when another holder kept it that long. */
 cb_status cb_lock_file(const char *path, unsigned wait_ms, int *fdp, const struct cb_log *log);

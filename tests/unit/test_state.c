@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -176,6 +177,35 @@ static void test_umask(void **state)
 	assert_int_equal(stat(p, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0600);
 	free(p);
+}
+
+static int owned_by_root(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)type;
+	(void)ftw;
+	if (sb->st_uid != 0 || sb->st_gid != 0)
+		fail_msg("%s is %d:%d, not root:root", path, (int)sb->st_uid, (int)sb->st_gid);
+	return 0;
+}
+
+/* su and sudo are set-uid, not set-gid: the module runs with the invoking
+ * user's group as its effective group, and what it creates is root's all
+ * the same. */
+static void test_caller_group(void **state)
+{
+	char *db_dir = NULL;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	test_rmtree(fx.dir);
+	assert_int_equal(mkdir(fx.dir, 0755), 0);
+	assert_int_equal(setegid(65534), 0);
+	fill("alice", "s", 1);
+	fill("alice", "s2", 1);
+	assert_int_equal(setegid(0), 0);
+	assert_true(asprintf(&db_dir, "%s/db", fx.dir) > 0);
+	assert_int_equal(nftw(db_dir, owned_by_root, 16, FTW_PHYS), 0);
+	free(db_dir);
 }
 
 static void write_record(const char *text, mode_t mode)
@@ -579,6 +609,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_umask, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caller_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_updates, setup, teardown),
