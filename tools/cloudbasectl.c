@@ -398,13 +398,26 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 
 static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **argv)
 {
+	static const struct option none[] = {{NULL, 0, NULL, 0}};
+	static char prog[32];
 	const char *name;
 	cb_status rc;
 	int r;
 
-	if (argc != 2)
-		return usage_error(_("exactly one NAME expected"));
-	name = argv[1];
+	/* no options: "--help" or "-x" is a usage error, not an account name */
+	snprintf(prog, sizeof(prog), "cloudbasectl user %s", cmd);
+	argv[0] = prog; /* what getopt's messages start with */
+	optind = 0;
+	if (getopt_long(argc, argv, "", none, NULL) != -1)
+		return option_error();
+	if (optind + 1 != argc) {
+		char msg[256];
+
+		/* TRANSLATORS: %s is the command: show, remove, unbind or forget */
+		snprintf(msg, sizeof(msg), _("user %s: exactly one NAME expected"), cmd);
+		return usage_error(msg);
+	}
+	name = argv[optind];
 	if (strcmp(cmd, "show") == 0) {
 		struct cb_account a;
 		struct cb_state st = {0};

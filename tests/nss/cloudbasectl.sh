@@ -41,6 +41,14 @@ bad_option "--format without its value" \
 	"cloudbasectl user export: option '--format' requires an argument" user export --format
 bad_option "an unknown option" "cloudbasectl: unrecognized option '--bogus'" --bogus user list
 bad_option "-c without its value" "cloudbasectl: option requires an argument -- 'c'" -c
+bad_option "an option of user show (it has none)" "cloudbasectl user show: unrecognized option '--help'" \
+	user show --help
+bad_option "an option of user remove (it has none)" "cloudbasectl user remove: invalid option -- 'x'" \
+	user remove -x
+err=$(LC_ALL=C "$CTL" -c "$CONF" user unbind a b 2>&1 >/dev/null)
+expect_eq "user unbind with two names: usage (2)" "$?" "2"
+expect_eq "user unbind with two names: the message names the command" "$err" \
+	"cloudbasectl: user unbind: exactly one NAME expected (try --help)"
 
 # the uid: FNV-1a 64 of the lower-cased login, into 200000..2000199999
 want_uid=$("$PYTHON3" -c '
