@@ -76,19 +76,17 @@ FALLBACK_STACK = {
 
 
 class Tap:
-    """The TAP lines of an inner part: numbered tests, failures counted (a
-    TODO one is not), the last 40 lines of diag under a failed one."""
+    """The TAP lines of an inner part: numbered tests, failures counted,
+    the last 40 lines of diag under a failed one."""
 
     def __init__(self):
         self.n = 0
         self.failed = 0
 
-    def ok(self, cond, desc, diag=None, todo=None):
+    def ok(self, cond, desc, diag=None):
         self.n += 1
         line = "%s %d - %s" % ("ok" if cond else "not ok", self.n, desc)
-        if todo:
-            line += " # TODO " + todo
-        elif not cond:
+        if not cond:
             self.failed += 1
         print(line, flush=True)
         if not cond and diag is not None:
