@@ -22,6 +22,7 @@
 #include "api.h"
 #include "conf.h"
 #include "i18n.h"
+#include "localfiles.h"
 #include "log.h"
 #include "secure.h"
 #include "state.h"
@@ -703,6 +704,35 @@ static int check_service(const struct cb_config *cfg)
 	return st != CB_ERR_TOKEN;
 }
 
+/* The local groups group_map names: NSS gives a mapped group only when it
+ * is in /etc/group (a missing one is logged by NSS, once per process, and
+ * left out). Every CloudBase user of the CloudBase group gets the local
+ * group's rights: the admin reads them here. 1 when one is missing. */
+static int check_group_map(const struct cb_config *cfg)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < cfg->n_group_map; i++) {
+		const struct cb_group_map *gm = &cfg->group_map[i];
+		uint32_t gid;
+		cb_status rc = cb_local_group_gid(gm->local, &gid);
+
+		status_label(_("groups:"));
+		if (rc == CB_OK)
+			/* TRANSLATORS: CloudBase group, local group, its gid */
+			printf(_("ok, CloudBase group %s gives local group %s (gid %u)\n"),
+			       gm->cloud, gm->local, (unsigned)gid);
+		else if (rc == CB_ERR_NOT_FOUND)
+			/* TRANSLATORS: local group, then the group_map entry's two names */
+			printf(_("ERROR local group %s does not exist (group_map %s:%s)\n"),
+			       gm->local, gm->cloud, gm->local);
+		else
+			printf(_("ERROR %s (%s)\n"), cb_status_name(rc), CB_GROUP_FILE);
+		failed |= rc != CB_OK;
+	}
+	return failed;
+}
+
 static int cmd_status(const char *path, int argc)
 {
 	struct cb_config cfg;
@@ -744,6 +774,7 @@ static int cmd_status(const char *path, int argc)
 		/* TRANSLATORS: %s: a status name (as in the logs), then the file */
 		printf(_("ERROR %s (%s)\n"), cb_status_name(rc), cb_accountdb_path(&cfg));
 	failed |= rc != CB_OK && rc != CB_ERR_NOT_FOUND;
+	failed |= check_group_map(&cfg);
 	failed |= check_service(&cfg);
 	cb_config_free(&cfg);
 	return failed ? EX_FAIL : EX_OK_;

@@ -70,6 +70,7 @@ TEXTS = {
         "header": r"^NAME +UID BOUND  LOGIN$",
         "config": "config:   ok (/etc/cloudbase/cloudbase.conf)\n",
         "database": "database: ok, 2 accounts (",
+        "groups": "groups:   ok, CloudBase group admin gives local group sudo (gid ",
         "service": "service:  ok, client accepted (",
     },
     ZH: {
@@ -88,9 +89,13 @@ TEXTS = {
         "header": r"^用户名 +UID 已绑定 登录名$",
         "config": "配置：    正常（/etc/cloudbase/cloudbase.conf）\n",
         "database": "数据库：  正常，2 个账号（",
+        "groups": "组：      正常，CloudBase 组 admin 对应本地组 sudo（gid ",
         "service": "服务：    正常，客户端已被接受（",
     },
 }
+
+
+STATUS_LINES = ("config", "database", "groups", "service")
 
 
 def lang_env(lang):
@@ -285,10 +290,9 @@ class Suite:
              "%s: cloudbasectl user list: the header /%s/" % (lang, tx["header"]),
              diag=r.stdout + r.stderr)
         r = self.ctl(lang, "status")
-        t.ok(r.returncode == 0 and tx["config"] in r.stdout and tx["database"] in r.stdout
-             and tx["service"] in r.stdout,
-             "%s: cloudbasectl status: %r, %r, %r" % (lang, tx["config"], tx["database"],
-                                                      tx["service"]),
+        t.ok(r.returncode == 0 and all(tx[k] in r.stdout for k in STATUS_LINES),
+             "%s: cloudbasectl status: %s" % (lang, ", ".join(repr(tx[k]) for k in
+                                                             STATUS_LINES)),
              diag=r.stdout + r.stderr)
         if lang == "C":
             r = self.ctl(lang, "--help")

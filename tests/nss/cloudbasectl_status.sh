@@ -36,6 +36,24 @@ print(len(r), r[-1]["headers"].get("authorization"), r[-1]["status"], r[-1]["err
 expect_eq "the probe is one refresh with Basic client auth, refused as invalid_grant" \
 	"$sent" "1 Basic 400 invalid_grant"
 
+# group_map: every local group it names, with its gid; a missing one is an
+# error (NSS would leave it out)
+service_conf "group_map = admin:root, ops:cbnosuchgroup"
+out=$(ctl status 2>"$T/err")
+expect_eq "status with a missing group_map group exits 1" "$?" "1"
+case $out in
+*"groups:   ok, CloudBase group admin gives local group root (gid 0)"*) ok "status shows what a mapped group gives" ;;
+*) nok "status: $out" ;;
+esac
+case $out in
+*"groups:   ERROR local group cbnosuchgroup does not exist (group_map ops:cbnosuchgroup)"*)
+	ok "status names the missing group_map group" ;;
+*) nok "status: $out" ;;
+esac
+service_conf "group_map = admin:root"
+out=$(ctl status 2>"$T/err")
+expect_eq "status with every group_map group present exits 0" "$?" "0"
+
 printf 'wrong-secret\n' >"$T/secret"
 out=$(ctl status 2>"$T/err")
 expect_eq "status with a wrong client secret exits 1" "$?" "1"
