@@ -738,7 +738,7 @@ static int cmd_status(const char *path, int argc)
 	struct cb_config cfg;
 	char *secret = NULL;
 	size_t n = 0;
-	int failed = 0;
+	int failed = 0, secret_failed = 0;
 	cb_status rc;
 
 	if (argc != 1)
@@ -758,7 +758,7 @@ static int cmd_status(const char *path, int argc)
 		cb_free_secret(secret);
 		status_label(_("secret:"));
 		printf(rc == CB_OK ? _("ok (%s)\n") : _("ERROR (%s)\n"), cfg.client_secret_file);
-		failed |= rc != CB_OK;
+		secret_failed = rc != CB_OK;
 	} else {
 		status_label(_("secret:"));
 		printf("%s\n", _("none configured"));
@@ -775,7 +775,13 @@ static int cmd_status(const char *path, int argc)
 		printf(_("ERROR %s (%s)\n"), cb_status_name(rc), cb_accountdb_path(&cfg));
 	failed |= rc != CB_OK && rc != CB_ERR_NOT_FOUND;
 	failed |= check_group_map(&cfg);
-	failed |= check_service(&cfg);
+	if (secret_failed) {
+		/* the module would not sign anyone in: nothing to probe */
+		status_label(_("service:"));
+		printf("%s\n", _("not checked: the client secret cannot be used"));
+	} else
+		failed |= check_service(&cfg);
+	failed |= secret_failed;
 	cb_config_free(&cfg);
 	return failed ? EX_FAIL : EX_OK_;
 }

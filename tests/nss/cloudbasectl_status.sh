@@ -54,6 +54,23 @@ service_conf "group_map = admin:root"
 out=$(ctl status 2>"$T/err")
 expect_eq "status with every group_map group present exits 0" "$?" "0"
 
+# a secret the module would refuse (mode 0644): refused once, on stderr,
+# and the service is not asked
+service_conf
+chmod 644 "$T/secret"
+before=$("$EMUCTL" --state-dir "$EMU" requests | "$PYTHON3" -c 'import json, sys; print(len(json.load(sys.stdin)))')
+out=$(ctl status 2>"$T/err")
+expect_eq "status with a loose secret exits 1" "$?" "1"
+case $out in
+*"secret:   ERROR ($T/secret)"*"service:  not checked: the client secret cannot be used"*)
+	ok "status says the service was not checked" ;;
+*) nok "status: $out" ;;
+esac
+expect_eq "the refusal is said once" "$(grep -c "$T/secret" "$T/err")" "1"
+after=$("$EMUCTL" --state-dir "$EMU" requests | "$PYTHON3" -c 'import json, sys; print(len(json.load(sys.stdin)))')
+expect_eq "no request with a loose secret" "$after" "$before"
+chmod 600 "$T/secret"
+
 printf 'wrong-secret\n' >"$T/secret"
 out=$(ctl status 2>"$T/err")
 expect_eq "status with a wrong client secret exits 1" "$?" "1"
