@@ -522,9 +522,13 @@ static cb_status parse(char *text, size_t len, struct cb_state *st, struct parse
 		p->why = "no end line";
 	if (p->why == NULL && !(seen & 1u))
 		p->why = "no generation";
-	if (p->why != NULL) {
+	if (p->why != NULL && lineno == 0) {
+		cb_log(p->log, LOG_ERR, "%s: corrupt state record (%s), refused", p->path, p->why);
+	} else if (p->why != NULL) {
 		cb_log(p->log, LOG_ERR, "%s: corrupt state record (line %u: %s), refused", p->path,
 		       lineno, p->why);
+	}
+	if (p->why != NULL) {
 		cb_state_free(st);
 		return CB_ERR_CORRUPT;
 	}
@@ -541,6 +545,10 @@ static cb_status load_path(const char *path, struct cb_state *st, const struct c
 	memset(st, 0, sizeof(*st));
 	rc = cb_read_trusted(path, CB_TRUST_SECRET | CB_TRUST_MAY_BE_ABSENT, CB_STATE_MAX_SIZE,
 			     &text, &len, log);
+	/* a NUL byte (cb_read_trusted's CB_ERR_CONFIG, named for the
+	 * configuration): in a record, that is corruption */
+	if (rc == CB_ERR_CONFIG)
+		return CB_ERR_CORRUPT;
 	if (rc != CB_OK)
 		return rc;
 	rc = parse(text, len, st, &p);

@@ -297,6 +297,26 @@ static void test_refused_records(void **state)
 			fail();
 		}
 	}
+	/* the empty record's line names no line 0 */
+	fx.cap.len = 0;
+	fx.cap.text[0] = '\0';
+	write_record("", 0600);
+	assert_int_equal(cb_state_load(&fx.cfg, "mallory", &st, &fx.log), CB_ERR_CORRUPT);
+	assert_non_null(strstr(fx.cap.text, "corrupt state record (not a whole record)"));
+	/* a NUL byte: corrupt, as every other broken record */
+	{
+		static const char nul[] = HEAD "sub a\0b\nend\n";
+		char *p = path_of("users/mallory");
+		int fd;
+
+		unlink(p);
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, nul, sizeof(nul) - 1), (ssize_t)(sizeof(nul) - 1));
+		close(fd);
+		free(p);
+		assert_int_equal(cb_state_load(&fx.cfg, "mallory", &st, &fx.log), CB_ERR_CORRUPT);
+	}
 	/* too many sessions, too large */
 	{
 		char *text = NULL;
