@@ -39,6 +39,34 @@ static cb_status check_stat(const char *path, const struct stat *st, unsigned fl
 	return CB_OK;
 }
 
+/* Whoever may write the directory of a trusted file could remove it or
+ * put another root-owned file in its place (an old copy, a file of another
+ * purpose): the directory must be root's and not writable by group or
+ * others, unless sticky (then only root renames or removes root's files). */
+static cb_status check_parent(const char *path, const struct cb_log *log)
+{
+	char *copy = strdup(path);
+	struct stat st;
+	cb_status rc = CB_OK;
+	const char *dir;
+
+	if (copy == NULL)
+		return CB_ERR_NOMEM;
+	dir = dirname(copy);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cb_log(log, LOG_ERR, "%s: its directory %s cannot be checked, refused", path, dir);
+		rc = CB_ERR_UNSAFE_FILE;
+	} else if (st.st_uid != 0 || ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)) {
+		cb_log(log, LOG_ERR,
+		       "%s: its directory %s (uid %u, mode %04o) may be written by others than "
+		       "root, refused",
+		       path, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		rc = CB_ERR_UNSAFE_FILE;
+	}
+	free(copy);
+	return rc;
+}
+
 cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int *fdp,
 			  struct stat *st, const struct cb_log *log)
 {
@@ -66,6 +94,8 @@ cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int
 		return CB_ERR_SYSTEM;
 	}
 	rc = check_stat(path, &sb, flags, max_size, log);
+	if (rc == CB_OK)
+		rc = check_parent(path, log);
 	if (rc != CB_OK) {
 		close(fd);
 		return rc;

@@ -23,7 +23,8 @@ enum cb_trust_flags {
 /* Open path for reading if it is a regular file (not a symlink: O_NOFOLLOW;
  * not a FIFO or device: checked after a non-blocking open), owned by root,
  * not group/world-writable (with CB_TRUST_SECRET: no group/other bits at
- * all), and at most max_size bytes. On success *fdp is an O_CLOEXEC fd in
+ * all), and at most max_size bytes, in a directory that is root's and not
+ * writable by group or others (unless sticky). On success *fdp is an O_CLOEXEC fd in
  * blocking mode and *st (if not NULL) its fstat. Every refusal is logged
  * with the path and the reason. */
 cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int *fdp,

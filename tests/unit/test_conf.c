@@ -409,8 +409,34 @@ static void test_untrusted_files(void **state)
 	assert_int_equal(cb_config_load_file(&cfg, path, 0, &log), CB_ERR_CONFIG);
 	assert_non_null(strstr(cap.text, "not root"));
 
-	/* a symlink to a good file */
+	/* its directory writable by others (not sticky), or not root's */
 	assert_int_equal(chown(path, 0, 0), 0);
+	{
+		struct stat dst;
+
+		assert_int_equal(stat(dir, &dst), 0);
+		assert_int_equal(chmod(dir, 0777), 0);
+		cap.len = 0;
+		cap.text[0] = '\0';
+		assert_int_equal(cb_config_load_file(&cfg, path, 0, &log), CB_ERR_CONFIG);
+		assert_non_null(strstr(cap.text, "may be written by others than root"));
+		assert_int_equal(chmod(dir, 0775), 0);
+		assert_int_equal(cb_config_load_file(&cfg, path, 0, &log), CB_ERR_CONFIG);
+		/* sticky, as /tmp: only root may rename or remove root's file */
+		assert_int_equal(chmod(dir, 01777), 0);
+		assert_int_equal(cb_config_load_file(&cfg, path, 0, &log), CB_OK);
+		cb_config_free(&cfg);
+		cb_config_init(&cfg);
+		assert_int_equal(chmod(dir, dst.st_mode & 07777), 0);
+		assert_int_equal(chown(dir, 65534, 0), 0);
+		assert_int_equal(cb_config_load_file(&cfg, path, 0, &log), CB_ERR_CONFIG);
+		assert_int_equal(chown(dir, 0, 0), 0);
+		assert_int_equal(cb_config_load_file(&cfg, path, 0, &log), CB_OK);
+		cb_config_free(&cfg);
+		cb_config_init(&cfg);
+	}
+
+	/* a symlink to a good file */
 	if (asprintf(&link, "%s/link.conf", dir) < 0)
 		abort();
 	assert_int_equal(symlink(path, link), 0);
