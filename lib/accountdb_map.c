@@ -157,7 +157,10 @@ cb_status cb_dbmap_open(struct cb_dbmap *m, const char *path, uint32_t kind,
 
 	memset(m, 0, sizeof(*m));
 	/* one fstat: the one that judged the file is the one mapped */
-	rc = cb_open_trusted(path, CB_TRUST_MAY_BE_ABSENT, CB_DB_MAX_SIZE, &fd, &st, log);
+	/* its writers refuse a sticky directory: so does every reader, or
+	 * NSS would serve accounts no sign-in can update */
+	rc = cb_open_trusted(path, CB_TRUST_MAY_BE_ABSENT | CB_TRUST_WRITTEN_DIR, CB_DB_MAX_SIZE,
+			     &fd, &st, log);
 	if (rc != CB_OK)
 		return rc;
 	rc = map_fd(m, fd, &st, path, kind, log);

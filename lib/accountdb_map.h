@@ -55,7 +55,8 @@ struct cb_dbrec {
 };
 
 /* Open and map path (cb_open_trusted: no symlink, regular file, root-owned,
- * not group/world-writable) and check its header and index geometry: a
+ * not group/world-writable, in a root-owned directory not writable by group
+ * or others, sticky or not: CB_TRUST_WRITTEN_DIR) and check its header and index geometry: a
  * base file (version 1 or 2) when kind is CB_DB_KIND_BASE, a delta when
  * CB_DB_KIND_DELTA. CB_ERR_NOT_FOUND if the file does not exist (not
  * logged), CB_ERR_UNSAFE_FILE, CB_ERR_CORRUPT, CB_ERR_SYSTEM, CB_ERR_NOMEM

@@ -42,8 +42,17 @@ static cb_status check_stat(const char *path, const struct stat *st, unsigned fl
 /* Whoever may write the directory of a trusted file could remove it or
  * put another root-owned file in its place (an old copy, a file of another
  * purpose): the directory must be root's and not writable by group or
- * others, unless sticky (then only root renames or removes root's files). */
-static cb_status check_parent(const char *path, const struct cb_log *log)
+ * others, unless sticky (then only root renames or removes root's files).
+ * Not even sticky where the stores write: another user could create the
+ * lock file's name there first, and hold its lock. */
+static bool parent_safe(const struct stat *st, unsigned flags)
+{
+	bool sticky_ok = (st->st_mode & S_ISVTX) != 0 && (flags & CB_TRUST_WRITTEN_DIR) == 0;
+
+	return st->st_uid == 0 && ((st->st_mode & 022) == 0 || sticky_ok);
+}
+
+static cb_status check_parent(const char *path, unsigned flags, const struct cb_log *log)
 {
 	char *copy = strdup(path);
 	struct stat st;
@@ -56,11 +65,14 @@ static cb_status check_parent(const char *path, const struct cb_log *log)
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		cb_log(log, LOG_ERR, "%s: its directory %s cannot be checked, refused", path, dir);
 		rc = CB_ERR_UNSAFE_FILE;
-	} else if (st.st_uid != 0 || ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)) {
+	} else if (!parent_safe(&st, flags)) {
 		cb_log(log, LOG_ERR,
 		       "%s: its directory %s (uid %u, mode %04o) may be written by others than "
-		       "root, refused",
-		       path, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		       "root%s, refused",
+		       path, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+		       (st.st_mode & S_ISVTX) != 0 && (flags & CB_TRUST_WRITTEN_DIR) != 0
+			       ? " (sticky is not enough where the stores write)"
+			       : "");
 		rc = CB_ERR_UNSAFE_FILE;
 	}
 	free(copy);
@@ -95,7 +107,7 @@ cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int
 	}
 	rc = check_stat(path, &sb, flags, max_size, log);
 	if (rc == CB_OK)
-		rc = check_parent(path, log);
+		rc = check_parent(path, flags, log);
 	if (rc != CB_OK) {
 		close(fd);
 		return rc;

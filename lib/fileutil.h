@@ -18,13 +18,19 @@ enum cb_trust_flags {
 	CB_TRUST_SECRET = 1 << 0,
 	/* a missing file is a normal state: CB_ERR_NOT_FOUND without a log line */
 	CB_TRUST_MAY_BE_ABSENT = 1 << 1,
+	/* the file's directory is one the stores write (locks, new copies):
+	 * not writable by group or others even when sticky, as cb_ensure_dir
+	 * wants it; a reader that took a sticky one would serve what every
+	 * writer refuses to update */
+	CB_TRUST_WRITTEN_DIR = 1 << 2,
 };
 
 /* Open path for reading if it is a regular file (not a symlink: O_NOFOLLOW;
  * not a FIFO or device: checked after a non-blocking open), owned by root,
  * not group/world-writable (with CB_TRUST_SECRET: no group/other bits at
  * all), and at most max_size bytes, in a directory that is root's and not
- * writable by group or others (unless sticky). On success *fdp is an O_CLOEXEC fd in
+ * writable by group or others (unless sticky, and not even then with
+ * CB_TRUST_WRITTEN_DIR). On success *fdp is an O_CLOEXEC fd in
  * blocking mode and *st (if not NULL) its fstat. Every refusal is logged
  * with the path and the reason. */
 cb_status cb_open_trusted(const char *path, unsigned flags, size_t max_size, int *fdp,

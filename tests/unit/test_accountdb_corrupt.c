@@ -363,6 +363,26 @@ static void test_unsafe_files(void **state)
 	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log),
 			 CB_OK); /* positive control */
 	cb_dbmap_close(&m);
+	/* a sticky directory: every writer refuses it (cb_ensure_dir), so
+	 * readers do too, with a reason, and status says so */
+	assert_int_equal(chmod(fx.dir, 01777), 0);
+	fx.cap.len = 0;
+	fx.cap.text[0] = '\0';
+	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_UNSAFE_FILE);
+	assert_non_null(strstr(fx.cap.text, "sticky is not enough"));
+	assert_int_equal(chmod(fx.dir, 0755), 0);
+	{
+		char *dbdir = strdup(fx.cfg.accounts_db);
+		size_t n = 0;
+
+		assert_non_null(dbdir);
+		*strrchr(dbdir, '/') = '\0';
+		assert_int_equal(chmod(dbdir, 01777), 0);
+		assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_ERR_UNSAFE_FILE);
+		assert_int_equal(chmod(dbdir, 0755), 0);
+		assert_int_equal(cb_accountdb_check(&fx.cfg, &n, &fx.log), CB_OK);
+		free(dbdir);
+	}
 	unlink(copy);
 	assert_int_equal(cb_dbmap_open(&m, copy, CB_DB_KIND_BASE, &fx.log), CB_ERR_NOT_FOUND);
 	free(p);
