@@ -297,7 +297,28 @@ static cb_status edit_unbind(struct cb_state *st, void *arg, bool *write)
 	return CB_OK;
 }
 
-static int user_add(struct cb_config *cfg, int argc, char **argv)
+static const char *config_path;
+static struct cb_config tool_cfg;
+static bool tool_cfg_loaded;
+
+/* The configuration of the user commands, loaded when a command has
+ * checked its arguments (so that a usage error is said, exit 2, even
+ * without a usable configuration). NULL, said on stderr, when it cannot
+ * be used. */
+static struct cb_config *tool_config(void)
+{
+	if (tool_cfg_loaded)
+		return &tool_cfg;
+	if (load_config(&tool_cfg, config_path, 0) != CB_OK) {
+		fprintf(stderr, _("cloudbasectl: cannot use the configuration %s\n"), config_path);
+		cb_config_free(&tool_cfg);
+		return NULL;
+	}
+	tool_cfg_loaded = true;
+	return &tool_cfg;
+}
+
+static int user_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"login", required_argument, NULL, 'l'},
@@ -312,6 +333,7 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 	};
 	static char prog[] = "cloudbasectl user add";
 	struct cb_account a = {0};
+	struct cb_config *cfg;
 	char **field, *sub = NULL;
 	cb_status rc;
 	int c, r;
@@ -369,6 +391,8 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 	r = optind + 1 != argc ? usage_error(_("user add: exactly one NAME expected"))
 	    : a.login == NULL  ? usage_error(_("user add: --login LOGIN is required"))
 			       : need_root("user add");
+	if (r == 0 && (cfg = tool_config()) == NULL)
+		r = EX_FAIL;
 	if (r != 0) {
 		cb_account_free(&a);
 		free(sub);
@@ -397,8 +421,9 @@ static int user_add(struct cb_config *cfg, int argc, char **argv)
 	return exit_for(rc);
 }
 
-static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **argv)
+static int user_one(const char *cmd, int argc, char **argv)
 {
+	struct cb_config *cfg;
 	static const struct option none[] = {{NULL, 0, NULL, 0}};
 	static char prog[32];
 	const char *name;
@@ -419,6 +444,8 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 		return usage_error(msg);
 	}
 	name = argv[optind];
+	if ((cfg = tool_config()) == NULL)
+		return EX_FAIL;
 	if (strcmp(cmd, "show") == 0) {
 		struct cb_account a;
 		struct cb_state st = {0};
@@ -462,14 +489,17 @@ static int user_one(struct cb_config *cfg, const char *cmd, int argc, char **arg
 	return exit_for(rc);
 }
 
-static int user_list(struct cb_config *cfg, int argc)
+static int user_list(int argc)
 {
+	struct cb_config *cfg;
 	struct cb_account *list = NULL;
 	size_t n = 0;
 	cb_status rc;
 
 	if (argc != 1)
 		return usage_error(_("user list takes no arguments"));
+	if ((cfg = tool_config()) == NULL)
+		return EX_FAIL;
 	rc = cb_accountdb_list(cfg, &list, &n, &tool_log);
 	if (rc != CB_OK)
 		return EX_FAIL;
@@ -522,8 +552,9 @@ static void forget_removed(struct cb_config *cfg, char **removed, size_t n)
 	free(removed);
 }
 
-static int user_import(struct cb_config *cfg, int argc, char **argv)
+static int user_import(int argc, char **argv)
 {
+	struct cb_config *cfg;
 	static const struct option opts[] = {
 		{"replace", no_argument, NULL, 'r'},
 		{"format", required_argument, NULL, 'f'},
@@ -554,6 +585,8 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 		return usage_error(_("user import: exactly one FILE expected"));
 	if ((r = need_root("user import")) != 0)
 		return r;
+	if ((cfg = tool_config()) == NULL)
+		return EX_FAIL;
 	path = argv[optind];
 	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	if (f == NULL) {
@@ -583,8 +616,9 @@ static int user_import(struct cb_config *cfg, int argc, char **argv)
 	return rc == CB_OK ? EX_OK_ : rc == CB_ERR_EXISTS ? EX_EXISTS : EX_FAIL;
 }
 
-static int user_export(struct cb_config *cfg, int argc, char **argv)
+static int user_export(int argc, char **argv)
 {
+	struct cb_config *cfg;
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
@@ -605,6 +639,8 @@ static int user_export(struct cb_config *cfg, int argc, char **argv)
 			return usage_error(_("user export: --format csv|jsonl"));
 	if (optind != argc)
 		return usage_error(_("user export takes no arguments"));
+	if ((cfg = tool_config()) == NULL)
+		return EX_FAIL;
 	rc = cb_accountdb_list(cfg, &list, &n, &tool_log);
 	if (rc == CB_OK)
 		rc = cb_userio_write(stdout, fmt, list, n);
@@ -612,21 +648,21 @@ static int user_export(struct cb_config *cfg, int argc, char **argv)
 	return rc == CB_OK ? EX_OK_ : EX_FAIL;
 }
 
-static int cmd_user(struct cb_config *cfg, int argc, char **argv)
+static int cmd_user(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage_error(_("user: a subcommand is needed"));
 	if (strcmp(argv[1], "add") == 0)
-		return user_add(cfg, argc - 1, argv + 1);
+		return user_add(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
-		return user_import(cfg, argc - 1, argv + 1);
+		return user_import(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0)
-		return user_export(cfg, argc - 1, argv + 1);
+		return user_export(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
-		return user_list(cfg, argc - 1);
+		return user_list(argc - 1);
 	if (strcmp(argv[1], "remove") == 0 || strcmp(argv[1], "show") == 0 ||
 	    strcmp(argv[1], "unbind") == 0 || strcmp(argv[1], "forget") == 0)
-		return user_one(cfg, argv[1], argc - 1, argv + 1);
+		return user_one(argv[1], argc - 1, argv + 1);
 	return usage_error(_("user: unknown subcommand"));
 }
 
@@ -795,7 +831,6 @@ int main(int argc, char **argv)
 	};
 	static char prog[] = "cloudbasectl";
 	const char *path = cb_config_default_path();
-	struct cb_config cfg;
 	int c, r;
 
 	/* messages in the admin's language (LANG, LC_MESSAGES); log lines
@@ -826,12 +861,9 @@ int main(int argc, char **argv)
 		return cmd_status(path, argc);
 	if (strcmp(argv[0], "user") != 0)
 		return usage_error(_("unknown command"));
-	if (load_config(&cfg, path, 0) != CB_OK) {
-		fprintf(stderr, _("cloudbasectl: cannot use the configuration %s\n"), path);
-		cb_config_free(&cfg);
-		return EX_FAIL;
-	}
-	r = cmd_user(&cfg, argc, argv);
-	cb_config_free(&cfg);
+	config_path = path;
+	r = cmd_user(argc, argv);
+	if (tool_cfg_loaded)
+		cb_config_free(&tool_cfg);
 	return r;
 }

@@ -133,6 +133,11 @@ expect_eq "user remove alice" "$(code ctl user remove alice)" "0"
 out=$(ctl user list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
 expect_eq "alice is gone" "$out" "bob "
 expect_eq "a missing config: failure (1)" "$(code "$CTL" -c "$T/nope.conf" user list)" "1"
+# a usage error is said before the configuration is read
+for args in "user bogus" "user show -x" "user list x" "user" "user add bob" "user export --format x"; do
+	# shellcheck disable=SC2086
+	expect_eq "a missing config, $args: usage (2)" "$(code "$CTL" -c "$T/nope.conf" $args)" "2"
+done
 chmod 666 "$CONF"
 expect_eq "an unsafe config: failure (1)" "$(code ctl user list)" "1"
 finish
