@@ -795,6 +795,10 @@ static int cmd_status(const char *path, int argc)
 		status_label(_("secret:"));
 		printf(rc == CB_OK ? _("ok (%s)\n") : _("ERROR (%s)\n"), cfg.client_secret_file);
 		secret_failed = rc != CB_OK;
+		if (secret_failed && geteuid() != 0)
+			fputs(_("cloudbasectl: status: the client secret is root's: run status as "
+				"root\n"),
+			      stderr);
 	} else {
 		status_label(_("secret:"));
 		printf("%s\n", _("none configured"));

@@ -115,6 +115,12 @@ check "nothing changed" cmp -s "$DB" "$T/before.db"
 err=$(nobody user add carol --login carol 2>&1)
 expect_eq "the refusal says why" "$err" "cloudbasectl: user add: must be run as root"
 expect_eq "user list as non-root works" "$(code nobody user list)" "0"
+write_conf "base_url = http://127.0.0.1:9/auth/v1" "client_secret_file = $T/secret"
+printf 's\n' >"$T/secret"
+chmod 600 "$T/secret"
+err=$(nobody status 2>&1 >/dev/null)
+case $err in *"the client secret is root's: run status as root"*) ok "status as non-root says to run it as root" ;; *) nok "stderr: $err" ;; esac
+write_conf "base_url = http://127.0.0.1:9/auth/v1"
 
 out=$(ctl status 2>/dev/null)
 expect_eq "status: healthy database, service down: 1" "$?" "1"
