@@ -302,12 +302,7 @@ class Suite:
 
 def inner(work):
     tap = e2elib.Tap()
-
-    def watchdog(signum, frame):
-        raise TimeoutError("i18n watchdog: over %d s" % WATCHDOG)
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-    signal.alarm(WATCHDOG)
+    e2elib.arm_watchdog(WATCHDOG, "i18n")
     with e2elib.World(work, TOP_SRCDIR, TOP_BUILDDIR, os.environ.get("PAM_CLOUDBASE_SO"),
                       os.environ.get("NSS_CLOUDBASE_DIR"),
                       keep_logs=os.environ.get("E2E_KEEP_LOGS")) as world:

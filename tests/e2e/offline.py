@@ -596,12 +596,7 @@ SCENARIOS = ["setup", "online_first", "stopped", "unavailable", "failures"]
 
 def inner(work):
     tap = e2elib.Tap()
-
-    def watchdog(signum, frame):
-        raise TimeoutError("offline e2e watchdog: over %d s" % WATCHDOG)
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-    signal.alarm(WATCHDOG)
+    e2elib.arm_watchdog(WATCHDOG, "offline e2e")
     start = time.monotonic()
     with e2elib.World(work, TOP_SRCDIR, TOP_BUILDDIR, os.environ.get("PAM_CLOUDBASE_SO"),
                       os.environ.get("NSS_CLOUDBASE_DIR"),
