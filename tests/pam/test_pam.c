@@ -530,19 +530,13 @@ static void test_require_groups(void **state)
 	assert_int_equal(path_count("/auth/v1/revoke"), 1);
 	assert_log("revoked");
 	{
-		struct cb_config cfg;
 		struct cb_state st;
-		char db[600];
 
-		cb_config_init(&cfg);
-		snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
-		cfg.accounts_db = strdup(db);
-		assert_int_equal(cb_state_load(&cfg, "cbbob", &st, NULL), CB_OK);
+		assert_int_equal(load_state("cbbob", &st), CB_OK);
 		assert_int_equal(st.n_sessions, 0);
 		/* the groups of the refused sign-in are recorded all the same */
 		assert_int_equal(st.n_groups, 1);
 		cb_state_free(&st);
-		cb_config_free(&cfg);
 	}
 	/* no groups in the answer at all: denied too */
 	ctl("POST", "/variants", "{\"name\":\"no-groups\",\"enabled\":true}");
@@ -575,18 +569,13 @@ static void test_acct_without_auth(void **state)
  * store), or NULL; malloc'd. */
 static char *stored_refresh(const char *user)
 {
-	struct cb_config cfg;
 	struct cb_state st;
-	char db[600], *rt = NULL;
+	char *rt = NULL;
 
-	cb_config_init(&cfg);
-	snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
-	cfg.accounts_db = strdup(db);
-	if (cb_state_load(&cfg, user, &st, NULL) == CB_OK && st.n_sessions > 0 &&
+	if (load_state(user, &st) == CB_OK && st.n_sessions > 0 &&
 	    st.sessions[st.n_sessions - 1].refresh_token != NULL)
 		rt = strdup(st.sessions[st.n_sessions - 1].refresh_token);
 	cb_state_free(&st);
-	cb_config_free(&cfg);
 	return rt;
 }
 
@@ -1089,17 +1078,11 @@ static void test_chauthtok(void **state)
 	/* the change signed the earlier session out at the service: the state
 	 * store forgot it, and holds only the one sign-in since */
 	{
-		struct cb_config cfg;
 		struct cb_state st;
-		char db[600];
 
-		cb_config_init(&cfg);
-		snprintf(db, sizeof(db), "%s/accounts.db", g.dir);
-		cfg.accounts_db = strdup(db);
-		assert_int_equal(cb_state_load(&cfg, "cbalice", &st, NULL), CB_OK);
+		assert_int_equal(load_state("cbalice", &st), CB_OK);
 		assert_int_equal(st.n_sessions, 1);
 		cb_state_free(&st);
-		cb_config_free(&cfg);
 	}
 
 	/* a weak new password is refused by the service */
