@@ -235,6 +235,35 @@ def record_pid(pid):
             f.write("%d\n" % pid)
 
 
+class LogChecks:
+    """Log assertions for a suite holding a World (self.w) and a Tap
+    (self.t). A mark is where the syslog and sshd's log stand now; each
+    check reads what came after it, waiting a little for lines on their
+    way."""
+
+    def mark(self):
+        return (self.w.syslog.mark(), self.w.sshd_log_mark() if self.w.sshd else 0)
+
+    def logline(self, mark, regex, what, diag=None):
+        """The first syslog line since mark matching regex (asserted)."""
+        line = self.w.syslog.wait_for(mark[0], regex)
+        self.t.ok(line is not None, "%s: log line /%s/" % (what, regex),
+                  diag=diag if diag is not None else "\n".join(self.w.syslog.since(mark[0])))
+        return line
+
+    def no_logline(self, mark, regex, what):
+        lines = [x for x in self.w.syslog.since(mark[0]) if re.search(regex, x)]
+        self.t.ok(not lines, "%s: no log line /%s/" % (what, regex),
+                  diag="\n".join(self.w.syslog.since(mark[0])))
+
+    def sshd_line(self, mark, regex, what):
+        line = self.w.sshd_log_wait(mark[1], regex)
+        with open(self.w.sshd_log, errors="replace") as f:
+            f.seek(mark[1])
+            tail = f.read()
+        self.t.ok(line is not None, "%s: sshd says /%s/" % (what, regex), diag=tail)
+
+
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------

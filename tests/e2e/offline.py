@@ -65,7 +65,7 @@ def masked(record):
     return re.sub(r"(?m)^(session(?: \S+){9}) \S+ \S+$", r"\1 <access> <refresh>", record)
 
 
-class Offline:
+class Offline(e2elib.LogChecks):
     def __init__(self, world, tap):
         self.w, self.t = world, tap
         self.port = None
@@ -107,27 +107,6 @@ class Offline:
                 ", the same verifier" if before is not None else ""),
                 diag="%r\nbefore: %r" % (off, before))
         return off
-
-    def mark(self):
-        return (self.w.syslog.mark(), self.w.sshd_log_mark())
-
-    def logline(self, mark, regex, what, timeout=1.5):
-        line = self.w.syslog.wait_for(mark[0], regex, timeout)
-        self.t.ok(line is not None, "%s: log line /%s/" % (what, regex),
-                  diag="\n".join(self.w.syslog.since(mark[0])))
-        return line
-
-    def no_logline(self, mark, regex, what):
-        lines = [x for x in self.w.syslog.since(mark[0]) if re.search(regex, x)]
-        self.t.ok(not lines, "%s: no log line /%s/" % (what, regex),
-                  diag="\n".join(self.w.syslog.since(mark[0])))
-
-    def sshd_line(self, mark, regex, what):
-        line = self.w.sshd_log_wait(mark[1], regex)
-        with open(self.w.sshd_log, errors="replace") as f:
-            f.seek(mark[1])
-            tail = f.read()
-        self.t.ok(line is not None, "%s: sshd says /%s/" % (what, regex), diag=tail)
 
     def offline_lines(self, mark, service, reason, what):
         """The module's two lines of an offline sign-in."""

@@ -54,28 +54,11 @@ OUTCOME = r"pam_cloudbase\(%s:auth\): auth: user=%s .*outcome=%s "
 # Scenarios
 # ---------------------------------------------------------------------------
 
-class Suite:
+class Suite(e2elib.LogChecks):
     def __init__(self, world, tap):
         self.w, self.t = world, tap
 
     # helpers ---------------------------------------------------------------
-
-    def mark(self):
-        return (self.w.syslog.mark(), self.w.sshd_log_mark() if self.w.sshd else 0)
-
-    def logline(self, mark, regex, desc, diag=None):
-        """Assert a log line since mark."""
-        line = self.w.syslog.wait_for(mark[0], regex)
-        self.t.ok(line is not None, "%s: log line /%s/" % (desc, regex),
-                  diag=diag if diag is not None else "\n".join(self.w.syslog.since(mark[0])))
-        return line
-
-    def sshd_line(self, mark, regex, desc):
-        line = self.w.sshd_log_wait(mark[1], regex)
-        with open(self.w.sshd_log, errors="replace") as f:
-            f.seek(mark[1])
-            tail = f.read()
-        self.t.ok(line is not None, "%s: sshd says /%s/" % (desc, regex), diag=tail)
 
     def id_re(self, name="alice"):
         import pwd
