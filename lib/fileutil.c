@@ -45,7 +45,7 @@ static cb_status check_stat(const char *path, const struct stat *st, unsigned fl
  * others, unless sticky (then only root renames or removes root's files).
  * Not even sticky where the stores write: another user could create the
  * lock file's name there first, and hold its lock. */
-static bool parent_safe(const struct stat *st, unsigned flags)
+static bool dir_safe(const struct stat *st, unsigned flags)
 {
 	bool sticky_ok = (st->st_mode & S_ISVTX) != 0 && (flags & CB_TRUST_WRITTEN_DIR) == 0;
 
@@ -65,7 +65,7 @@ static cb_status check_parent(const char *path, unsigned flags, const struct cb_
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		cb_log(log, LOG_ERR, "%s: its directory %s cannot be checked, refused", path, dir);
 		rc = CB_ERR_UNSAFE_FILE;
-	} else if (!parent_safe(&st, flags)) {
+	} else if (!dir_safe(&st, flags)) {
 		cb_log(log, LOG_ERR,
 		       "%s: its directory %s (uid %u, mode %04o) may be written by others than "
 		       "root%s, refused",
@@ -207,8 +207,7 @@ cb_status cb_ensure_dir(const char *dir, mode_t mode, bool mode_exact, const str
 		return CB_ERR_UNSAFE_FILE;
 	}
 	/* someone else able to write here could swap the files in it */
-	if (st.st_uid != 0 || (st.st_mode & 022) != 0 ||
-	    (mode_exact && (st.st_mode & 07777) != mode)) {
+	if (!dir_safe(&st, CB_TRUST_WRITTEN_DIR) || (mode_exact && (st.st_mode & 07777) != mode)) {
 		cb_log(log, LOG_ERR, "%s: directory not owned by root, or mode %04o is not %04o",
 		       dir, (unsigned)(st.st_mode & 07777), (unsigned)mode);
 		return CB_ERR_UNSAFE_FILE;
